@@ -1,0 +1,286 @@
+// Detectors, calibrators and suppression for one feature block. A detector scores first and learns second
+// (River's score_one / learn_one); thresholds are a separate layer (the calibrator) wrapped around the score;
+// suppression turns exceedances into one alert per episode.
+import { ldf, stf, ldi, sti, ldu, stu, ld32 } from "./util";
+import * as L from "./layout";
+import { windowCount, windowMean, windowVar, windowMedian, windowMad, windowPush, windowBytes } from "./window";
+import { ewmaPush, ewmaMean, ewmaVar } from "./ewma";
+
+// Normal consistency constant for the MAD: 1 / Phi^-1(3/4).
+const MAD_TO_SIGMA: f64 = 1.482602218505602;
+
+@inline export function cfgAt(cfg: usize, i: i32): f64 { return load<f64>(cfg + (<usize>i << 3)); }
+@inline export function featureBlockBytes(w: i32): i32 { return L.FB_HEADER_BYTES + windowBytes(w) + L.N_DETECTORS * L.CH_BYTES; }
+@inline export function channelPtr(fb: usize, w: i32, d: i32): usize {
+  return fb + <usize>(L.FB_HEADER_BYTES + windowBytes(w) + d * L.CH_BYTES);
+}
+
+// ---- Observation-rate estimate for a feature (used by the target-rate calibrator) -------------------------
+// Observations are counted per epoch of E ns; at each epoch boundary the per-hour rate is blended in with
+// weight 1 - exp(-E / tau), and epochs that passed without observations decay it further.
+function rateUpdate(fb: usize, cfg: usize, ts: i64): void {
+  const obs = ldi(fb, L.FB_OBS);
+  if (obs == 0) {
+    sti(fb, L.FB_RATE_FIRST, ts);
+    sti(fb, L.FB_RATE_EPOCH, ts);
+  }
+  const epochNs = <i64>cfgAt(cfg, L.C_RATE_EPOCH_NS);
+  const start = ldi(fb, L.FB_RATE_EPOCH);
+  if (ts - start >= epochNs) {
+    const k = (ts - start) / epochNs;
+    const hours = <f64>epochNs / 3.6e12;
+    const epochRate = ldf(fb, L.FB_RATE_COUNT) / hours;
+    const keep = Math.exp(-<f64>epochNs / cfgAt(cfg, L.C_RATE_MEMORY_NS));
+    let rate = ldu(fb, L.FB_RATE_READY) ? keep * ldf(fb, L.FB_RATE) + (1 - keep) * epochRate : epochRate;
+    if (k > 1) rate *= Math.pow(keep, <f64>(k - 1));
+    stf(fb, L.FB_RATE, rate);
+    stu(fb, L.FB_RATE_READY, 1);
+    stf(fb, L.FB_RATE_COUNT, 0);
+    sti(fb, L.FB_RATE_EPOCH, start + k * epochNs);
+  }
+  stf(fb, L.FB_RATE_COUNT, ldf(fb, L.FB_RATE_COUNT) + 1);
+}
+
+// Observations per hour: the decayed epoch rate once an epoch has completed, else the count so far over the
+// time elapsed (0 while no time has elapsed).
+export function rateNow(fb: usize, ts: i64): f64 {
+  if (ldu(fb, L.FB_RATE_READY)) return ldf(fb, L.FB_RATE);
+  const elapsed = ts - ldi(fb, L.FB_RATE_FIRST);
+  return elapsed > 0 ? ldf(fb, L.FB_RATE_COUNT) / (<f64>elapsed / 3.6e12) : 0;
+}
+
+// ---- Target-rate calibrator: peaks over a tracked base quantile, with a generalised Pareto tail -------------
+// u tracks the (1 - p_u) quantile of the scores by stochastic approximation (Robbins and Monro 1951) with a
+// step proportional to the tail scale; excesses y = s - u feed decayed first and second moments, from which the
+// GPD is fitted by the method of moments (Hosking and Wallis 1987): xi = (1 - m1^2/var) / 2, beta = m1 (1 - xi).
+// For the exceedance probability p = target / rate, the threshold is the GPD quantile
+//   t = u + beta/xi ((p_u/p)^xi - 1),  or u + beta ln(p_u/p) as xi -> 0  (Pickands 1975; SPOT, Siffer 2017).
+// The calibrator only learns from what was not flagged: a flagged score enters censored at the threshold.
+function calibLearn(ch: usize, cfg: usize, s: f64): void {
+  const n = ldi(ch, L.CH_N);
+  let u = ldf(ch, L.CH_U);
+  if (n == 0) {
+    u = s;
+    stf(ch, L.CH_M1, 1); stf(ch, L.CH_M2, 2); stf(ch, L.CH_W, 1);
+  }
+  const pu = cfgAt(cfg, L.C_TAIL_P);
+  const m1 = ldf(ch, L.CH_M1);
+  const step = cfgAt(cfg, L.C_QUANTILE_STEP) * m1;
+  if (s > u) {
+    const y = s - u;
+    const w = ldf(ch, L.CH_W) * (1 - 1 / cfgAt(cfg, L.C_TAIL_MEMORY)) + 1;
+    stf(ch, L.CH_W, w);
+    stf(ch, L.CH_M1, m1 + (y - m1) / w);
+    const m2 = ldf(ch, L.CH_M2);
+    stf(ch, L.CH_M2, m2 + (y * y - m2) / w);
+    u += step * (1 - pu);
+    stu(ch, L.CH_SINCE, 1 << 30); // excesses changed: recompute the threshold now
+  } else {
+    u -= step * pu;
+    if (u < 0) u = 0;
+  }
+  stf(ch, L.CH_U, u);
+  sti(ch, L.CH_N, n + 1);
+}
+
+function calibThreshold(ch: usize, cfg: usize, p: f64): f64 {
+  const u = ldf(ch, L.CH_U);
+  const pu = cfgAt(cfg, L.C_TAIL_P);
+  if (!(p < pu)) return u;
+  const m1 = ldf(ch, L.CH_M1);
+  const v = ldf(ch, L.CH_M2) - m1 * m1;
+  let xi = v > 0 ? 0.5 * (1 - m1 * m1 / v) : 0;
+  if (xi > 0.45) xi = 0.45;
+  if (xi < -0.45) xi = -0.45;
+  const beta = m1 * (1 - xi);
+  const r = pu / p;
+  if (Math.abs(xi) < 1e-9) return u + beta * Math.log(r);
+  return u + beta / xi * (Math.pow(r, xi) - 1);
+}
+
+// ---- Regime ------------------------------------------------------------------------------------------------
+export function regimeCode(volRatio: f64): u8 {
+  if (volRatio < 0.75) return 0;
+  if (volRatio < 1.5) return 1;
+  if (volRatio < 3) return 2;
+  return 3;
+}
+
+// ---- One channel: threshold, suppression, alert ------------------------------------------------------------
+// Returns the number of alert records written (0 or 1).
+function channelStep(
+  cfg: usize, slot: usize, fb: usize, ch: usize, f: i32, d: i32,
+  score: f64, value: f64, expected: f64, ts: i64, seq: i64, id: u32, out: usize,
+): i32 {
+  const c = f * L.N_DETECTORS + d;
+  const mode = <i32>cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c);
+  const base = cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c + 1);
+  let thr = base;
+  if (mode == L.M_REGIME) {
+    thr = base * ldf(slot, L.S_REGIME);
+  } else if (mode == L.M_TARGET) {
+    if (<f64>ldi(ch, L.CH_N) >= cfgAt(cfg, L.C_CALIB_WARMUP)) {
+      let since = ldu(ch, L.CH_SINCE);
+      if (since >= 16) {
+        const rate = rateNow(fb, ts);
+        if (rate > 0) stf(ch, L.CH_THR, calibThreshold(ch, cfg, cfgAt(cfg, L.C_TARGET_PER_HOUR) / rate));
+        else stf(ch, L.CH_THR, base);
+        since = 0;
+      }
+      stu(ch, L.CH_SINCE, since + 1);
+      thr = ldf(ch, L.CH_THR);
+    }
+  } else if (mode == L.M_FIXED) {
+    const fixed = ldf(ch, L.CH_FIXED);
+    if (fixed == fixed) thr = fixed;
+  }
+  const floor = cfgAt(cfg, L.C_THRESHOLD_FLOOR);
+  if (thr < floor) thr = floor;
+  const exceed = score >= thr;
+  stf(ch, L.CH_LAST_SCORE, score);
+  stf(ch, L.CH_LAST_THR, thr);
+  if (exceed) sti(ch, L.CH_EXCEED, ldi(ch, L.CH_EXCEED) + 1);
+  if (mode == L.M_TARGET) calibLearn(ch, cfg, exceed ? thr : score);
+
+  let fire = false;
+  if (ldu(ch, L.CH_EPISODE)) {
+    if (score < thr * cfgAt(cfg, L.C_HYSTERESIS)) {
+      stu(ch, L.CH_EPISODE, 0);
+      sti(ch, L.CH_COOL_UNTIL, ts + <i64>cfgAt(cfg, L.C_COOLDOWN_NS));
+    }
+  } else {
+    const persist: u32 = exceed ? ldu(ch, L.CH_PERSIST) + 1 : 0;
+    if (exceed && <f64>persist >= cfgAt(cfg, L.C_MIN_PERSISTENCE) && ts >= ldi(ch, L.CH_COOL_UNTIL)) {
+      fire = true;
+      stu(ch, L.CH_EPISODE, 1);
+      stu(ch, L.CH_PERSIST, 0);
+    } else {
+      stu(ch, L.CH_PERSIST, persist);
+    }
+  }
+  if (!fire) return 0;
+  sti(ch, L.CH_ALERTS, ldi(ch, L.CH_ALERTS) + 1);
+  const ratio = score / thr;
+  const severity: u8 = ratio < 1.5 ? 1 : ratio < 2.5 ? 2 : ratio < 4 ? 3 : 4;
+  const volRatio = ldf(slot, L.S_VOL_RATIO);
+  sti(out, L.AL_TS, ts);
+  sti(out, L.AL_SEQ, seq);
+  stu(out, L.AL_INSTRUMENT, id);
+  store<u8>(out + <usize>L.AL_FEATURE, <u8>f);
+  store<u8>(out + <usize>L.AL_DETECTOR, <u8>d);
+  store<u8>(out + <usize>L.AL_SEVERITY, severity);
+  store<u8>(out + <usize>L.AL_REGIME, regimeCode(volRatio));
+  stf(out, L.AL_VALUE, value);
+  stf(out, L.AL_EXPECTED, expected);
+  stf(out, L.AL_SCORE, score);
+  stf(out, L.AL_THRESHOLD, thr);
+  store<f32>(out + <usize>L.AL_REGIME_FACTOR, <f32>volRatio);
+  store<u32>(out + <usize>L.AL_MODE, <u32>mode);
+  return 1;
+}
+
+// ---- A feature observation: score every enabled detector, then learn --------------------------------------
+// Returns the number of alerts written at `out`.
+export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, ts: i64, seq: i64, id: u32, out: usize): i32 {
+  const off = ld32(arena, L.H_FEATURE_OFF + (f << 2));
+  if (off < 0) return 0;
+  const fb = slot + <usize>off;
+  const w = <i32>cfgAt(cfg, L.C_WINDOW);
+  const win = fb + <usize>L.FB_HEADER_BYTES;
+  const mask = <i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1);
+  const minScale = cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 2);
+  const cap = cfgAt(cfg, L.C_SCORE_CAP);
+  const e = fb + <usize>L.FB_EWMA;
+  rateUpdate(fb, cfg, ts);
+  sti(fb, L.FB_OBS, ldi(fb, L.FB_OBS) + 1);
+  stf(fb, L.FB_LAST, x);
+  let written = 0;
+  const warm = <f64>windowCount(win) >= cfgAt(cfg, L.C_WARMUP);
+  if (warm) {
+    const mean = windowMean(win);
+    let sd = Math.sqrt(windowVar(win));
+    if (sd < minScale) sd = minScale;
+    if (mask & (1 << L.D_ZSCORE)) {
+      let s = Math.abs(x - mean) / sd;
+      if (!(s <= cap)) s = cap;
+      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+    }
+    if (mask & (1 << L.D_ROBUST)) {
+      const med = windowMedian(win);
+      let scale = MAD_TO_SIGMA * windowMad(win);
+      if (scale < minScale) scale = minScale;
+      let s = Math.abs(x - med) / scale;
+      if (!(s <= cap)) s = cap;
+      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+    }
+    if (mask & (1 << L.D_EWMA)) {
+      // EWMA control chart (Roberts 1959): c = lambda x + (1 - lambda) c; its standard deviation in steady state
+      // is sigma sqrt(lambda / (2 - lambda)) (Lucas and Saccucci 1990).
+      const lambda = cfgAt(cfg, L.C_CHART_LAMBDA);
+      const mu = ewmaMean(e);
+      let se = Math.sqrt(ewmaVar(e));
+      if (se < minScale) se = minScale;
+      const chart = lambda * x + (1 - lambda) * ldf(fb, L.FB_CHART);
+      stf(fb, L.FB_CHART, chart);
+      let s = Math.abs(chart - mu) / (se * Math.sqrt(lambda / (2 - lambda)));
+      if (!(s <= cap)) s = cap;
+      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+    }
+    if (mask & (1 << L.D_CUSUM)) {
+      // Two-sided tabular CUSUM on the standardised value (Page 1954; Montgomery, SQC, 9.1):
+      // S+ = max(0, S+ + z - k), S- = max(0, S- - z - k).
+      const k = cfgAt(cfg, L.C_CUSUM_K);
+      const z = (x - mean) / sd;
+      let sp = ldf(fb, L.FB_CUSUM_POS) + z - k;
+      let sn = ldf(fb, L.FB_CUSUM_NEG) - z - k;
+      if (!(sp > 0)) sp = 0;
+      if (!(sn > 0)) sn = 0;
+      if (sp > cap) sp = cap;
+      if (sn > cap) sn = cap;
+      stf(fb, L.FB_CUSUM_POS, sp);
+      stf(fb, L.FB_CUSUM_NEG, sn);
+      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+    }
+    if (mask & (1 << L.D_PH)) {
+      // Page-Hinkley (Page 1954; Hinkley 1971) in its recursive form m_t - min m = max(0, prev + dev - delta),
+      // with River's fading factor alpha on the sum and deviations from a slow running mean.
+      const a = cfgAt(cfg, L.C_PH_ALPHA);
+      const delta = cfgAt(cfg, L.C_PH_DELTA);
+      const pm = ldf(fb, L.FB_PH_MEAN);
+      const dev = (x - pm) / sd;
+      let up = a * ldf(fb, L.FB_PH_UP) + dev - delta;
+      let dn = a * ldf(fb, L.FB_PH_DN) - dev - delta;
+      if (!(up > 0)) up = 0;
+      if (!(dn > 0)) dn = 0;
+      if (up > cap) up = cap;
+      if (dn > cap) dn = cap;
+      stf(fb, L.FB_PH_UP, up);
+      stf(fb, L.FB_PH_DN, dn);
+      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+    }
+  } else {
+    // Warm-up: statistics start where the baseline is, so that nothing fires from a cold start.
+    stf(fb, L.FB_CHART, ewmaCount(e) == 0 ? x : ewmaMeanAfter(e, x));
+  }
+  // Learn.
+  windowPush(win, x);
+  ewmaPush(e, x);
+  if (mask & (1 << L.D_PH)) {
+    // Slow running mean: plain mean for the first 1 / (1 - alpha) values, then EWMA with weight 1 - alpha.
+    const n = ldi(fb, L.FB_PH_N) + 1;
+    sti(fb, L.FB_PH_N, n);
+    let wgt = 1 / <f64>n;
+    const floorW = 1 - cfgAt(cfg, L.C_PH_ALPHA);
+    if (wgt < floorW) wgt = floorW;
+    const pm = ldf(fb, L.FB_PH_MEAN);
+    stf(fb, L.FB_PH_MEAN, pm + wgt * (x - pm));
+  }
+  return written;
+}
+
+@inline function ewmaCount(e: usize): i64 { return ldi(e, L.E_N); }
+// The EWMA mean once x is included (without storing it).
+@inline function ewmaMeanAfter(e: usize, x: f64): f64 {
+  const mean = ldf(e, L.E_MEAN);
+  return mean + ldf(e, L.E_ALPHA) * (x - mean);
+}

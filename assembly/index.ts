@@ -1,0 +1,199 @@
+// atc WASM ABI, version 1: numbers and pointers only. docs/abi.md documents every export.
+//
+// Linear memory, as the host lays it out (the module imports it as env.memory):
+//   [0, heap_base)            the module's static data (math tables); never written by the host
+//   arena (16-byte aligned)    header | config f64[C_LEN] | instrument table | slots    (arena_bytes(config))
+//   batch (8-byte aligned)     ts i64[C] | seq i64[C] | id u32[C] | kind u32[C] | f0..f5 f64[C] | status u8[C]
+//   alerts                     64-byte records
+// Nothing here allocates; no state lives in globals: every call names the arena it works on.
+import * as L from "./layout";
+import { finite } from "./util";
+import { ldf, ldi, ldu, ld32, stf } from "./util";
+import * as E from "./engine";
+import { cfgAt, channelPtr, rateNow } from "./channel";
+import * as W from "./window";
+import * as X from "./ewma";
+import * as T from "./timewin";
+
+export function abi_version(): u32 { return L.ABI_VERSION; }
+export function heap_base(): usize { return __heap_base; }
+export function config_len(): i32 { return L.C_LEN; }
+export function max_alerts_per_event(): i32 { return L.MAX_ALERTS_PER_EVENT; }
+export function alert_bytes(): i32 { return L.AL_BYTES; }
+export function batch_bytes(capacity: i32): i32 { return capacity * L.BATCH_BYTES_PER_EVENT; }
+
+// ---- Arena -------------------------------------------------------------------------------------------------
+// Bytes of arena for the configuration at `config` (C_LEN f64 values), or a negative error code.
+export function arena_bytes(config: usize): i32 { return <i32>E.arenaBytes(config); }
+export function validate_config(config: usize): i32 { return E.validateConfig(config); }
+// Lays out a fresh arena (16-byte aligned) from the configuration. 0 or a negative error code.
+export function init(arena: usize, config: usize): i32 { return E.init(arena, config); }
+// After the host copies snapshot bytes to `arena`: 0 if they are an arena of this ABI of exactly `bytes` bytes.
+export function restore_check(arena: usize, bytes: i32): i32 {
+  if (!E.arenaValid(arena)) return L.E_BAD_ARENA;
+  if (ldi(arena, L.H_TOTAL_BYTES) != <i64>bytes) return L.E_BAD_ARENA;
+  const err = E.validateConfig(E.configPtr(arena));
+  if (err < 0) return err;
+  E.refreshDerived(arena);
+  return 0;
+}
+export function arena_total(arena: usize): i32 { return <i32>ldi(arena, L.H_TOTAL_BYTES); }
+export function config_ptr(arena: usize): usize { return E.configPtr(arena); }
+export function slot_bytes(arena: usize): i32 { return <i32>ldu(arena, L.H_SLOT_BYTES); }
+
+// ---- Instruments -------------------------------------------------------------------------------------------
+export function register(arena: usize, id: u32): i32 { return E.register(arena, id); }
+export function slot_of(arena: usize, id: u32): i32 { return E.findSlot(arena, id); }
+export function instrument_count(arena: usize): i32 { return <i32>ldu(arena, L.H_N_INSTRUMENTS); }
+export function instrument_id(arena: usize, slot: i32): u32 {
+  if (slot < 0 || slot >= <i32>ldu(arena, L.H_N_INSTRUMENTS)) return 0xffffffff;
+  return ldu(E.slotPtr(arena, slot), L.S_ID);
+}
+
+// ---- Ingest ------------------------------------------------------------------------------------------------
+export function ingest(arena: usize, batch: usize, capacity: i32, n: i32, alerts: usize, alertCapacity: i32): i32 {
+  if (n < 0 || n > capacity || alertCapacity < L.MAX_ALERTS_PER_EVENT || (batch & 7) || (alerts & 7)) return L.E_BAD_ARGUMENT;
+  return E.ingest(arena, batch, capacity, n, alerts, alertCapacity);
+}
+export function consumed(arena: usize): i32 { return <i32>ldu(arena, L.H_CONSUMED); }
+// 0 accepted events, 1 alerts, 2 + r events rejected for reason r (1..7).
+export function counter(arena: usize, which: i32): f64 {
+  if (which == 0) return <f64>ldi(arena, L.H_ACCEPTED);
+  if (which == 1) return <f64>ldi(arena, L.H_ALERTS);
+  const r = which - 2;
+  if (r >= 1 && r < L.N_REJECT) return <f64>ldi(arena, L.H_REJECTS + (r << 3));
+  return NaN;
+}
+
+// ---- Thresholds, live ----------------------------------------------------------------------------------------
+// Calibrator mode and base threshold of (feature, detector) for every instrument. State is kept.
+export function set_channel(arena: usize, feature: i32, detector: i32, mode: i32, threshold: f64): i32 {
+  if (feature < 0 || feature >= L.N_FEATURES || detector < 0 || detector >= L.N_DETECTORS) return L.E_BAD_ARGUMENT;
+  if (mode < 0 || mode > 3 || !(threshold > 0)) return L.E_BAD_ARGUMENT;
+  const cfg = E.configPtr(arena);
+  const c = feature * L.N_DETECTORS + detector;
+  stf(cfg, (L.C_CHANNEL_BASE + 2 * c) << 3, <f64>mode);
+  stf(cfg, (L.C_CHANNEL_BASE + 2 * c + 1) << 3, threshold);
+  E.refreshDerived(arena);
+  return 0;
+}
+// The threshold one instrument uses in the fixed mode (an offline calibration). NaN clears it.
+export function set_instrument_threshold(arena: usize, id: u32, feature: i32, detector: i32, threshold: f64): i32 {
+  const ch = channel(arena, id, feature, detector);
+  if (ch == 0) return L.E_NOT_FOUND;
+  if (threshold == threshold && !(threshold > 0)) return L.E_BAD_ARGUMENT;
+  stf(ch, L.CH_FIXED, threshold);
+  return 0;
+}
+
+// ---- Reading state -------------------------------------------------------------------------------------------
+function block(arena: usize, id: u32, feature: i32): usize {
+  if (feature < 0 || feature >= L.N_FEATURES) return 0;
+  const slot = E.findSlot(arena, id);
+  if (slot < 0) return 0;
+  const off = ld32(arena, L.H_FEATURE_OFF + (feature << 2));
+  if (off < 0) return 0;
+  return E.slotPtr(arena, slot) + <usize>off;
+}
+function channel(arena: usize, id: u32, feature: i32, detector: i32): usize {
+  if (detector < 0 || detector >= L.N_DETECTORS) return 0;
+  const fb = block(arena, id, feature);
+  if (fb == 0) return 0;
+  return channelPtr(fb, <i32>cfgAt(E.configPtr(arena), L.C_WINDOW), detector);
+}
+// stat: 0 count, 1 mean, 2 variance, 3 min, 4 max, 5 median, 6 MAD, 7 EWMA mean, 8 EWMA variance,
+// 9 observations, 10 last value, 11 observations per hour. NaN when unknown.
+export function feature_stat(arena: usize, id: u32, feature: i32, stat: i32): f64 {
+  const fb = block(arena, id, feature);
+  if (fb == 0) return NaN;
+  const win = fb + <usize>L.FB_HEADER_BYTES;
+  const e = fb + <usize>L.FB_EWMA;
+  switch (stat) {
+    case 0: return <f64>W.windowCount(win);
+    case 1: return W.windowMean(win);
+    case 2: return W.windowVar(win);
+    case 3: return W.windowMin(win);
+    case 4: return W.windowMax(win);
+    case 5: return W.windowMedian(win);
+    case 6: return W.windowMad(win);
+    case 7: return X.ewmaMean(e);
+    case 8: return X.ewmaVar(e);
+    case 9: return <f64>ldi(fb, L.FB_OBS);
+    case 10: return ldi(fb, L.FB_OBS) == 0 ? NaN : ldf(fb, L.FB_LAST);
+    case 11: return rateNow(fb, ldi(E.slotPtr(arena, E.findSlot(arena, id)), L.S_LAST_TS));
+  }
+  return NaN;
+}
+export function feature_quantile(arena: usize, id: u32, feature: i32, q: f64): f64 {
+  const fb = block(arena, id, feature);
+  return fb == 0 ? NaN : W.windowQuantile(fb + <usize>L.FB_HEADER_BYTES, q);
+}
+// stat: 0 last score, 1 last threshold, 2 alerts, 3 exceedances, 4 calibrator scores seen, 5 calibrator base
+// quantile u, 6 1 while in an episode, 7 instrument threshold (fixed mode).
+export function channel_stat(arena: usize, id: u32, feature: i32, detector: i32, stat: i32): f64 {
+  const ch = channel(arena, id, feature, detector);
+  if (ch == 0) return NaN;
+  switch (stat) {
+    case 0: return ldf(ch, L.CH_LAST_SCORE);
+    case 1: return ldf(ch, L.CH_LAST_THR);
+    case 2: return <f64>ldi(ch, L.CH_ALERTS);
+    case 3: return <f64>ldi(ch, L.CH_EXCEED);
+    case 4: return <f64>ldi(ch, L.CH_N);
+    case 5: return ldf(ch, L.CH_U);
+    case 6: return <f64>ldu(ch, L.CH_EPISODE);
+    case 7: return ldf(ch, L.CH_FIXED);
+  }
+  return NaN;
+}
+// 0 volatility ratio (fast/slow), 1 liquidity ratio (spread fast/slow), 2 regime factor, 3 regime code,
+// 4 accepted events, 5 last timestamp (ns, as f64).
+export function instrument_stat(arena: usize, id: u32, stat: i32): f64 {
+  const s = E.findSlot(arena, id);
+  if (s < 0) return NaN;
+  const slot = E.slotPtr(arena, s);
+  switch (stat) {
+    case 0: return ldf(slot, L.S_VOL_RATIO);
+    case 1: return ldf(slot, L.S_LIQ_RATIO);
+    case 2: return ldf(slot, L.S_REGIME);
+    case 3: return <f64>regimeOf(ldf(slot, L.S_VOL_RATIO));
+    case 4: return <f64>ldi(slot, L.S_EVENTS);
+    case 5: return <f64>ldi(slot, L.S_LAST_TS);
+  }
+  return NaN;
+}
+import { regimeCode as regimeOf } from "./channel";
+
+// ---- Kernels, exported for embedders and for the tests that hold them against the TypeScript twin --------
+export function window_bytes(w: i32): i32 { return W.windowBytes(w); }
+export function window_init(p: usize, w: i32): void { W.windowInit(p, w); }
+export function window_push(p: usize, x: f64): void { W.windowPush(p, x); }
+export function window_count(p: usize): i32 { return W.windowCount(p); }
+export function window_mean(p: usize): f64 { return W.windowMean(p); }
+export function window_var(p: usize): f64 { return W.windowVar(p); }
+export function window_min(p: usize): f64 { return W.windowMin(p); }
+export function window_max(p: usize): f64 { return W.windowMax(p); }
+export function window_median(p: usize): f64 { return W.windowMedian(p); }
+export function window_mad(p: usize): f64 { return W.windowMad(p); }
+export function window_quantile(p: usize, q: f64): f64 { return W.windowQuantile(p, q); }
+// Push n values from a f64 array: the batched form for benchmarks and hosts.
+export function window_push_many(p: usize, xs: usize, n: i32): void {
+  for (let i = 0; i < n; i++) W.windowPush(p, load<f64>(xs + (<usize>i << 3)));
+}
+
+export function ewma_bytes(): i32 { return L.E_BYTES; }
+export function ewma_init(p: usize, alpha: f64): void { X.ewmaInit(p, alpha); }
+export function ewma_push(p: usize, x: f64): void { X.ewmaPush(p, x); }
+export function ewma_mean(p: usize): f64 { return X.ewmaMean(p); }
+export function ewma_var(p: usize): f64 { return X.ewmaVar(p); }
+
+export function time_window_bytes(b: i32): i32 { return T.timeWindowBytes(b); }
+export function time_window_init(p: usize, b: i32, bucketNs: i64): void { T.timeWindowInit(p, b, bucketNs); }
+export function time_window_push(p: usize, ts: i64, x: f64): void { T.timeWindowPush(p, ts, x); }
+export function time_window_advance(p: usize, ts: i64): void { T.timeWindowAdvance(p, ts); }
+export function time_window_count(p: usize): f64 { return T.timeWindowCount(p); }
+export function time_window_sum(p: usize): f64 { return T.timeWindowSum(p); }
+export function time_window_sum_sq(p: usize): f64 { return T.timeWindowSumSq(p); }
+export function time_window_mean(p: usize): f64 { return T.timeWindowMean(p); }
+export function time_window_var(p: usize): f64 { return T.timeWindowVar(p); }
+export function time_window_min(p: usize): f64 { return T.timeWindowMin(p); }
+export function time_window_max(p: usize): f64 { return T.timeWindowMax(p); }

@@ -1,0 +1,255 @@
+// Memory layout of the atc arena. Every offset is relative to the arena's base pointer, so an arena can be
+// copied (snapshot) and placed anywhere (restore). Nothing here is mutable: these are compile-time constants.
+// docs/abi.md is the prose version of this file; keep the two in step.
+
+export const ABI_VERSION: u32 = 1;
+export const MAGIC: u32 = 0x31435441; // "ATC1" little-endian
+
+// ---- Feature ids -------------------------------------------------------------------------------------------
+export const F_RETURN: i32 = 0;       // trade price log return, bps
+export const F_RVOL: i32 = 1;         // realised volatility over the time window: sqrt(sum r^2), bps
+export const F_INTENSITY: i32 = 2;    // trades per second over the time window
+export const F_VOLUME: i32 = 3;       // traded size in the last closed volume bucket
+export const F_FLOW: i32 = 4;         // signed flow over the time window: (buy - sell) / (buy + sell)
+export const F_SPREAD: i32 = 5;       // (ask - bid) / mid, bps
+export const F_MID_JUMP: i32 = 6;     // mid log change since the previous quote, bps
+export const F_IMBALANCE: i32 = 7;    // top of book (bidSize - askSize) / (bidSize + askSize)
+export const F_DEPTH: i32 = 8;        // bidDepth + askDepth
+export const F_DEPTH_IMB: i32 = 9;    // (bidDepth - askDepth) / (bidDepth + askDepth)
+export const F_QUOTE_RATE: i32 = 10;  // quote updates per second over the time window
+export const F_BASIS: i32 = 11;       // (mark - index) / index, bps
+export const F_FUNDING: i32 = 12;     // funding rate as given
+export const F_IV_CHANGE: i32 = 13;   // mark IV change since the previous ticker
+export const F_VALUE: i32 = 14;       // generic value
+export const F_VALUE_CHANGE: i32 = 15; // generic value change since the previous value
+export const N_FEATURES: i32 = 16;
+
+// ---- Detector ids ------------------------------------------------------------------------------------------
+export const D_ZSCORE: i32 = 0;
+export const D_ROBUST: i32 = 1;
+export const D_EWMA: i32 = 2;
+export const D_CUSUM: i32 = 3;
+export const D_PH: i32 = 4;
+export const N_DETECTORS: i32 = 5;
+
+// ---- Calibrator modes --------------------------------------------------------------------------------------
+export const M_STATIC: i32 = 0;
+export const M_REGIME: i32 = 1;
+export const M_TARGET: i32 = 2;
+export const M_FIXED: i32 = 3;
+
+// ---- Event kinds and batch columns -------------------------------------------------------------------------
+export const K_TRADE: u32 = 1;   // f0 price, f1 size, f2 side (+1 buyer-initiated, -1 seller, 0 unknown)
+export const K_QUOTE: u32 = 2;   // f0 bid, f1 bidSize, f2 ask, f3 askSize, f4 bidDepth?, f5 askDepth?
+export const K_MARK: u32 = 3;    // f0 mark, f1 index?, f2 funding?
+export const K_OPTION: u32 = 4;  // f0 markIv, f1 underlying?, f2 markPrice?, f3 bidIv?, f4 askIv?
+export const K_VALUE: u32 = 5;   // f0 value
+export const N_FIELDS: i32 = 6;
+// A batch of capacity C is one region: ts i64[C] @0, seq i64[C] @8C, instrument u32[C] @16C, kind u32[C] @20C,
+// field k f64[C] @(24 + 8k)C, status u8[C] @72C. 73 bytes per event.
+export const BATCH_BYTES_PER_EVENT: i32 = 73;
+
+// ---- Reject reasons (status byte of an event; 0 = accepted) ------------------------------------------------
+export const R_OK: u8 = 0;
+export const R_NONFINITE: u8 = 1;       // NaN or Infinity in a required field, Infinity in an optional one
+export const R_NEGATIVE: u8 = 2;        // price <= 0, size or depth < 0
+export const R_TIME_BACKWARDS: u8 = 3;  // timestamp earlier than the instrument's previous event
+export const R_UNKNOWN_INSTRUMENT: u8 = 4;
+export const R_BAD_KIND: u8 = 5;
+export const R_CROSSED: u8 = 6;         // ask < bid
+export const R_TABLE_FULL: u8 = 7;      // auto-registration found the instrument table full
+export const N_REJECT: i32 = 8;
+
+// ---- Alert record: 64 bytes --------------------------------------------------------------------------------
+export const AL_TS: i32 = 0;          // i64 ns
+export const AL_SEQ: i32 = 8;         // i64 sequence number of the event that fired
+export const AL_INSTRUMENT: i32 = 16; // u32
+export const AL_FEATURE: i32 = 20;    // u8
+export const AL_DETECTOR: i32 = 21;   // u8
+export const AL_SEVERITY: i32 = 22;   // u8 1..4
+export const AL_REGIME: i32 = 23;     // u8 0 calm, 1 normal, 2 volatile, 3 stressed
+export const AL_VALUE: i32 = 24;      // f64 feature value
+export const AL_EXPECTED: i32 = 32;   // f64 what the detector expected
+export const AL_SCORE: i32 = 40;      // f64
+export const AL_THRESHOLD: i32 = 48;  // f64
+export const AL_REGIME_FACTOR: i32 = 56; // f32 volatility/liquidity factor
+export const AL_MODE: i32 = 60;       // u8 calibrator mode
+export const AL_BYTES: i32 = 64;
+// An event fires at most one alert per (feature, detector) it touches; no event touches more than 6 features.
+export const MAX_ALERTS_PER_EVENT: i32 = 32;
+
+// ---- Configuration: an array of f64 ------------------------------------------------------------------------
+export const C_VERSION: i32 = 0;
+export const C_MAX_INSTRUMENTS: i32 = 1;
+export const C_WINDOW: i32 = 2;
+export const C_TIME_WINDOW_NS: i32 = 3;
+export const C_TIME_BUCKETS: i32 = 4;
+export const C_VOLUME_BUCKET_NS: i32 = 5;
+export const C_WARMUP: i32 = 6;
+export const C_EWMA_ALPHA: i32 = 7;
+export const C_CHART_LAMBDA: i32 = 8;
+export const C_CUSUM_K: i32 = 9;
+export const C_PH_DELTA: i32 = 10;
+export const C_PH_ALPHA: i32 = 11;
+export const C_VOL_FAST_NS: i32 = 12;
+export const C_VOL_SLOW_NS: i32 = 13;
+export const C_REGIME_VOL_EXP: i32 = 14;
+export const C_REGIME_LIQ_EXP: i32 = 15;
+export const C_REGIME_MIN: i32 = 16;
+export const C_REGIME_MAX: i32 = 17;
+export const C_TARGET_PER_HOUR: i32 = 18;
+export const C_TAIL_P: i32 = 19;
+export const C_TAIL_MEMORY: i32 = 20;
+export const C_QUANTILE_STEP: i32 = 21;
+export const C_CALIB_WARMUP: i32 = 22;
+export const C_RATE_EPOCH_NS: i32 = 23;
+export const C_RATE_MEMORY_NS: i32 = 24;
+export const C_HYSTERESIS: i32 = 25;
+export const C_COOLDOWN_NS: i32 = 26;
+export const C_MIN_PERSISTENCE: i32 = 27;
+export const C_THRESHOLD_FLOOR: i32 = 28;
+export const C_AUTO_REGISTER: i32 = 29;
+export const C_SCORE_CAP: i32 = 30;
+export const C_RESERVED: i32 = 31;
+export const C_FEATURE_BASE: i32 = 32;          // per feature f: enabled @ +3f, detector mask @ +3f+1, minScale @ +3f+2
+export const C_CHANNEL_BASE: i32 = 32 + 3 * 16;  // per channel c = f*5+d: mode @ +2c, static threshold @ +2c+1
+export const C_LEN: i32 = 32 + 3 * 16 + 2 * 16 * 5; // 240
+
+// ---- Arena header (256 bytes) ------------------------------------------------------------------------------
+export const H_MAGIC: i32 = 0;          // u32 MAGIC, u32 ABI_VERSION @4
+export const H_TOTAL_BYTES: i32 = 8;    // i64
+export const H_CFG: i32 = 16;           // i32 offset of the config copy
+export const H_TABLE: i32 = 20;         // i32 offset of the instrument table
+export const H_TABLE_MASK: i32 = 24;    // u32 table capacity - 1
+export const H_SLOTS: i32 = 28;         // i32 offset of slot 0
+export const H_SLOT_BYTES: i32 = 32;    // u32
+export const H_N_INSTRUMENTS: i32 = 36; // u32
+export const H_CONSUMED: i32 = 40;      // u32 events consumed by the last ingest
+export const H_BLOCK_BYTES: i32 = 44;   // u32 bytes of one feature block
+export const H_ACCEPTED: i32 = 48;      // i64
+export const H_ALERTS: i32 = 56;        // i64
+export const H_REJECTS: i32 = 64;       // i64 x N_REJECT (64 bytes)
+export const H_FEATURE_OFF: i32 = 128;  // i32 x N_FEATURES: block offset inside a slot, -1 when disabled (64 bytes)
+export const H_LAST_ID: i32 = 192;      // u32 last looked-up id (+1, 0 = none)
+export const H_LAST_SLOT: i32 = 196;    // i32 its slot
+export const H_ANY_REGIME: i32 = 200;   // u32 1 when some channel uses the regime-scaled mode
+export const HEADER_BYTES: i32 = 256;
+
+// ---- Instrument slot ---------------------------------------------------------------------------------------
+export const S_ID: i32 = 0;              // u32
+export const S_FLAGS: i32 = 4;           // u32 SF_*
+export const S_LAST_TS: i32 = 8;         // i64
+export const S_LAST_TRADE_PX: i32 = 16;
+export const S_LAST_MID: i32 = 24;
+export const S_LAST_IV: i32 = 32;
+export const S_LAST_VALUE: i32 = 40;
+export const S_VAR_FAST: i32 = 48;       // time-EWMA of squared returns (bps^2), fast
+export const S_VAR_SLOW: i32 = 56;
+export const S_VAR_TS: i32 = 64;         // i64
+export const S_SPR_FAST: i32 = 72;       // time-EWMA of spread bps, fast
+export const S_SPR_SLOW: i32 = 80;
+export const S_SPR_TS: i32 = 88;         // i64
+export const S_VBUCKET: i32 = 96;        // i64 index of the open volume bucket
+export const S_VBUCKET_SUM: i32 = 104;   // f64 size traded in it
+export const S_EVENTS: i32 = 112;        // i64 accepted events
+export const S_REGIME: i32 = 120;        // f64 regime factor
+export const S_VOL_RATIO: i32 = 128;
+export const S_LIQ_RATIO: i32 = 136;
+export const SLOT_HEADER_BYTES: i32 = 256;
+export const SF_USED: u32 = 1;
+export const SF_TRADE: u32 = 2;
+export const SF_MID: u32 = 4;
+export const SF_IV: u32 = 8;
+export const SF_VALUE: u32 = 16;
+export const SF_VBUCKET: u32 = 32;
+export const SF_QUOTES: u32 = 64;
+export const SF_VAR: u32 = 128;
+export const SF_SPR: u32 = 256;
+// Four time windows follow the slot header: returns, signed size, absolute size, quote updates.
+export const TW_RET: i32 = 0;
+export const TW_FLOW: i32 = 1;
+export const TW_ABS: i32 = 2;
+export const TW_QUOTES: i32 = 3;
+export const N_TIME_WINDOWS: i32 = 4;
+
+// ---- Count window (kernel state) ---------------------------------------------------------------------------
+export const W_CAP: i32 = 0;      // u32 W
+export const W_N: i32 = 4;        // u32 values held (<= W)
+export const W_HEAD: i32 = 8;     // u32 next ring index to write
+export const W_SINCE: i32 = 12;   // u32 updates since the last exact recomputation
+export const W_MEAN: i32 = 16;
+export const W_M2: i32 = 24;
+export const W_TOTAL: i32 = 32;   // i64 values ever pushed
+export const W_SKIPPED: i32 = 40; // i64 non-finite values refused
+export const W_HEADER_BYTES: i32 = 48; // ring f64[W] follows, then sorted f64[W]
+
+// ---- EWMA (kernel state) -----------------------------------------------------------------------------------
+export const E_ALPHA: i32 = 0;
+export const E_MEAN: i32 = 8;
+export const E_VAR: i32 = 16;
+export const E_N: i32 = 24;       // i64
+export const E_BYTES: i32 = 32;
+
+// ---- Time window (kernel state) ----------------------------------------------------------------------------
+export const T_BUCKETS: i32 = 0;   // u32 B
+export const T_CUR: i32 = 4;       // u32 ring index of the open bucket
+export const T_BUCKET_NS: i32 = 8; // i64
+export const T_CUR_ID: i32 = 16;   // i64 floor(ts / bucketNs) of the open bucket; -1 = empty
+export const T_AGG_N: i32 = 24;    // aggregate of the B-1 closed buckets in the window
+export const T_AGG_MEAN: i32 = 32;
+export const T_AGG_M2: i32 = 40;
+export const T_AGG_MIN: i32 = 48;
+export const T_AGG_MAX: i32 = 56;
+export const T_HEADER_BYTES: i32 = 64;
+export const TB_N: i32 = 0;        // bucket: n, mean, m2, min, max
+export const TB_MEAN: i32 = 8;
+export const TB_M2: i32 = 16;
+export const TB_MIN: i32 = 24;
+export const TB_MAX: i32 = 32;
+export const TB_BYTES: i32 = 40;
+
+// ---- Feature block: detector state, then the count window, then the channels -------------------------------
+export const FB_EWMA: i32 = 0;        // EWMA baseline (E_BYTES)
+export const FB_CHART: i32 = 32;      // EWMA chart statistic
+export const FB_CUSUM_POS: i32 = 40;
+export const FB_CUSUM_NEG: i32 = 48;
+export const FB_PH_MEAN: i32 = 56;
+export const FB_PH_N: i32 = 64;       // i64
+export const FB_PH_UP: i32 = 72;
+export const FB_PH_UP_MIN: i32 = 80;
+export const FB_PH_DN: i32 = 88;
+export const FB_PH_DN_MIN: i32 = 96;
+export const FB_OBS: i32 = 104;       // i64 observations
+export const FB_LAST: i32 = 112;      // last value observed
+export const FB_RATE_EPOCH: i32 = 120; // i64 start of the current rate epoch (ns)
+export const FB_RATE_COUNT: i32 = 128; // f64 observations in the current epoch
+export const FB_RATE: i32 = 136;       // f64 observations per hour (decayed)
+export const FB_RATE_FIRST: i32 = 144; // i64 ts of the first observation
+export const FB_RATE_READY: i32 = 152; // u32 1 once an epoch has completed
+export const FB_HEADER_BYTES: i32 = 160; // count window follows, then N_DETECTORS channels
+
+// ---- Channel: calibrator and suppression state of one (feature, detector) ----------------------------------
+export const CH_U: i32 = 0;           // base threshold: tracked (1 - tailP) quantile of scores
+export const CH_M1: i32 = 8;          // decayed mean of excesses over u
+export const CH_M2: i32 = 16;         // decayed mean of squared excesses
+export const CH_W: i32 = 24;          // decayed weight of excesses
+export const CH_N: i32 = 32;          // i64 scores seen by the calibrator
+export const CH_THR: i32 = 40;        // cached target-rate threshold
+export const CH_SINCE: i32 = 48;      // u32 scores since the threshold was recomputed
+export const CH_PERSIST: i32 = 52;    // u32 consecutive exceedances
+export const CH_EPISODE: i32 = 56;    // u32 1 while in an alert episode
+export const CH_FIXED: i32 = 64;      // f64 threshold set by the host for this instrument (NaN = unset)
+export const CH_COOL_UNTIL: i32 = 72; // i64 no new alert before this ts
+export const CH_ALERTS: i32 = 80;     // i64 alerts fired
+export const CH_EXCEED: i32 = 88;     // i64 scores at or above the threshold
+export const CH_LAST_SCORE: i32 = 96;
+export const CH_LAST_THR: i32 = 104;
+export const CH_BYTES: i32 = 112;
+
+// ---- Error codes (negative returns) ------------------------------------------------------------------------
+export const E_CONFIG_VERSION: i32 = -1;
+export const E_CONFIG_RANGE: i32 = -2;   // -(2 + 1000 * (index + 1)) names the offending config index
+export const E_BAD_ARENA: i32 = -3;
+export const E_TABLE_FULL: i32 = -4;
+export const E_BAD_ARGUMENT: i32 = -5;
+export const E_NOT_FOUND: i32 = -6;

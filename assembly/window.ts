@@ -1,0 +1,168 @@
+// Count window: the last W finite values, with
+//  - mean and M2 kept by the sliding Welford update, recomputed exactly (two passes over the ring) every W
+//    updates so rounding cannot accumulate: accurate for prices near 1e5 moving by 1e-4, unlike sum-of-squares;
+//  - a sorted copy of the window for min, max, quantiles, median and MAD.
+// Layout at p: header (W_HEADER_BYTES), ring f64[W], sorted f64[W]. Non-finite values are refused and counted.
+import { ldf, stf, ldi, sti, ldu, stu, at, put, finite } from "./util";
+import { W_CAP, W_N, W_HEAD, W_SINCE, W_MEAN, W_M2, W_TOTAL, W_SKIPPED, W_HEADER_BYTES } from "./layout";
+
+@inline export function windowBytes(w: i32): i32 { return W_HEADER_BYTES + (w << 4); }
+@inline function ring(p: usize): usize { return p + <usize>W_HEADER_BYTES; }
+@inline function sorted(p: usize): usize { return p + <usize>W_HEADER_BYTES + (<usize>ldu(p, W_CAP) << 3); }
+
+export function windowInit(p: usize, w: i32): void {
+  memory.fill(p, 0, <usize>windowBytes(w));
+  stu(p, W_CAP, <u32>w);
+}
+
+// First index i in s[0, n) with s[i] >= x (lower bound).
+@inline function lowerBound(s: usize, n: i32, x: f64): i32 {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (at(s, mid) < x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+// First index i in s[0, n) with s[i] > x (upper bound).
+@inline function upperBound(s: usize, n: i32, x: f64): i32 {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (at(s, mid) <= x) lo = mid + 1; else hi = mid;
+  }
+  return lo;
+}
+
+// Replace one occurrence of `old` by `x` in the sorted array, shifting only the elements between them.
+function sortedReplace(s: usize, n: i32, old: f64, x: f64): void {
+  const i = lowerBound(s, n, old); // s[i] == old: old is in the window
+  if (x > old) {
+    const j = upperBound(s, n, x) - 1; // x goes to j after shifting (i, j] left by one
+    if (j > i) memory.copy(s + (<usize>i << 3), s + (<usize>(i + 1) << 3), <usize>(j - i) << 3);
+    put(s, j, x);
+  } else {
+    const j = lowerBound(s, n, x); // shift [j, i) right by one
+    if (i > j) memory.copy(s + (<usize>(j + 1) << 3), s + (<usize>j << 3), <usize>(i - j) << 3);
+    put(s, j, x);
+  }
+}
+
+// Welford (1962); sliding replacement: with n fixed, replacing a by b gives
+//   mean' = mean + (b - a) / n,  M2' = M2 + (b - a) * (b - mean' + a - mean).
+export function windowPush(p: usize, x: f64): void {
+  if (!finite(x)) { sti(p, W_SKIPPED, ldi(p, W_SKIPPED) + 1); return; }
+  const w = <i32>ldu(p, W_CAP);
+  const n = <i32>ldu(p, W_N);
+  const head = <i32>ldu(p, W_HEAD);
+  const r = ring(p);
+  const s = sorted(p);
+  const mean = ldf(p, W_MEAN);
+  if (n < w) {
+    put(r, head, x);
+    const k = upperBound(s, n, x);
+    if (k < n) memory.copy(s + (<usize>(k + 1) << 3), s + (<usize>k << 3), <usize>(n - k) << 3);
+    put(s, k, x);
+    const n1 = n + 1;
+    const d = x - mean;
+    const mean1 = mean + d / <f64>n1;
+    stf(p, W_MEAN, mean1);
+    stf(p, W_M2, ldf(p, W_M2) + d * (x - mean1));
+    stu(p, W_N, <u32>n1);
+  } else {
+    const old = at(r, head);
+    put(r, head, x);
+    sortedReplace(s, n, old, x);
+    const mean1 = mean + (x - old) / <f64>n;
+    stf(p, W_M2, ldf(p, W_M2) + (x - old) * (x - mean1 + old - mean));
+    stf(p, W_MEAN, mean1);
+  }
+  stu(p, W_HEAD, head + 1 == w ? 0 : <u32>(head + 1));
+  sti(p, W_TOTAL, ldi(p, W_TOTAL) + 1);
+  const since = ldu(p, W_SINCE) + 1;
+  if (since >= <u32>w) { windowRecompute(p); stu(p, W_SINCE, 0); } else stu(p, W_SINCE, since);
+}
+
+// Exact two-pass mean and M2 over the held values.
+export function windowRecompute(p: usize): void {
+  const n = <i32>ldu(p, W_N);
+  if (n == 0) { stf(p, W_MEAN, 0); stf(p, W_M2, 0); return; }
+  const r = ring(p);
+  let sum = 0.0;
+  for (let i = 0; i < n; i++) sum += at(r, i);
+  const mean = sum / <f64>n;
+  let m2 = 0.0;
+  for (let i = 0; i < n; i++) { const d = at(r, i) - mean; m2 += d * d; }
+  stf(p, W_MEAN, mean);
+  stf(p, W_M2, m2);
+}
+
+@inline export function windowCount(p: usize): i32 { return <i32>ldu(p, W_N); }
+@inline export function windowMean(p: usize): f64 { return ldu(p, W_N) == 0 ? NaN : ldf(p, W_MEAN); }
+// Sample variance (n - 1); 0 for one value, NaN for none.
+@inline export function windowVar(p: usize): f64 {
+  const n = <i32>ldu(p, W_N);
+  if (n == 0) return NaN;
+  if (n == 1) return 0;
+  const m2 = ldf(p, W_M2);
+  return m2 > 0 ? m2 / <f64>(n - 1) : 0;
+}
+@inline export function windowMin(p: usize): f64 { return ldu(p, W_N) == 0 ? NaN : at(sorted(p), 0); }
+@inline export function windowMax(p: usize): f64 {
+  const n = <i32>ldu(p, W_N);
+  return n == 0 ? NaN : at(sorted(p), n - 1);
+}
+// Quantile by linear interpolation between order statistics (Hyndman and Fan 1996, type 7; numpy's default).
+export function windowQuantile(p: usize, q: f64): f64 {
+  const n = <i32>ldu(p, W_N);
+  if (n == 0 || !(q >= 0 && q <= 1)) return NaN;
+  const s = sorted(p);
+  const h = <f64>(n - 1) * q;
+  const lo = <i32>Math.floor(h);
+  if (lo >= n - 1) return at(s, n - 1);
+  const a = at(s, lo);
+  return a + (h - <f64>lo) * (at(s, lo + 1) - a);
+}
+export function windowMedian(p: usize): f64 {
+  const n = <i32>ldu(p, W_N);
+  if (n == 0) return NaN;
+  const s = sorted(p);
+  const h = n >>> 1;
+  return (n & 1) ? at(s, h) : 0.5 * (at(s, h - 1) + at(s, h));
+}
+
+// k-th smallest (0-based) absolute deviation from m. The deviations of the values below m, read from the split
+// downwards, and of the values at or above m, read upwards, are two sorted sequences; the k-th smallest of
+// their union is found by bisection on how many come from the first (Frederickson and Johnson 1982): O(log W).
+function kthDeviation(s: usize, n: i32, split: i32, m: f64, k: i32): f64 {
+  const na = split;      // A[i] = m - s[split - 1 - i]
+  const nb = n - split;  // B[j] = s[split + j] - m
+  // Take t = k + 1 smallest: i from A, t - i from B.
+  const t = k + 1;
+  let lo = t - nb > 0 ? t - nb : 0;
+  let hi = t < na ? t : na;
+  while (lo < hi) {
+    const i = (lo + hi) >>> 1;
+    // Too few from A if A[i] < B[t - i - 1].
+    const ai = m - at(s, split - 1 - i);
+    const bj = at(s, split + t - i - 1) - m;
+    if (ai < bj) lo = i + 1; else hi = i;
+  }
+  const i = lo;
+  const a = i > 0 ? m - at(s, split - i) : -Infinity;
+  const b = t - i > 0 ? at(s, split + t - i - 1) - m : -Infinity;
+  return a > b ? a : b;
+}
+
+// Median absolute deviation (unscaled): median of |x - median|.
+export function windowMad(p: usize): f64 {
+  const n = <i32>ldu(p, W_N);
+  if (n == 0) return NaN;
+  const s = sorted(p);
+  const m = windowMedian(p);
+  const split = lowerBound(s, n, m);
+  const h = n >>> 1;
+  if (n & 1) return kthDeviation(s, n, split, m, h);
+  return 0.5 * (kthDeviation(s, n, split, m, h - 1) + kthDeviation(s, n, split, m, h));
+}
