@@ -302,10 +302,10 @@ function check(kind: u32, f0: f64, f1: f64, f2: f64, f3: f64, f4: f64, f5: f64):
 }
 
 // ---- Ingest ------------------------------------------------------------------------------------------------
-// Processes events [0, n) of the batch until done or until the alert buffer could overflow on the next event
-// (fewer than MAX_ALERTS_PER_EVENT records free). Returns the alert records written; H_CONSUMED says how many
-// events were consumed, so the host calls again from there.
-export function ingest(arena: usize, batch: usize, capacity: i32, n: i32, out: usize, outCapacity: i32): i32 {
+// Processes events [start, end) of the batch until done or until the alert buffer could overflow on the next
+// event (fewer than MAX_ALERTS_PER_EVENT records free). Returns the alert records written; H_CONSUMED holds the
+// index of the first event not processed, so the host calls again from there.
+export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, end: i32, out: usize, outCapacity: i32): i32 {
   const cfg = configPtr(arena);
   const c = <usize>capacity;
   const tsCol = batch, seqCol = batch + (c << 3), idCol = batch + (c << 4), kindCol = batch + c * 20;
@@ -313,13 +313,19 @@ export function ingest(arena: usize, batch: usize, capacity: i32, n: i32, out: u
   const f4c = batch + c * 56, f5c = batch + c * 64, statusCol = batch + c * 72;
   const auto = cfgAt(cfg, L.C_AUTO_REGISTER) != 0;
   let written = 0;
-  let i = 0;
+  let i = start;
   let accepted: i64 = 0;
-  for (; i < n; i++) {
+  for (; i < end; i++) {
     if (outCapacity - written < L.MAX_ALERTS_PER_EVENT) break;
     const k = <usize>i;
     const ts = load<i64>(tsCol + (k << 3));
-    const seq = load<i64>(seqCol + (k << 3));
+    let seq = load<i64>(seqCol + (k << 3));
+    // Events the producer did not number get the next number; numbered ones move the counter past them.
+    if (seq < 0) {
+      seq = ldi(arena, L.H_NEXT_SEQ);
+      store<i64>(seqCol + (k << 3), seq);
+    }
+    sti(arena, L.H_NEXT_SEQ, seq + 1);
     const id = load<u32>(idCol + (k << 2));
     const kind = load<u32>(kindCol + (k << 2));
     const f0 = load<f64>(f0c + (k << 3)), f1 = load<f64>(f1c + (k << 3)), f2 = load<f64>(f2c + (k << 3));

@@ -51,9 +51,10 @@ export function instrument_id(arena: usize, slot: i32): u32 {
 }
 
 // ---- Ingest ------------------------------------------------------------------------------------------------
-export function ingest(arena: usize, batch: usize, capacity: i32, n: i32, alerts: usize, alertCapacity: i32): i32 {
-  if (n < 0 || n > capacity || alertCapacity < L.MAX_ALERTS_PER_EVENT || (batch & 7) || (alerts & 7)) return L.E_BAD_ARGUMENT;
-  return E.ingest(arena, batch, capacity, n, alerts, alertCapacity);
+// Events [start, end) of the batch region of `capacity` events at `batch`; alert records to `alerts`.
+export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, end: i32, alerts: usize, alertCapacity: i32): i32 {
+  if (start < 0 || end < start || end > capacity || alertCapacity < L.MAX_ALERTS_PER_EVENT || (batch & 7) || (alerts & 7)) return L.E_BAD_ARGUMENT;
+  return E.ingest(arena, batch, capacity, start, end, alerts, alertCapacity);
 }
 export function consumed(arena: usize): i32 { return <i32>ldu(arena, L.H_CONSUMED); }
 // 0 accepted events, 1 alerts, 2 + r events rejected for reason r (1..7).

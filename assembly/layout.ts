@@ -133,6 +133,7 @@ export const H_FEATURE_OFF: i32 = 128;  // i32 x N_FEATURES: block offset inside
 export const H_LAST_ID: i32 = 192;      // u32 last looked-up id (+1, 0 = none)
 export const H_LAST_SLOT: i32 = 196;    // i32 its slot
 export const H_ANY_REGIME: i32 = 200;   // u32 1 when some channel uses the regime-scaled mode
+export const H_NEXT_SEQ: i32 = 208;     // i64 sequence number the next unnumbered event (seq < 0) gets
 export const HEADER_BYTES: i32 = 256;
 
 // ---- Instrument slot ---------------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+// Loading the atc module: a plain WebAssembly.Instance over a memory the host owns, no generated bindings.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ABI_VERSION, type AtcExports } from '../abi.js';
+
+export type Build = 'release' | 'debug';
+
+const FILES: Record<Build, string> = { release: 'atc.wasm', debug: 'atc.debug.wasm' };
+const modules = new Map<Build, WebAssembly.Module>();
+
+/** Absolute path of a build of the module (the package also exports it as `atc/wasm`). */
+export function wasmPath(build: Build = 'release'): string {
+  return fileURLToPath(new URL(`../../build/${FILES[build]}`, import.meta.url));
+}
+
+export function wasmModule(build: Build = 'release'): WebAssembly.Module {
+  let m = modules.get(build);
+  if (!m) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(wasmPath(build));
+    } catch (err) {
+      throw new Error(`atc: ${wasmPath(build)} is missing; run \`npm install\` (or \`npm run build\`) to build it`, { cause: err });
+    }
+    m = new WebAssembly.Module(bytes);
+    modules.set(build, m);
+  }
+  return m;
+}
+
+export interface Instance {
+  exports: AtcExports;
+  memory: WebAssembly.Memory;
+  /** First byte the host may use: the module's static data lies below. */
+  heapBase: number;
+}
+
+const PAGE = 65536;
+
+/** Instantiate over a new memory of at least `bytes` bytes past the module's static data. */
+export function instantiate(bytes: number, build: Build = 'release'): Instance {
+  const module = wasmModule(build);
+  // The static data must be in place before we can ask where it ends: 1 page holds it (checked below).
+  const pages = Math.ceil((65536 + bytes) / PAGE) + 1;
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const exports = instance.exports as unknown as AtcExports;
+  if (exports.abi_version() !== ABI_VERSION) {
+    throw new Error(`atc: module ABI ${exports.abi_version()} but host expects ${ABI_VERSION}`);
+  }
+  const heapBase = align(exports.heap_base(), 64);
+  if (heapBase > 65536) throw new Error(`atc: module static data (${heapBase} bytes) exceeds the reserved page`);
+  return { exports, memory, heapBase: 65536 };
+}
+
+export function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
