@@ -6,6 +6,8 @@ import * as L from "./layout";
 import { windowCount, windowMean, windowVar, windowMedian, windowMad, windowPush, windowBytes } from "./window";
 import { ewmaPush, ewmaMean, ewmaVar } from "./ewma";
 
+const EXCESS_CLIP: f64 = 10;
+
 // Normal consistency constant for the MAD: 1 / Phi^-1(3/4).
 const MAD_TO_SIGMA: f64 = 1.482602218505602;
 
@@ -49,51 +51,68 @@ export function rateNow(fb: usize, ts: i64): f64 {
   return elapsed > 0 ? ldf(fb, L.FB_RATE_COUNT) / (<f64>elapsed / 3.6e12) : 0;
 }
 
-// ---- Target-rate calibrator: peaks over a tracked base quantile, with a generalised Pareto tail -------------
+// ---- Target-rate calibrator: peaks over a tracked base quantile, declustered, with a generalised Pareto tail --
 // u tracks the (1 - p_u) quantile of the scores by stochastic approximation (Robbins and Monro 1951) with a
-// step proportional to the tail scale; excesses y = s - u feed decayed first and second moments, from which the
-// GPD is fitted by the method of moments (Hosking and Wallis 1987): xi = (1 - m1^2/var) / 2, beta = m1 (1 - xi).
-// For the exceedance probability p = target / rate, the threshold is the GPD quantile
-//   t = u + beta/xi ((p_u/p)^xi - 1),  or u + beta ln(p_u/p) as xi -> 0  (Pickands 1975; SPOT, Siffer 2017).
-// The calibrator only learns from what was not flagged: a flagged score enters censored at the threshold.
+// step proportional to the tail scale. Scores are autocorrelated (a CUSUM climbs for many steps), so excesses
+// are declustered by runs (Smith and Weissman 1994; Coles 2001, 5.3.2): a run of scores above u is one cluster
+// and contributes one excess, its peak, when it ends; a developing anomaly therefore teaches the tail nothing
+// until it is over. The peaks feed decayed first and second moments, from which the GPD is fitted by the
+// method of moments (Hosking and Wallis 1987): xi = (1 - m1^2/var) / 2, beta = m1 (1 - xi). With pc the
+// fraction of scores that open a cluster and p the alert probability per score that the target asks for, the
+// threshold is the GPD quantile (Pickands 1975; SPOT, Siffer et al. 2017):
+//   t = u + beta/xi ((pc/p)^xi - 1),  or u + beta ln(pc/p) as xi -> 0.
+// The calibrator learns only from what was not flagged: a flagged score enters censored at the threshold, and
+// a peak counts for at most EXCESS_CLIP mean excesses.
 function calibLearn(ch: usize, cfg: usize, s: f64): void {
   const n = ldi(ch, L.CH_N);
+  const pu = cfgAt(cfg, L.C_TAIL_P);
   let u = ldf(ch, L.CH_U);
   if (n == 0) {
     u = s;
-    stf(ch, L.CH_M1, 1); stf(ch, L.CH_M2, 2); stf(ch, L.CH_W, 1);
+    stf(ch, L.CH_M1, 1); stf(ch, L.CH_M2, 2); stf(ch, L.CH_W, 1); stf(ch, L.CH_PC, pu);
   }
-  const pu = cfgAt(cfg, L.C_TAIL_P);
   const m1 = ldf(ch, L.CH_M1);
-  const step = cfgAt(cfg, L.C_QUANTILE_STEP) * m1;
+  const memory = cfgAt(cfg, L.C_TAIL_MEMORY);
+  let starts = 0.0;
   if (s > u) {
     const y = s - u;
-    const w = ldf(ch, L.CH_W) * (1 - 1 / cfgAt(cfg, L.C_TAIL_MEMORY)) + 1;
+    if (ldu(ch, L.CH_CLUSTER)) {
+      if (y > ldf(ch, L.CH_CMAX)) stf(ch, L.CH_CMAX, y);
+    } else {
+      stu(ch, L.CH_CLUSTER, 1);
+      stf(ch, L.CH_CMAX, y);
+      starts = 1;
+    }
+  } else if (ldu(ch, L.CH_CLUSTER)) {
+    stu(ch, L.CH_CLUSTER, 0);
+    let y = ldf(ch, L.CH_CMAX);
+    if (y > EXCESS_CLIP * m1) y = EXCESS_CLIP * m1;
+    const w = ldf(ch, L.CH_W) * (1 - 1 / memory) + 1;
     stf(ch, L.CH_W, w);
     stf(ch, L.CH_M1, m1 + (y - m1) / w);
     const m2 = ldf(ch, L.CH_M2);
     stf(ch, L.CH_M2, m2 + (y * y - m2) / w);
-    u += step * (1 - pu);
-    stu(ch, L.CH_SINCE, 1 << 30); // excesses changed: recompute the threshold now
-  } else {
-    u -= step * pu;
-    if (u < 0) u = 0;
+    stu(ch, L.CH_SINCE, 1 << 30); // the tail changed: recompute the threshold now
   }
-  stf(ch, L.CH_U, u);
+  // Cluster-start rate, remembered over as many scores as tailMemory clusters take at the base rate.
+  const pc = ldf(ch, L.CH_PC);
+  stf(ch, L.CH_PC, pc + (starts - pc) * (pu / memory));
+  const step = cfgAt(cfg, L.C_QUANTILE_STEP) * m1;
+  u = s > u ? u + step * (1 - pu) : u - step * pu;
+  stf(ch, L.CH_U, u < 0 ? 0 : u);
   sti(ch, L.CH_N, n + 1);
 }
 
-function calibThreshold(ch: usize, cfg: usize, p: f64): f64 {
+function calibThreshold(ch: usize, p: f64): f64 {
   const u = ldf(ch, L.CH_U);
-  const pu = cfgAt(cfg, L.C_TAIL_P);
-  if (!(p < pu)) return u;
+  const r = ldf(ch, L.CH_PC) / p;
+  if (!(r > 1)) return u;
   const m1 = ldf(ch, L.CH_M1);
   const v = ldf(ch, L.CH_M2) - m1 * m1;
   let xi = v > 0 ? 0.5 * (1 - m1 * m1 / v) : 0;
   if (xi > 0.45) xi = 0.45;
   if (xi < -0.45) xi = -0.45;
   const beta = m1 * (1 - xi);
-  const r = pu / p;
   if (Math.abs(xi) < 1e-9) return u + beta * Math.log(r);
   return u + beta / xi * (Math.pow(r, xi) - 1);
 }
@@ -116,15 +135,18 @@ function channelStep(
   const mode = <i32>cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c);
   const base = cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c + 1);
   let thr = base;
+  let calibrated = false;
   if (mode == L.M_REGIME) {
     thr = base * ldf(slot, L.S_REGIME);
   } else if (mode == L.M_TARGET) {
-    if (<f64>ldi(ch, L.CH_N) >= cfgAt(cfg, L.C_CALIB_WARMUP)) {
+    calibrated = <f64>ldi(ch, L.CH_N) >= cfgAt(cfg, L.C_CALIB_WARMUP);
+    if (calibrated) {
       let since = ldu(ch, L.CH_SINCE);
       if (since >= 16) {
         const rate = rateNow(fb, ts);
-        if (rate > 0) stf(ch, L.CH_THR, calibThreshold(ch, cfg, cfgAt(cfg, L.C_TARGET_PER_HOUR) / rate));
-        else stf(ch, L.CH_THR, base);
+        const p = rate > 0 ? cfgAt(cfg, L.C_TARGET_PER_HOUR) / rate : 0;
+        stf(ch, L.CH_P, p);
+        stf(ch, L.CH_THR, p > 0 ? calibThreshold(ch, p) * Math.exp(ldf(ch, L.CH_KAPPA)) : base);
         since = 0;
       }
       stu(ch, L.CH_SINCE, since + 1);
@@ -157,6 +179,17 @@ function channelStep(
     } else {
       stu(ch, L.CH_PERSIST, persist);
     }
+  }
+  if (calibrated) {
+    // Alert-rate correction (integral control, Robbins and Monro 1951): +gain per alert, -gain p per score, so
+    // that the only fixed point is alerts per score = p, i.e. the target per hour, whatever bias the tail fit
+    // has and however clustered the detector's exceedances are. Bounded to a factor e^1.5 either way.
+    const gain = cfgAt(cfg, L.C_RATE_GAIN);
+    let kappa = ldf(ch, L.CH_KAPPA) - gain * ldf(ch, L.CH_P);
+    if (fire) { kappa += gain; stu(ch, L.CH_SINCE, 1 << 30); }
+    if (kappa > 1.5) kappa = 1.5;
+    if (kappa < -1.5) kappa = -1.5;
+    stf(ch, L.CH_KAPPA, kappa);
   }
   if (!fire) return 0;
   sti(ch, L.CH_ALERTS, ldi(ch, L.CH_ALERTS) + 1);

@@ -51,6 +51,7 @@ export function validateConfig(cfg: usize): i32 {
   const ar = cfgAt(cfg, L.C_AUTO_REGISTER);
   if (ar != 0 && ar != 1) return bad(L.C_AUTO_REGISTER);
   if (!inRange(cfgAt(cfg, L.C_SCORE_CAP), 1, 1e300)) return bad(L.C_SCORE_CAP);
+  if (!inRange(cfgAt(cfg, L.C_RATE_GAIN), 0, 1)) return bad(L.C_RATE_GAIN);
   for (let f = 0; f < L.N_FEATURES; f++) {
     const i = L.C_FEATURE_BASE + 3 * f;
     const en = cfgAt(cfg, i);

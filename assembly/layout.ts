@@ -110,7 +110,7 @@ export const C_MIN_PERSISTENCE: i32 = 27;
 export const C_THRESHOLD_FLOOR: i32 = 28;
 export const C_AUTO_REGISTER: i32 = 29;
 export const C_SCORE_CAP: i32 = 30;
-export const C_RESERVED: i32 = 31;
+export const C_RATE_GAIN: i32 = 31;       // step of the alert-rate correction (log threshold per alert)
 export const C_FEATURE_BASE: i32 = 32;          // per feature f: enabled @ +3f, detector mask @ +3f+1, minScale @ +3f+2
 export const C_CHANNEL_BASE: i32 = 32 + 3 * 16;  // per channel c = f*5+d: mode @ +2c, static threshold @ +2c+1
 export const C_LEN: i32 = 32 + 3 * 16 + 2 * 16 * 5; // 240
@@ -245,7 +245,12 @@ export const CH_ALERTS: i32 = 80;     // i64 alerts fired
 export const CH_EXCEED: i32 = 88;     // i64 scores at or above the threshold
 export const CH_LAST_SCORE: i32 = 96;
 export const CH_LAST_THR: i32 = 104;
-export const CH_BYTES: i32 = 112;
+export const CH_KAPPA: i32 = 112;     // log multiplier of the tail-fit threshold, learned from the alert rate
+export const CH_P: i32 = 120;         // alert probability per score the target asks for
+export const CH_PC: i32 = 128;        // decayed fraction of scores that start a cluster of excesses over u
+export const CH_CMAX: i32 = 136;      // peak excess of the open cluster
+export const CH_CLUSTER: i32 = 144;   // u32 1 while a cluster is open
+export const CH_BYTES: i32 = 152;
 
 // ---- Error codes (negative returns) ------------------------------------------------------------------------
 export const E_CONFIG_VERSION: i32 = -1;

@@ -38,7 +38,7 @@ export interface Config {
   regime: { volFastMs: number; volSlowMs: number; volExponent: number; liquidityExponent: number; min: number; max: number };
   calibration: {
     targetPerHour: number; tailProbability: number; tailMemory: number; quantileStep: number; warmup: number;
-    rateEpochMs: number; rateMemoryMs: number;
+    rateEpochMs: number; rateMemoryMs: number; rateGain: number;
   };
   suppression: { hysteresis: number; cooldownMs: number; minPersistence: number };
   thresholdFloor: number;
@@ -67,7 +67,7 @@ export function defaultConfig(): Config {
     regime: { volFastMs: 30_000, volSlowMs: 1_800_000, volExponent: 0.5, liquidityExponent: 0.25, min: 0.5, max: 4 },
     calibration: {
       targetPerHour: 0.5, tailProbability: 0.02, tailMemory: 200, quantileStep: 0.05, warmup: 500,
-      rateEpochMs: 60_000, rateMemoryMs: 3_600_000,
+      rateEpochMs: 60_000, rateMemoryMs: 3_600_000, rateGain: 0.05,
     },
     suppression: { hysteresis: 0.8, cooldownMs: 30_000, minPersistence: 1 },
     thresholdFloor: 3,
@@ -172,6 +172,7 @@ export function resolveConfig(input: unknown = {}): Config {
   num(c.calibration.warmup, 'calibration.warmup', 0, 1e15, { integer: true });
   ms(c.calibration.rateEpochMs, 'calibration.rateEpochMs');
   ms(c.calibration.rateMemoryMs, 'calibration.rateMemoryMs');
+  num(c.calibration.rateGain, 'calibration.rateGain', 0, 1);
   num(c.suppression.hysteresis, 'suppression.hysteresis', 0, 1, { openLo: true });
   num(c.suppression.cooldownMs, 'suppression.cooldownMs', 0, MAX_NS / 1e6);
   num(c.suppression.minPersistence, 'suppression.minPersistence', 1, 1e6, { integer: true });
@@ -293,6 +294,7 @@ export function encodeConfig(c: Config): Float64Array {
   a[C.THRESHOLD_FLOOR] = c.thresholdFloor;
   a[C.AUTO_REGISTER] = c.autoRegister ? 1 : 0;
   a[C.SCORE_CAP] = c.scoreCap;
+  a[C.RATE_GAIN] = c.calibration.rateGain;
   FEATURES.forEach((name, f) => {
     const fc = c.features[name];
     a[C.FEATURE_BASE + 3 * f] = fc.enabled ? 1 : 0;

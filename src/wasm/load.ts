@@ -22,7 +22,7 @@ export function wasmModule(build: Build = 'release'): WebAssembly.Module {
     } catch (err) {
       throw new Error(`atc: ${wasmPath(build)} is missing; run \`npm install\` (or \`npm run build\`) to build it`, { cause: err });
     }
-    m = new WebAssembly.Module(bytes);
+    m = new WebAssembly.Module(new Uint8Array(bytes));
     modules.set(build, m);
   }
   return m;

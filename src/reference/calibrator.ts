@@ -1,0 +1,125 @@
+// Reference target-rate calibrator and the observation-rate estimate it needs, as in assembly/channel.ts
+// (rateUpdate, rateNow, calibLearn, calibThreshold).
+import { NS_PER_HOUR } from './constants.js';
+
+export interface RateParams {
+  rateEpochNs: bigint;
+  rateMemoryNs: number;
+}
+
+/**
+ * Observations per hour of one feature. Observations are counted per epoch of E ns, epochs starting at the first
+ * observation. When an observation arrives k >= 1 whole epochs after the open epoch started, the open epoch closes:
+ * its rate (count / E hours) is blended into the estimate with weight 1 - keep, keep = exp(-E / tau) (the first
+ * closed epoch sets the estimate), and each of the k - 1 empty epochs after it multiplies the estimate by keep
+ * (blending in a rate of 0). Until an epoch has closed, the rate is the count so far over the time since the
+ * first observation.
+ */
+export class RateEstimator {
+  /** Observations so far. */
+  observations = 0;
+  firstTs = 0n;
+  epochStart = 0n;
+  /** Observations in the open epoch. */
+  epochCount = 0;
+  /** Decayed per-hour rate, valid once ready. */
+  rate = 0;
+  ready = false;
+
+  /** Count one observation at ts (called before the detectors score it). */
+  observe(ts: bigint, p: RateParams): void {
+    if (this.observations === 0) {
+      this.firstTs = ts;
+      this.epochStart = ts;
+    }
+    const elapsed = ts - this.epochStart;
+    if (elapsed >= p.rateEpochNs) {
+      const k = elapsed / p.rateEpochNs; // whole epochs passed
+      const epochHours = Number(p.rateEpochNs) / NS_PER_HOUR;
+      const epochRate = this.epochCount / epochHours;
+      const keep = Math.exp(-Number(p.rateEpochNs) / p.rateMemoryNs);
+      let rate = this.ready ? keep * this.rate + (1 - keep) * epochRate : epochRate;
+      if (k > 1n) rate *= Math.pow(keep, Number(k - 1n));
+      this.rate = rate;
+      this.ready = true;
+      this.epochCount = 0;
+      this.epochStart += k * p.rateEpochNs;
+    }
+    this.epochCount += 1;
+    this.observations++;
+  }
+
+  /** Observations per hour as seen at ts. */
+  perHour(ts: bigint): number {
+    if (this.ready) return this.rate;
+    const elapsed = ts - this.firstTs;
+    return elapsed > 0n ? this.epochCount / (Number(elapsed) / NS_PER_HOUR) : 0;
+  }
+}
+
+export interface TailParams {
+  tailP: number;
+  tailMemory: number;
+  quantileStep: number;
+}
+
+/**
+ * Peaks over a threshold (SPOT, Siffer et al. 2017) with a moving base threshold:
+ *  - u tracks the (1 - p_u) quantile of the scores by stochastic approximation (Robbins and Monro 1951): a score
+ *    above u raises it by step (1 - p_u), one at or below lowers it by step p_u (never below 0); the step is
+ *    quantileStep times the mean excess, so it scales with the scores;
+ *  - each excess y = s - u updates decayed moments with memory M: w = w (1 - 1/M) + 1, m1 += (y - m1) / w,
+ *    m2 += (y^2 - m2) / w. They start at the moments of a unit exponential (m1 = 1, m2 = 2, w = 1);
+ *  - the generalised Pareto tail is fitted by the method of moments (Hosking and Wallis 1987): for a GPD,
+ *    mean = beta / (1 - xi) and var = beta^2 / ((1 - xi)^2 (1 - 2 xi)), so xi = (1 - m1^2 / var) / 2 and
+ *    beta = m1 (1 - xi), xi clamped to [-0.45, 0.45];
+ *  - for an exceedance probability p < p_u the threshold is the GPD quantile (Pickands 1975)
+ *    t = u + beta / xi ((p_u / p)^xi - 1), or its limit u + beta ln(p_u / p) as xi -> 0; for p >= p_u it is u.
+ */
+export class TailCalibrator {
+  u = 0;
+  m1 = 0;
+  m2 = 0;
+  w = 0;
+  /** Scores learnt. */
+  n = 0;
+
+  /** Learn one score; returns true when it was an excess over u (the moments changed). */
+  learn(s: number, p: TailParams): boolean {
+    if (this.n === 0) {
+      this.u = s;
+      this.m1 = 1;
+      this.m2 = 2;
+      this.w = 1;
+    }
+    const step = p.quantileStep * this.m1;
+    let excess = false;
+    if (s > this.u) {
+      const y = s - this.u;
+      this.w = this.w * (1 - 1 / p.tailMemory) + 1;
+      this.m1 = this.m1 + (y - this.m1) / this.w;
+      this.m2 = this.m2 + (y * y - this.m2) / this.w;
+      this.u += step * (1 - p.tailP);
+      excess = true;
+    } else {
+      this.u -= step * p.tailP;
+      if (this.u < 0) this.u = 0;
+    }
+    this.n++;
+    return excess;
+  }
+
+  /** The score exceeded with probability p. */
+  threshold(prob: number, p: TailParams): number {
+    const pu = p.tailP;
+    if (!(prob < pu)) return this.u;
+    const variance = this.m2 - this.m1 * this.m1;
+    let xi = variance > 0 ? 0.5 * (1 - (this.m1 * this.m1) / variance) : 0;
+    if (xi > 0.45) xi = 0.45;
+    if (xi < -0.45) xi = -0.45;
+    const beta = this.m1 * (1 - xi);
+    const r = pu / prob;
+    if (Math.abs(xi) < 1e-9) return this.u + beta * Math.log(r);
+    return this.u + (beta / xi) * (Math.pow(r, xi) - 1);
+  }
+}

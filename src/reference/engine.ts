@@ -1,0 +1,373 @@
+// Reference engine: events -> features -> detectors (scores) -> calibrators (thresholds) -> suppression -> alerts,
+// built from the reference kernels (RefCountWindow, RefEwma, RefTimeWindow) in plain objects instead of an arena.
+// It follows assembly/engine.ts and assembly/channel.ts step for step: the same order of observations, scoring
+// before learning, the same warm-up rules and state updates, so that the WASM can be held against it alert for
+// alert. What it leaves out: the arena, snapshots, the batch/alert-buffer plumbing (one event in, its alerts out).
+import * as K from './constants.js';
+import { RefCountWindow } from './window.js';
+import { RefEwma } from './ewma.js';
+import { RefTimeWindow, floorDiv } from './timewindow.js';
+import { RateEstimator } from './calibrator.js';
+import { RefChannel, regimeCode, severityOf } from './suppression.js';
+import { cusumStep, ewmaChartNext, ewmaChartScore, floorScale, pageHinkleyStep, robustZ, slowMeanWeight, zScore } from './detectors.js';
+import { FastSlow, check, liqRatioOf, regimeFactorOf, volRatioOf } from './features.js';
+import { readParams, type RefParams } from './params.js';
+
+export interface RefEvent {
+  tsNs: bigint;
+  /** Sequence number; negative lets the engine number the event (one past the last number it saw). */
+  seq: bigint;
+  instrument: number;
+  kind: number;
+  /** f0..f5 (see the K_* kinds); NaN marks an optional field as absent. */
+  f: readonly number[];
+}
+
+export interface RefAlert {
+  tsNs: bigint;
+  seq: bigint;
+  instrument: number;
+  feature: number;
+  detector: number;
+  severity: number;
+  regime: number;
+  value: number;
+  expected: number;
+  score: number;
+  threshold: number;
+  /** The instrument's volatility ratio, rounded to f32 as the alert record stores it. */
+  regimeFactor: number;
+  mode: number;
+}
+
+export interface RefResult {
+  /** R_* reject reason, R_OK (0) when accepted. */
+  status: number;
+  /** The event's sequence number after numbering. */
+  seq: bigint;
+  alerts: RefAlert[];
+}
+
+/** Detector and calibrator state of one feature of one instrument. */
+export class RefFeature {
+  readonly window: RefCountWindow;
+  readonly ewma: RefEwma;
+  readonly rate = new RateEstimator();
+  readonly channels: RefChannel[] = [];
+  /** EWMA chart statistic. */
+  chart = 0;
+  cusumPos = 0;
+  cusumNeg = 0;
+  /** Page-Hinkley: slow running mean, values in it, and the two faded sums. */
+  phMean = 0;
+  phN = 0;
+  phUp = 0;
+  phDn = 0;
+  /** Last value observed. */
+  last = 0;
+
+  constructor(p: RefParams) {
+    this.window = new RefCountWindow(p.window);
+    this.ewma = new RefEwma(p.ewmaAlpha);
+    for (let d = 0; d < K.N_DETECTORS; d++) this.channels.push(new RefChannel());
+  }
+
+  get observations(): number { return this.rate.observations; }
+}
+
+export class RefInstrument {
+  readonly id: number;
+  lastTs = K.I64_MIN;
+  events = 0;
+  lastTradePx = 0;
+  lastMid = 0;
+  lastIv = 0;
+  lastValue = 0;
+  hasTrade = false;
+  hasMid = false;
+  hasQuotes = false;
+  hasIv = false;
+  hasValue = false;
+  hasVolumeBucket = false;
+  /** Time-EWMAs of squared returns (bps^2) and of the spread (bps). */
+  readonly variance = new FastSlow();
+  readonly spread = new FastSlow();
+  volRatio = 1;
+  liqRatio = 1;
+  regimeFactor = 1;
+  /** Open volume bucket and the size traded in it. */
+  volumeBucket = 0n;
+  volumeBucketSum = 0;
+  /** Time windows: trade returns, signed size, absolute size, quote updates (a 1 per quote). */
+  readonly returns: RefTimeWindow;
+  readonly flow: RefTimeWindow;
+  readonly absSize: RefTimeWindow;
+  readonly quotes: RefTimeWindow;
+  /** Per feature; null when the feature is disabled. */
+  readonly features: (RefFeature | null)[] = [];
+
+  constructor(id: number, p: RefParams) {
+    this.id = id;
+    this.returns = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    this.flow = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    this.absSize = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    this.quotes = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    for (let f = 0; f < K.N_FEATURES; f++) this.features.push(p.features[f].enabled ? new RefFeature(p) : null);
+  }
+}
+
+export class RefEngine {
+  readonly params: RefParams;
+  readonly instruments = new Map<number, RefInstrument>();
+  /** Registration order (slot index -> instrument). */
+  readonly slots: RefInstrument[] = [];
+  nextSeq = 0n;
+  accepted = 0;
+  alertCount = 0;
+  readonly rejects: number[] = new Array<number>(K.N_REJECT).fill(0);
+
+  constructor(config: Float64Array) {
+    this.params = readParams(config);
+  }
+
+  /** True when some channel uses the regime-scaled mode (only then is the regime factor kept up to date). */
+  get anyRegime(): boolean {
+    return this.params.channels.some((row) => row.some((c) => c.mode === K.M_REGIME));
+  }
+
+  /** Slot index of the instrument (registering it if new), or E_TABLE_FULL. */
+  register(id: number): number {
+    const u = id >>> 0;
+    const existing = this.instruments.get(u);
+    if (existing) return this.slots.indexOf(existing);
+    if (this.slots.length >= this.params.maxInstruments) return K.E_TABLE_FULL;
+    const inst = new RefInstrument(u, this.params);
+    this.instruments.set(u, inst);
+    this.slots.push(inst);
+    return this.slots.length - 1;
+  }
+
+  /** As the set_channel export: mode and base threshold of (feature, detector) for every instrument. */
+  setChannel(feature: number, detector: number, mode: number, threshold: number): number {
+    if (feature < 0 || feature >= K.N_FEATURES || detector < 0 || detector >= K.N_DETECTORS) return K.E_BAD_ARGUMENT;
+    if (mode < 0 || mode > 3 || !(threshold > 0)) return K.E_BAD_ARGUMENT;
+    this.params.channels[feature][detector] = { mode, threshold };
+    return 0;
+  }
+
+  /** As the set_instrument_threshold export: the fixed-mode threshold of one instrument's channel (NaN clears). */
+  setInstrumentThreshold(id: number, feature: number, detector: number, threshold: number): number {
+    if (detector < 0 || detector >= K.N_DETECTORS || feature < 0 || feature >= K.N_FEATURES) return K.E_NOT_FOUND;
+    const fs = this.instruments.get(id >>> 0)?.features[feature];
+    if (!fs) return K.E_NOT_FOUND;
+    if (!Number.isNaN(threshold) && !(threshold > 0)) return K.E_BAD_ARGUMENT;
+    fs.channels[detector].fixedThreshold = threshold;
+    return 0;
+  }
+
+  /** Process one event. */
+  ingest(ev: RefEvent): RefResult {
+    const p = this.params;
+    // Events the producer did not number get the next number; numbered ones move the counter past them.
+    const seq = ev.seq < 0n ? this.nextSeq : ev.seq;
+    this.nextSeq = BigInt.asIntN(64, seq + 1n);
+    const id = ev.instrument >>> 0;
+    const f = [0, 1, 2, 3, 4, 5].map((k) => (k < ev.f.length ? ev.f[k] : NaN));
+    let status = check(ev.kind, f);
+    let inst: RefInstrument | undefined;
+    if (status === K.R_OK) {
+      inst = this.instruments.get(id);
+      if (!inst) {
+        if (p.autoRegister) {
+          if (this.register(id) < 0) status = K.R_TABLE_FULL;
+          else inst = this.instruments.get(id);
+        } else {
+          status = K.R_UNKNOWN_INSTRUMENT;
+        }
+      }
+    }
+    if (status === K.R_OK && inst && ev.tsNs < inst.lastTs) status = K.R_TIME_BACKWARDS;
+    if (status !== K.R_OK || !inst) {
+      this.rejects[status]++;
+      return { status, seq, alerts: [] };
+    }
+    inst.lastTs = ev.tsNs;
+    inst.events++;
+    this.accepted++;
+    const out: RefAlert[] = [];
+    const ts = ev.tsNs;
+    switch (ev.kind) {
+      case K.K_TRADE: this.#onTrade(inst, ts, seq, f[0], f[1], f[2], out); break;
+      case K.K_QUOTE: this.#onQuote(inst, ts, seq, f[0], f[1], f[2], f[3], f[4], f[5], out); break;
+      case K.K_MARK: this.#onMark(inst, ts, seq, f[0], f[1], f[2], out); break;
+      case K.K_OPTION: this.#onOption(inst, ts, seq, f[0], out); break;
+      default: this.#onValue(inst, ts, seq, f[0], out); break;
+    }
+    this.alertCount += out.length;
+    return { status, seq, alerts: out };
+  }
+
+  // ---- Regime ------------------------------------------------------------------------------------------------
+  #updateVol(inst: RefInstrument, ts: bigint, r: number): void {
+    inst.variance.update(ts, r * r, this.params.volFastNs, this.params.volSlowNs);
+    inst.volRatio = volRatioOf(inst.variance);
+  }
+
+  #updateSpread(inst: RefInstrument, ts: bigint, spreadBps: number): void {
+    inst.spread.update(ts, spreadBps, this.params.volFastNs, this.params.volSlowNs);
+    inst.liqRatio = liqRatioOf(inst.spread);
+  }
+
+  #updateRegime(inst: RefInstrument): void {
+    if (!this.anyRegime) return;
+    const p = this.params;
+    inst.regimeFactor = regimeFactorOf(inst.volRatio, inst.liqRatio, p.regimeVolExp, p.regimeLiqExp, p.regimeMin, p.regimeMax);
+  }
+
+  // ---- Events -> features --------------------------------------------------------------------------------------
+  #onTrade(inst: RefInstrument, ts: bigint, seq: bigint, px: number, size: number, side: number, out: RefAlert[]): void {
+    const p = this.params;
+    if (inst.hasTrade) {
+      const r = Math.log(px / inst.lastTradePx) * 1e4; // log return, bps
+      // Trades feed the volatility regime only on instruments that have no quotes (mid jumps are better).
+      if (!inst.hasQuotes) { this.#updateVol(inst, ts, r); this.#updateRegime(inst); }
+      this.#observe(inst, K.F_RETURN, r, ts, seq, out);
+      inst.returns.push(ts, r);
+      this.#observe(inst, K.F_RVOL, Math.sqrt(inst.returns.sumSq()), ts, seq, out);
+    }
+    inst.lastTradePx = px;
+    const signed = side > 0 ? size : side < 0 ? -size : 0;
+    inst.flow.push(ts, signed);
+    inst.absSize.push(ts, size);
+    const windowSeconds = p.timeWindowNs * 1e-9;
+    this.#observe(inst, K.F_INTENSITY, inst.absSize.count() / windowSeconds, ts, seq, out);
+    const total = inst.absSize.sum();
+    if (total > 0) this.#observe(inst, K.F_FLOW, inst.flow.sum() / total, ts, seq, out);
+    // Volume per bucket: a trade that opens a new bucket observes the closed bucket's size; a run of empty
+    // buckets in between is observed as one zero.
+    const b = floorDiv(ts, p.volumeBucketNs);
+    if (!inst.hasVolumeBucket) {
+      inst.hasVolumeBucket = true;
+      inst.volumeBucket = b;
+      inst.volumeBucketSum = 0;
+    } else if (b > inst.volumeBucket) {
+      this.#observe(inst, K.F_VOLUME, inst.volumeBucketSum, ts, seq, out);
+      if (b > inst.volumeBucket + 1n) this.#observe(inst, K.F_VOLUME, 0, ts, seq, out);
+      inst.volumeBucket = b;
+      inst.volumeBucketSum = 0;
+    }
+    inst.volumeBucketSum += size;
+    inst.hasTrade = true;
+  }
+
+  #onQuote(inst: RefInstrument, ts: bigint, seq: bigint, bid: number, bidSize: number, ask: number, askSize: number,
+                  bidDepth: number, askDepth: number, out: RefAlert[]): void {
+    const p = this.params;
+    const mid = 0.5 * (bid + ask);
+    const spread = ((ask - bid) / mid) * 1e4; // bps
+    this.#updateSpread(inst, ts, spread);
+    if (inst.hasMid) {
+      const jump = Math.log(mid / inst.lastMid) * 1e4; // bps
+      this.#updateVol(inst, ts, jump);
+      this.#updateRegime(inst);
+      this.#observe(inst, K.F_SPREAD, spread, ts, seq, out);
+      this.#observe(inst, K.F_MID_JUMP, jump, ts, seq, out);
+    } else {
+      this.#updateRegime(inst);
+      this.#observe(inst, K.F_SPREAD, spread, ts, seq, out);
+    }
+    inst.lastMid = mid;
+    inst.hasMid = true;
+    inst.hasQuotes = true;
+    const top = bidSize + askSize;
+    if (top > 0) this.#observe(inst, K.F_IMBALANCE, (bidSize - askSize) / top, ts, seq, out);
+    if (!Number.isNaN(bidDepth) && !Number.isNaN(askDepth)) {
+      const depth = bidDepth + askDepth;
+      this.#observe(inst, K.F_DEPTH, depth, ts, seq, out);
+      if (depth > 0) this.#observe(inst, K.F_DEPTH_IMB, (bidDepth - askDepth) / depth, ts, seq, out);
+    }
+    inst.quotes.push(ts, 1);
+    this.#observe(inst, K.F_QUOTE_RATE, inst.quotes.count() / (p.timeWindowNs * 1e-9), ts, seq, out);
+  }
+
+  #onMark(inst: RefInstrument, ts: bigint, seq: bigint, mark: number, index: number, funding: number, out: RefAlert[]): void {
+    if (!Number.isNaN(index)) this.#observe(inst, K.F_BASIS, ((mark - index) / index) * 1e4, ts, seq, out);
+    if (!Number.isNaN(funding)) this.#observe(inst, K.F_FUNDING, funding, ts, seq, out);
+  }
+
+  #onOption(inst: RefInstrument, ts: bigint, seq: bigint, iv: number, out: RefAlert[]): void {
+    if (inst.hasIv) this.#observe(inst, K.F_IV_CHANGE, iv - inst.lastIv, ts, seq, out);
+    inst.lastIv = iv;
+    inst.hasIv = true;
+  }
+
+  #onValue(inst: RefInstrument, ts: bigint, seq: bigint, v: number, out: RefAlert[]): void {
+    this.#observe(inst, K.F_VALUE, v, ts, seq, out);
+    if (inst.hasValue) this.#observe(inst, K.F_VALUE_CHANGE, v - inst.lastValue, ts, seq, out);
+    inst.lastValue = v;
+    inst.hasValue = true;
+  }
+
+  // ---- A feature observation: score every enabled detector, then learn --------------------------------------
+  #observe(inst: RefInstrument, f: number, x: number, ts: bigint, seq: bigint, out: RefAlert[]): void {
+    const fs = inst.features[f];
+    if (!fs) return; // feature disabled
+    const p = this.params;
+    const { mask, minScale } = p.features[f];
+    const cap = p.scoreCap;
+    const has = (d: number): boolean => (mask & (1 << d)) !== 0;
+    const emit = (d: number, score: number, expected: number): void => {
+      const { mode, threshold: base } = p.channels[f][d];
+      const thr = fs.channels[d].step(mode, base, inst.regimeFactor, fs.rate, score, ts, p);
+      if (thr === null) return;
+      out.push({
+        tsNs: ts, seq, instrument: inst.id, feature: f, detector: d,
+        severity: severityOf(score, thr), regime: regimeCode(inst.volRatio),
+        value: x, expected, score, threshold: thr, regimeFactor: Math.fround(inst.volRatio), mode,
+      });
+    };
+
+    fs.rate.observe(ts, p);
+    fs.last = x;
+    // Score (against the state before x) ...
+    const warm = fs.window.count >= p.warmup;
+    if (warm) {
+      const mean = fs.window.mean();
+      const sd = floorScale(Math.sqrt(fs.window.variance()), minScale);
+      if (has(K.D_ZSCORE)) emit(K.D_ZSCORE, zScore(x, mean, sd, cap), mean);
+      if (has(K.D_ROBUST)) {
+        const med = fs.window.median();
+        emit(K.D_ROBUST, robustZ(x, med, fs.window.mad(), minScale, cap), med);
+      }
+      if (has(K.D_EWMA)) {
+        const mu = fs.ewma.mean();
+        const se = floorScale(Math.sqrt(fs.ewma.variance()), minScale);
+        fs.chart = ewmaChartNext(fs.chart, x, p.chartLambda);
+        emit(K.D_EWMA, ewmaChartScore(fs.chart, mu, se, p.chartLambda, cap), mu);
+      }
+      if (has(K.D_CUSUM)) {
+        const s = cusumStep(fs.cusumPos, fs.cusumNeg, (x - mean) / sd, p.cusumK, cap);
+        fs.cusumPos = s.pos;
+        fs.cusumNeg = s.neg;
+        emit(K.D_CUSUM, s.score, mean);
+      }
+      if (has(K.D_PH)) {
+        const pm = fs.phMean;
+        const s = pageHinkleyStep(fs.phUp, fs.phDn, (x - pm) / sd, p.phDelta, p.phAlpha, cap);
+        fs.phUp = s.up;
+        fs.phDn = s.dn;
+        emit(K.D_PH, s.score, pm);
+      }
+    } else {
+      // Warm-up: the chart starts where the baseline will be once x is in, so nothing fires from a cold start.
+      fs.chart = fs.ewma.n === 0 ? x : fs.ewma.meanAfter(x);
+    }
+    // ... then learn.
+    fs.window.push(x);
+    fs.ewma.push(x);
+    if (has(K.D_PH)) {
+      fs.phN++;
+      fs.phMean = fs.phMean + slowMeanWeight(fs.phN, p.phAlpha) * (x - fs.phMean);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+// Reference channel: the threshold of one (feature, detector) under its calibrator mode, and the suppression that
+// turns exceedances into one alert per episode (assembly/channel.ts, channelStep).
+import { M_FIXED, M_REGIME, M_TARGET, TARGET_RECOMPUTE_EVERY } from './constants.js';
+import { RateEstimator, TailCalibrator, type TailParams } from './calibrator.js';
+
+export interface ChannelStepParams extends TailParams {
+  calibWarmup: number;
+  targetPerHour: number;
+  thresholdFloor: number;
+  hysteresis: number;
+  cooldownNs: bigint;
+  minPersistence: number;
+}
+
+/**
+ * Suppression (hysteresis, minimum persistence, cooldown), one alert per episode:
+ *  - outside an episode, an exceedance (score >= threshold) extends a run of consecutive exceedances; the run
+ *    fires an alert, and opens an episode, once it is minPersistence long and the cooldown has passed; a score
+ *    below the threshold resets the run;
+ *  - inside an episode nothing fires; the episode ends when the score falls below hysteresis x threshold, and a
+ *    cooldown of cooldownNs starts then.
+ */
+export class Suppressor {
+  persist = 0;
+  inEpisode = false;
+  /** No alert before this ts. Starts at 0, as the zeroed arena does. */
+  coolUntil = 0n;
+
+  /** Returns true when this score fires an alert. */
+  step(score: number, threshold: number, exceed: boolean, ts: bigint, p: ChannelStepParams): boolean {
+    if (this.inEpisode) {
+      if (score < threshold * p.hysteresis) {
+        this.inEpisode = false;
+        this.coolUntil = ts + p.cooldownNs;
+      }
+      return false;
+    }
+    const run = exceed ? this.persist + 1 : 0;
+    if (exceed && run >= p.minPersistence && ts >= this.coolUntil) {
+      this.inEpisode = true;
+      this.persist = 0;
+      return true;
+    }
+    this.persist = run;
+    return false;
+  }
+}
+
+/** Severity grade from score / threshold: 1 below 1.5, 2 below 2.5, 3 below 4, else 4. */
+export function severityOf(score: number, threshold: number): number {
+  const ratio = score / threshold;
+  return ratio < 1.5 ? 1 : ratio < 2.5 ? 2 : ratio < 4 ? 3 : 4;
+}
+
+/** Regime code of a volatility ratio (fast / slow): 0 calm (< 0.75), 1 normal (< 1.5), 2 volatile (< 3), 3 stressed. */
+export function regimeCode(volRatio: number): number {
+  if (volRatio < 0.75) return 0;
+  if (volRatio < 1.5) return 1;
+  if (volRatio < 3) return 2;
+  return 3;
+}
+
+export class RefChannel {
+  readonly calibrator = new TailCalibrator();
+  readonly suppressor = new Suppressor();
+  /** Cached target-rate threshold and scores since it was computed (2^30 forces a recomputation). */
+  cachedThreshold = 0;
+  sinceRecompute = 0;
+  /** Per-instrument threshold of the fixed mode; NaN = unset (use the base threshold). */
+  fixedThreshold = NaN;
+  alerts = 0;
+  exceedances = 0;
+  lastScore = 0;
+  lastThreshold = 0;
+
+  /** The threshold this score is judged against. */
+  threshold(mode: number, base: number, regimeFactor: number, rate: RateEstimator, ts: bigint, p: ChannelStepParams): number {
+    let thr = base;
+    if (mode === M_REGIME) {
+      thr = base * regimeFactor;
+    } else if (mode === M_TARGET) {
+      // Until the calibrator has seen calibWarmup scores, the base threshold holds.
+      if (this.calibrator.n >= p.calibWarmup) {
+        if (this.sinceRecompute >= TARGET_RECOMPUTE_EVERY) {
+          const perHour = rate.perHour(ts);
+          // Exceedance probability that gives targetPerHour alerts at perHour observations.
+          this.cachedThreshold = perHour > 0 ? this.calibrator.threshold(p.targetPerHour / perHour, p) : base;
+          this.sinceRecompute = 0;
+        }
+        this.sinceRecompute++;
+        thr = this.cachedThreshold;
+      }
+    } else if (mode === M_FIXED) {
+      if (!Number.isNaN(this.fixedThreshold)) thr = this.fixedThreshold;
+    }
+    return thr < p.thresholdFloor ? p.thresholdFloor : thr;
+  }
+
+  /**
+   * Judge a score; returns the threshold used when an alert fires, else null. The calibrator learns from what the
+   * detector let pass: an exceeding score enters censored at the threshold.
+   */
+  step(mode: number, base: number, regimeFactor: number, rate: RateEstimator, score: number, ts: bigint, p: ChannelStepParams): number | null {
+    const thr = this.threshold(mode, base, regimeFactor, rate, ts, p);
+    const exceed = score >= thr;
+    this.lastScore = score;
+    this.lastThreshold = thr;
+    if (exceed) this.exceedances++;
+    if (mode === M_TARGET) {
+      const excess = this.calibrator.learn(exceed ? thr : score, p);
+      if (excess) this.sinceRecompute = 2 ** 30; // the tail moved: recompute at the next score
+    }
+    if (!this.suppressor.step(score, thr, exceed, ts, p)) return null;
+    this.alerts++;
+    return thr;
+  }
+}
