@@ -272,7 +272,11 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (sn > cap) sn = cap;
       stf(fb, L.FB_CUSUM_POS, sp);
       stf(fb, L.FB_CUSUM_NEG, sn);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      // Restart after a signal (Page 1954; Montgomery 9.1.2): a persisting shift alerts again after the cooldown
+      // instead of holding the statistic, and the episode, open for ever.
+      const fired = channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      if (fired) { stf(fb, L.FB_CUSUM_POS, 0); stf(fb, L.FB_CUSUM_NEG, 0); }
+      written += fired;
     }
     if (mask & (1 << L.D_PH)) {
       // Page-Hinkley (Page 1954; Hinkley 1971) in its recursive form m_t - min m = max(0, prev + dev - delta),
@@ -289,15 +293,17 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (dn > cap) dn = cap;
       stf(fb, L.FB_PH_UP, up);
       stf(fb, L.FB_PH_DN, dn);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      if (fired) { stf(fb, L.FB_PH_UP, 0); stf(fb, L.FB_PH_DN, 0); }
+      written += fired;
     }
   } else {
     // Warm-up: statistics start where the baseline is, so that nothing fires from a cold start.
-    stf(fb, L.FB_CHART, ewmaCount(e) == 0 ? x : ewmaMeanAfter(e, x));
+    if (mask & (1 << L.D_EWMA)) stf(fb, L.FB_CHART, ewmaCount(e) == 0 ? x : ewmaMeanAfter(e, x));
   }
   // Learn.
   windowPush(win, x);
-  ewmaPush(e, x);
+  if (mask & (1 << L.D_EWMA)) ewmaPush(e, x);
   if (mask & (1 << L.D_PH)) {
     // Slow running mean: plain mean for the first 1 / (1 - alpha) values, then EWMA with weight 1 - alpha.
     const n = ldi(fb, L.FB_PH_N) + 1;

@@ -3,7 +3,7 @@ import { ldf, stf, ldi, sti, ldu, stu, ld32, st32, finite, align8 } from "./util
 import * as L from "./layout";
 import { windowInit, windowBytes } from "./window";
 import { ewmaInit } from "./ewma";
-import { timeWindowInit, timeWindowBytes, timeWindowPush, timeWindowCount, timeWindowSum, timeWindowSumSq } from "./timewin";
+import { timeWindowInit, timeWindowBytes, timeWindowPush } from "./timewin";
 import { cfgAt, featureBlockBytes, channelPtr, observe } from "./channel";
 
 // ---- Configuration validation ------------------------------------------------------------------------------
@@ -22,8 +22,7 @@ export function validateConfig(cfg: usize): i32 {
   if (!isInt(tw) || !inRange(tw, 1, 9.2e18)) return bad(L.C_TIME_WINDOW_NS);
   const b = cfgAt(cfg, L.C_TIME_BUCKETS);
   if (!isInt(b) || !inRange(b, 1, 4096) || b > tw) return bad(L.C_TIME_BUCKETS);
-  const vb = cfgAt(cfg, L.C_VOLUME_BUCKET_NS);
-  if (!isInt(vb) || !inRange(vb, 1, 9.2e18)) return bad(L.C_VOLUME_BUCKET_NS);
+  if (cfgAt(cfg, L.C_RESERVED_5) != 0) return bad(L.C_RESERVED_5);
   const warm = cfgAt(cfg, L.C_WARMUP);
   if (!isInt(warm) || !inRange(warm, 1, w)) return bad(L.C_WARMUP);
   if (!(cfgAt(cfg, L.C_EWMA_ALPHA) > 0 && cfgAt(cfg, L.C_EWMA_ALPHA) <= 1)) return bad(L.C_EWMA_ALPHA);
@@ -194,6 +193,7 @@ function initSlot(arena: usize, cfg: usize, slot: usize, id: u32): void {
   stu(slot, L.S_ID, id);
   stu(slot, L.S_FLAGS, L.SF_USED);
   sti(slot, L.S_LAST_TS, i64.MIN_VALUE);
+  sti(slot, L.S_BUCKET_END, i64.MIN_VALUE);
   stf(slot, L.S_REGIME, 1);
   stf(slot, L.S_VOL_RATIO, 1);
   stf(slot, L.S_LIQ_RATIO, 1);
@@ -210,70 +210,75 @@ function initSlot(arena: usize, cfg: usize, slot: usize, id: u32): void {
     if (off < 0) continue;
     const fb = slot + <usize>off;
     ewmaInit(fb + <usize>L.FB_EWMA, alpha);
-    windowInit(fb + <usize>L.FB_HEADER_BYTES, w);
+    const mask = <i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1);
+    windowInit(fb + <usize>L.FB_HEADER_BYTES, w, (mask & (1 << L.D_ROBUST)) != 0);
     for (let d = 0; d < L.N_DETECTORS; d++) stf(channelPtr(fb, w, d), L.CH_FIXED, NaN);
   }
 }
 
+export function timeWindowOf(arena: usize, slot: usize, t: i32): usize { return timeWindow(arena, slot, t); }
 @inline function timeWindow(arena: usize, slot: usize, t: i32): usize {
   const b = <i32>cfgAt(configPtr(arena), L.C_TIME_BUCKETS);
   return slot + <usize>(L.SLOT_HEADER_BYTES + t * align8(timeWindowBytes(b)));
 }
 
-// ---- Regime: time-EWMAs of squared returns and of the spread, irregularly spaced --------------------------
-// Weight of a new value after dt: dt / (tau + dt), the first-order form of 1 - exp(-dt / tau) that stays exact
-// at dt = 0 (no weight) and dt -> infinity (all weight).
-@inline function timeWeight(dt: i64, tau: f64): f64 {
-  const d = <f64>dt;
-  return d / (tau + d);
+// ---- Regime: time-EWMAs of each bucket's realised variance and mean spread ------------------------------------
+// Updated once per closed bucket, not per event: realised variance from 1 s buckets is the usual estimator, and it
+// keeps divisions and powers off the per-event path. Returns are the quotes' mid changes, or the trades' price
+// changes for an instrument without quotes.
+// Weight of a new value after dt: dt / (tau + dt), the first-order form of 1 - exp(-dt / tau), exact at dt = 0 (no
+// weight) and dt -> infinity (all weight). Until tau of history exists the weight is dt / elapsed instead (the
+// time-average since the first bucket), so a slow estimate does not start from one value and call a calm market
+// stressed.
+@inline function timeWeight(dt: f64, tau: f64, elapsed: f64): f64 {
+  const w = dt / (tau + dt);
+  return elapsed > 0 && dt / elapsed > w ? dt / elapsed : w;
 }
 
-function updateVol(slot: usize, cfg: usize, ts: i64, r: f64): void {
-  const r2 = r * r;
-  const flags = ldu(slot, L.S_FLAGS);
+function updateRegime(arena: usize, cfg: usize, slot: usize, ts: i64, buckets: i64, bucketNs: i64): void {
+  let flags = ldu(slot, L.S_FLAGS);
+  const priced = (flags & (L.SF_MID | L.SF_TRADE)) != 0;
+  const quotes = ldf(slot, L.S_BK_QUOTES);
+  if (!priced && quotes == 0) return;
   if (!(flags & L.SF_VAR)) {
-    stf(slot, L.S_VAR_FAST, r2); stf(slot, L.S_VAR_SLOW, r2);
-    stu(slot, L.S_FLAGS, flags | L.SF_VAR);
-  } else {
-    const dt = ts - ldi(slot, L.S_VAR_TS);
-    const wf = timeWeight(dt, cfgAt(cfg, L.C_VOL_FAST_NS));
-    const ws = timeWeight(dt, cfgAt(cfg, L.C_VOL_SLOW_NS));
-    const vf = ldf(slot, L.S_VAR_FAST), vs = ldf(slot, L.S_VAR_SLOW);
-    stf(slot, L.S_VAR_FAST, vf + wf * (r2 - vf));
-    stf(slot, L.S_VAR_SLOW, vs + ws * (r2 - vs));
+    flags |= L.SF_VAR;
+    stu(slot, L.S_FLAGS, flags);
+    sti(slot, L.S_REGIME_FIRST, ts - buckets * bucketNs);
   }
-  sti(slot, L.S_VAR_TS, ts);
-  const vs = ldf(slot, L.S_VAR_SLOW);
-  stf(slot, L.S_VOL_RATIO, vs > 0 ? Math.sqrt(ldf(slot, L.S_VAR_FAST) / vs) : 1);
-}
-
-function updateSpread(slot: usize, cfg: usize, ts: i64, spread: f64): void {
-  const flags = ldu(slot, L.S_FLAGS);
-  if (!(flags & L.SF_SPR)) {
-    stf(slot, L.S_SPR_FAST, spread); stf(slot, L.S_SPR_SLOW, spread);
-    stu(slot, L.S_FLAGS, flags | L.SF_SPR);
-  } else {
-    const dt = ts - ldi(slot, L.S_SPR_TS);
-    const wf = timeWeight(dt, cfgAt(cfg, L.C_VOL_FAST_NS));
-    const ws = timeWeight(dt, cfgAt(cfg, L.C_VOL_SLOW_NS));
-    const sf = ldf(slot, L.S_SPR_FAST), ss = ldf(slot, L.S_SPR_SLOW);
-    stf(slot, L.S_SPR_FAST, sf + wf * (spread - sf));
-    stf(slot, L.S_SPR_SLOW, ss + ws * (spread - ss));
+  const tauFast = cfgAt(cfg, L.C_VOL_FAST_NS), tauSlow = cfgAt(cfg, L.C_VOL_SLOW_NS);
+  const dt = <f64>(buckets * bucketNs);
+  const elapsed = <f64>(ts - ldi(slot, L.S_REGIME_FIRST));
+  const wf = timeWeight(dt, tauFast, elapsed), ws = timeWeight(dt, tauSlow, elapsed);
+  if (priced) {
+    // A run of empty buckets had no price change: their realised variance, 0, is averaged in with the last one.
+    const rv = ldf(slot, L.S_BK_R2) / <f64>buckets;
+    const vf = ldf(slot, L.S_VAR_FAST) + wf * (rv - ldf(slot, L.S_VAR_FAST));
+    const vs = ldf(slot, L.S_VAR_SLOW) + ws * (rv - ldf(slot, L.S_VAR_SLOW));
+    stf(slot, L.S_VAR_FAST, vf);
+    stf(slot, L.S_VAR_SLOW, vs);
+    stf(slot, L.S_VOL_RATIO, vs > 0 ? Math.sqrt(vf / vs) : 1);
   }
-  sti(slot, L.S_SPR_TS, ts);
-  const ss = ldf(slot, L.S_SPR_SLOW);
-  stf(slot, L.S_LIQ_RATIO, ss > 0 ? ldf(slot, L.S_SPR_FAST) / ss : 1);
-}
-
-// factor = clamp(volRatio^a * liqRatio^b, min, max): only computed when a channel uses the regime mode.
-function updateRegime(arena: usize, slot: usize, cfg: usize): void {
-  if (!ldu(arena, L.H_ANY_REGIME)) return;
-  let f = Math.pow(ldf(slot, L.S_VOL_RATIO), cfgAt(cfg, L.C_REGIME_VOL_EXP)) *
-          Math.pow(ldf(slot, L.S_LIQ_RATIO), cfgAt(cfg, L.C_REGIME_LIQ_EXP));
-  const lo = cfgAt(cfg, L.C_REGIME_MIN), hi = cfgAt(cfg, L.C_REGIME_MAX);
-  if (!(f >= lo)) f = lo;
-  if (f > hi) f = hi;
-  stf(slot, L.S_REGIME, f);
+  if (quotes > 0) {
+    const spread = ldf(slot, L.S_BK_SPREAD) / quotes;
+    if (!(flags & L.SF_SPR)) {
+      stf(slot, L.S_SPR_FAST, spread); stf(slot, L.S_SPR_SLOW, spread);
+      stu(slot, L.S_FLAGS, flags | L.SF_SPR);
+    } else {
+      stf(slot, L.S_SPR_FAST, ldf(slot, L.S_SPR_FAST) + wf * (spread - ldf(slot, L.S_SPR_FAST)));
+      stf(slot, L.S_SPR_SLOW, ldf(slot, L.S_SPR_SLOW) + ws * (spread - ldf(slot, L.S_SPR_SLOW)));
+    }
+    const ss = ldf(slot, L.S_SPR_SLOW);
+    stf(slot, L.S_LIQ_RATIO, ss > 0 ? ldf(slot, L.S_SPR_FAST) / ss : 1);
+  }
+  if (ldu(arena, L.H_ANY_REGIME)) {
+    // factor = clamp(volRatio^a * liqRatio^b, min, max): only computed when a channel uses the regime mode.
+    let f = Math.pow(ldf(slot, L.S_VOL_RATIO), cfgAt(cfg, L.C_REGIME_VOL_EXP)) *
+            Math.pow(ldf(slot, L.S_LIQ_RATIO), cfgAt(cfg, L.C_REGIME_LIQ_EXP));
+    const lo = cfgAt(cfg, L.C_REGIME_MIN), hi = cfgAt(cfg, L.C_REGIME_MAX);
+    if (!(f >= lo)) f = lo;
+    if (f > hi) f = hi;
+    stf(slot, L.S_REGIME, f);
+  }
 }
 
 // ---- Event validation --------------------------------------------------------------------------------------
@@ -358,6 +363,7 @@ export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, en
     sti(slot, L.S_LAST_TS, ts);
     sti(slot, L.S_EVENTS, ldi(slot, L.S_EVENTS) + 1);
     accepted++;
+    if (ts >= ldi(slot, L.S_BUCKET_END)) written += closeBuckets(arena, cfg, slot, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     const o = out + <usize>(written * L.AL_BYTES);
     if (kind == L.K_TRADE) written += onTrade(arena, cfg, slot, ts, seq, id, f0, f1, f2, o);
     else if (kind == L.K_QUOTE) written += onQuote(arena, cfg, slot, ts, seq, id, f0, f1, f2, f3, f4, f5, o);
@@ -373,44 +379,79 @@ export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, en
 
 @inline function at(o: usize, k: i32): usize { return o + <usize>(k * L.AL_BYTES); }
 
+// ---- Bucket features -----------------------------------------------------------------------------------------
+// Every event adds to its instrument's open-bucket totals (a few scalars in the slot header). The first event past
+// the bucket's end closes it: its trade count, size, signed size, squared returns and quote count become one
+// observation each of intensity, volume, flow, rvol and quoteRate (features of trades only once trades were seen,
+// of quotes once quotes were); they are pushed into the time windows; the regime estimators take the bucket's
+// realised variance and mean spread. A run of empty buckets in between is observed once, as an empty bucket. The
+// bucket the instrument's first event fell in began before we were watching, so it is not observed.
+function closeBuckets(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u32, out: usize): i32 {
+  const flags = ldu(slot, L.S_FLAGS);
+  const bucketNs = <i64>cfgAt(cfg, L.C_TIME_WINDOW_NS) / <i64>cfgAt(cfg, L.C_TIME_BUCKETS);
+  const b = ts >= 0 ? ts / bucketNs : (ts - bucketNs + 1) / bucketNs;
+  sti(slot, L.S_BUCKET_END, (b + 1) * bucketNs);
+  if (!(flags & L.SF_BUCKET)) {
+    sti(slot, L.S_BUCKET, b);
+    stu(slot, L.S_FLAGS, flags | L.SF_BUCKET | L.SF_PARTIAL);
+    return 0;
+  }
+  const cur = ldi(slot, L.S_BUCKET);
+  let k = 0;
+  const seconds = <f64>bucketNs * 1e-9;
+  const trades = (flags & L.SF_TRADE) != 0, quoting = (flags & L.SF_QUOTES) != 0;
+  const n = ldf(slot, L.S_BK_TRADES), size = ldf(slot, L.S_BK_VOLUME), signed = ldf(slot, L.S_BK_SIGNED);
+  const r2 = ldf(slot, L.S_BK_TRADE_R2), returns = ldf(slot, L.S_BK_RETURNS), quotes = ldf(slot, L.S_BK_QUOTES);
+  if (!(flags & L.SF_PARTIAL)) {
+    if (trades) {
+      k += observe(arena, cfg, slot, L.F_INTENSITY, n / seconds, ts, seq, id, at(out, k));
+      k += observe(arena, cfg, slot, L.F_VOLUME, Math.log1p(size), ts, seq, id, at(out, k));
+      if (size > 0) k += observe(arena, cfg, slot, L.F_FLOW, signed / size, ts, seq, id, at(out, k));
+      if (returns > 0) k += observe(arena, cfg, slot, L.F_RVOL, Math.sqrt(r2), ts, seq, id, at(out, k));
+    }
+    if (quoting) k += observe(arena, cfg, slot, L.F_QUOTE_RATE, quotes / seconds, ts, seq, id, at(out, k));
+    updateRegime(arena, cfg, slot, ts, b - cur, bucketNs);
+  }
+  if (b > cur + 1) {
+    if (trades) {
+      k += observe(arena, cfg, slot, L.F_INTENSITY, 0, ts, seq, id, at(out, k));
+      k += observe(arena, cfg, slot, L.F_VOLUME, 0, ts, seq, id, at(out, k));
+    }
+    if (quoting) k += observe(arena, cfg, slot, L.F_QUOTE_RATE, 0, ts, seq, id, at(out, k));
+  }
+  // The closed bucket's totals join the time windows (they hold the last B closed buckets).
+  const closedTs = cur * bucketNs;
+  if (n > 0) {
+    timeWindowPush(timeWindow(arena, slot, L.TW_TRADES), closedTs, n);
+    timeWindowPush(timeWindow(arena, slot, L.TW_VOLUME), closedTs, size);
+    timeWindowPush(timeWindow(arena, slot, L.TW_FLOW), closedTs, signed);
+  }
+  if (returns > 0) timeWindowPush(timeWindow(arena, slot, L.TW_RET2), closedTs, r2);
+  if (quotes > 0) timeWindowPush(timeWindow(arena, slot, L.TW_QUOTES), closedTs, quotes);
+  sti(slot, L.S_BUCKET, b);
+  stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) & ~L.SF_PARTIAL);
+  stf(slot, L.S_BK_R2, 0); stf(slot, L.S_BK_SPREAD, 0); stf(slot, L.S_BK_QUOTES, 0);
+  stf(slot, L.S_BK_TRADES, 0); stf(slot, L.S_BK_VOLUME, 0); stf(slot, L.S_BK_SIGNED, 0);
+  stf(slot, L.S_BK_TRADE_R2, 0); stf(slot, L.S_BK_RETURNS, 0);
+  return k;
+}
+
 function onTrade(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u32, px: f64, size: f64, side: f64, out: usize): i32 {
   let k = 0;
   const flags = ldu(slot, L.S_FLAGS);
-  const windowSeconds = cfgAt(cfg, L.C_TIME_WINDOW_NS) * 1e-9;
-  const ret = timeWindow(arena, slot, L.TW_RET);
   if (flags & L.SF_TRADE) {
-    const r = Math.log(px / ldf(slot, L.S_LAST_TRADE_PX)) * 1e4;
-    if (!(flags & L.SF_QUOTES)) { updateVol(slot, cfg, ts, r); updateRegime(arena, slot, cfg); }
+    const last = ldf(slot, L.S_LAST_TRADE_PX);
+    const r = (px - last) / last * 1e4;
+    if (!(flags & L.SF_QUOTES)) stf(slot, L.S_BK_R2, ldf(slot, L.S_BK_R2) + r * r);
+    stf(slot, L.S_BK_TRADE_R2, ldf(slot, L.S_BK_TRADE_R2) + r * r);
+    stf(slot, L.S_BK_RETURNS, ldf(slot, L.S_BK_RETURNS) + 1);
     k += observe(arena, cfg, slot, L.F_RETURN, r, ts, seq, id, at(out, k));
-    timeWindowPush(ret, ts, r);
-    k += observe(arena, cfg, slot, L.F_RVOL, Math.sqrt(timeWindowSumSq(ret)), ts, seq, id, at(out, k));
   }
   stf(slot, L.S_LAST_TRADE_PX, px);
-  const signed = side > 0 ? size : side < 0 ? -size : 0;
-  const flow = timeWindow(arena, slot, L.TW_FLOW);
-  const abs = timeWindow(arena, slot, L.TW_ABS);
-  timeWindowPush(flow, ts, signed);
-  timeWindowPush(abs, ts, size);
-  k += observe(arena, cfg, slot, L.F_INTENSITY, timeWindowCount(abs) / windowSeconds, ts, seq, id, at(out, k));
-  const total = timeWindowSum(abs);
-  if (total > 0) k += observe(arena, cfg, slot, L.F_FLOW, timeWindowSum(flow) / total, ts, seq, id, at(out, k));
-  // Volume per bucket: when a trade opens a new bucket, the closed bucket's size is observed; a run of empty
-  // buckets in between is observed as one zero.
-  const vbNs = <i64>cfgAt(cfg, L.C_VOLUME_BUCKET_NS);
-  const b = ts >= 0 ? ts / vbNs : (ts - vbNs + 1) / vbNs;
-  let f2 = ldu(slot, L.S_FLAGS) | L.SF_TRADE;
-  if (!(f2 & L.SF_VBUCKET)) {
-    f2 |= L.SF_VBUCKET;
-    sti(slot, L.S_VBUCKET, b);
-    stf(slot, L.S_VBUCKET_SUM, 0);
-  } else if (b > ldi(slot, L.S_VBUCKET)) {
-    k += observe(arena, cfg, slot, L.F_VOLUME, ldf(slot, L.S_VBUCKET_SUM), ts, seq, id, at(out, k));
-    if (b > ldi(slot, L.S_VBUCKET) + 1) k += observe(arena, cfg, slot, L.F_VOLUME, 0, ts, seq, id, at(out, k));
-    sti(slot, L.S_VBUCKET, b);
-    stf(slot, L.S_VBUCKET_SUM, 0);
-  }
-  stf(slot, L.S_VBUCKET_SUM, ldf(slot, L.S_VBUCKET_SUM) + size);
-  stu(slot, L.S_FLAGS, f2);
+  stf(slot, L.S_BK_TRADES, ldf(slot, L.S_BK_TRADES) + 1);
+  stf(slot, L.S_BK_VOLUME, ldf(slot, L.S_BK_VOLUME) + size);
+  stf(slot, L.S_BK_SIGNED, ldf(slot, L.S_BK_SIGNED) + (side > 0 ? size : side < 0 ? -size : 0));
+  stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) | L.SF_TRADE);
   return k;
 }
 
@@ -420,16 +461,14 @@ function onQuote(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u
   const flags = ldu(slot, L.S_FLAGS);
   const mid = 0.5 * (bid + ask);
   const spread = (ask - bid) / mid * 1e4;
-  updateSpread(slot, cfg, ts, spread);
+  stf(slot, L.S_BK_SPREAD, ldf(slot, L.S_BK_SPREAD) + spread);
+  stf(slot, L.S_BK_QUOTES, ldf(slot, L.S_BK_QUOTES) + 1);
+  k += observe(arena, cfg, slot, L.F_SPREAD, spread, ts, seq, id, at(out, k));
   if (flags & L.SF_MID) {
-    const jump = Math.log(mid / ldf(slot, L.S_LAST_MID)) * 1e4;
-    updateVol(slot, cfg, ts, jump);
-    updateRegime(arena, slot, cfg);
-    k += observe(arena, cfg, slot, L.F_SPREAD, spread, ts, seq, id, at(out, k));
+    const last = ldf(slot, L.S_LAST_MID);
+    const jump = (mid - last) / last * 1e4;
+    stf(slot, L.S_BK_R2, ldf(slot, L.S_BK_R2) + jump * jump);
     k += observe(arena, cfg, slot, L.F_MID_JUMP, jump, ts, seq, id, at(out, k));
-  } else {
-    updateRegime(arena, slot, cfg);
-    k += observe(arena, cfg, slot, L.F_SPREAD, spread, ts, seq, id, at(out, k));
   }
   stf(slot, L.S_LAST_MID, mid);
   stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) | L.SF_MID | L.SF_QUOTES);
@@ -440,9 +479,6 @@ function onQuote(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u
     k += observe(arena, cfg, slot, L.F_DEPTH, depth, ts, seq, id, at(out, k));
     if (depth > 0) k += observe(arena, cfg, slot, L.F_DEPTH_IMB, (bidDepth - askDepth) / depth, ts, seq, id, at(out, k));
   }
-  const q = timeWindow(arena, slot, L.TW_QUOTES);
-  timeWindowPush(q, ts, 1);
-  k += observe(arena, cfg, slot, L.F_QUOTE_RATE, timeWindowCount(q) / (cfgAt(cfg, L.C_TIME_WINDOW_NS) * 1e-9), ts, seq, id, at(out, k));
   return k;
 }
 

@@ -147,7 +147,8 @@ export function channel_stat(arena: usize, id: u32, feature: i32, detector: i32,
   return NaN;
 }
 // 0 volatility ratio (fast/slow), 1 liquidity ratio (spread fast/slow), 2 regime factor, 3 regime code,
-// 4 accepted events, 5 last timestamp (ns, as f64).
+// 4 accepted events, 5 last timestamp (ns, as f64); over the time window (the last B closed buckets): 6 trades,
+// 7 size traded, 8 signed size, 9 quote updates, 10 realised volatility (sqrt of the sum of squared trade returns, bps).
 export function instrument_stat(arena: usize, id: u32, stat: i32): f64 {
   const s = E.findSlot(arena, id);
   if (s < 0) return NaN;
@@ -159,6 +160,11 @@ export function instrument_stat(arena: usize, id: u32, stat: i32): f64 {
     case 3: return <f64>regimeOf(ldf(slot, L.S_VOL_RATIO));
     case 4: return <f64>ldi(slot, L.S_EVENTS);
     case 5: return <f64>ldi(slot, L.S_LAST_TS);
+    case 6: return T.timeWindowSum(E.timeWindowOf(arena, slot, L.TW_TRADES));
+    case 7: return T.timeWindowSum(E.timeWindowOf(arena, slot, L.TW_VOLUME));
+    case 8: return T.timeWindowSum(E.timeWindowOf(arena, slot, L.TW_FLOW));
+    case 9: return T.timeWindowSum(E.timeWindowOf(arena, slot, L.TW_QUOTES));
+    case 10: return Math.sqrt(T.timeWindowSum(E.timeWindowOf(arena, slot, L.TW_RET2)));
   }
   return NaN;
 }
@@ -166,7 +172,8 @@ import { regimeCode as regimeOf } from "./channel";
 
 // ---- Kernels, exported for embedders and for the tests that hold them against the TypeScript twin --------
 export function window_bytes(w: i32): i32 { return W.windowBytes(w); }
-export function window_init(p: usize, w: i32): void { W.windowInit(p, w); }
+// order: 1 to keep the sorted copy (quantiles, median, MAD), 0 for mean and variance only.
+export function window_init(p: usize, w: i32, order: i32): void { W.windowInit(p, w, order != 0); }
 export function window_push(p: usize, x: f64): void { W.windowPush(p, x); }
 export function window_count(p: usize): i32 { return W.windowCount(p); }
 export function window_mean(p: usize): f64 { return W.windowMean(p); }
@@ -177,9 +184,7 @@ export function window_median(p: usize): f64 { return W.windowMedian(p); }
 export function window_mad(p: usize): f64 { return W.windowMad(p); }
 export function window_quantile(p: usize, q: f64): f64 { return W.windowQuantile(p, q); }
 // Push n values from a f64 array: the batched form for benchmarks and hosts.
-export function window_push_many(p: usize, xs: usize, n: i32): void {
-  for (let i = 0; i < n; i++) W.windowPush(p, load<f64>(xs + (<usize>i << 3)));
-}
+export function window_push_many(p: usize, xs: usize, n: i32): void { W.windowPushMany(p, xs, n); }
 
 export function ewma_bytes(): i32 { return L.E_BYTES; }
 export function ewma_init(p: usize, alpha: f64): void { X.ewmaInit(p, alpha); }

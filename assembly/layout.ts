@@ -7,16 +7,18 @@ export const MAGIC: u32 = 0x31435441; // "ATC1" little-endian
 
 // ---- Feature ids -------------------------------------------------------------------------------------------
 export const F_RETURN: i32 = 0;       // trade price log return, bps
-export const F_RVOL: i32 = 1;         // realised volatility over the time window: sqrt(sum r^2), bps
-export const F_INTENSITY: i32 = 2;    // trades per second over the time window
-export const F_VOLUME: i32 = 3;       // traded size in the last closed volume bucket
-export const F_FLOW: i32 = 4;         // signed flow over the time window: (buy - sell) / (buy + sell)
+// Bucket features (rvol, intensity, volume, flow, quoteRate) are observed once per closed time bucket, when the
+// instrument's next event arrives: non-overlapping samples, so that consecutive values are not near-duplicates.
+export const F_RVOL: i32 = 1;         // realised volatility in the bucket: sqrt(sum r^2) of trade returns, bps
+export const F_INTENSITY: i32 = 2;    // trades per second in the bucket
+export const F_VOLUME: i32 = 3;       // ln(1 + size traded in the bucket)
+export const F_FLOW: i32 = 4;         // signed flow in the bucket: (buy - sell) / (buy + sell)
 export const F_SPREAD: i32 = 5;       // (ask - bid) / mid, bps
 export const F_MID_JUMP: i32 = 6;     // mid log change since the previous quote, bps
 export const F_IMBALANCE: i32 = 7;    // top of book (bidSize - askSize) / (bidSize + askSize)
 export const F_DEPTH: i32 = 8;        // bidDepth + askDepth
 export const F_DEPTH_IMB: i32 = 9;    // (bidDepth - askDepth) / (bidDepth + askDepth)
-export const F_QUOTE_RATE: i32 = 10;  // quote updates per second over the time window
+export const F_QUOTE_RATE: i32 = 10;  // quote updates per second in the bucket
 export const F_BASIS: i32 = 11;       // (mark - index) / index, bps
 export const F_FUNDING: i32 = 12;     // funding rate as given
 export const F_IV_CHANGE: i32 = 13;   // mark IV change since the previous ticker
@@ -84,7 +86,7 @@ export const C_MAX_INSTRUMENTS: i32 = 1;
 export const C_WINDOW: i32 = 2;
 export const C_TIME_WINDOW_NS: i32 = 3;
 export const C_TIME_BUCKETS: i32 = 4;
-export const C_VOLUME_BUCKET_NS: i32 = 5;
+export const C_RESERVED_5: i32 = 5;     // must be 0
 export const C_WARMUP: i32 = 6;
 export const C_EWMA_ALPHA: i32 = 7;
 export const C_CHART_LAMBDA: i32 = 8;
@@ -144,34 +146,44 @@ export const S_LAST_TRADE_PX: i32 = 16;
 export const S_LAST_MID: i32 = 24;
 export const S_LAST_IV: i32 = 32;
 export const S_LAST_VALUE: i32 = 40;
-export const S_VAR_FAST: i32 = 48;       // time-EWMA of squared returns (bps^2), fast
+export const S_VAR_FAST: i32 = 48;       // time-EWMA of realised variance per bucket (bps^2), fast
 export const S_VAR_SLOW: i32 = 56;
-export const S_VAR_TS: i32 = 64;         // i64
-export const S_SPR_FAST: i32 = 72;       // time-EWMA of spread bps, fast
+export const S_BK_R2: i32 = 64;          // sum of squared returns (bps^2) in the open bucket
+export const S_SPR_FAST: i32 = 72;       // time-EWMA of the mean spread per bucket (bps), fast
 export const S_SPR_SLOW: i32 = 80;
-export const S_SPR_TS: i32 = 88;         // i64
-export const S_VBUCKET: i32 = 96;        // i64 index of the open volume bucket
-export const S_VBUCKET_SUM: i32 = 104;   // f64 size traded in it
+export const S_BK_SPREAD: i32 = 88;      // sum of spreads (bps) in the open bucket
+export const S_BUCKET: i32 = 96;         // i64 id (ts / bucketNs) of the open bucket
+export const S_REGIME_FIRST: i32 = 104;  // i64 ts of the first regime update
 export const S_EVENTS: i32 = 112;        // i64 accepted events
 export const S_REGIME: i32 = 120;        // f64 regime factor
 export const S_VOL_RATIO: i32 = 128;
 export const S_LIQ_RATIO: i32 = 136;
+export const S_BK_QUOTES: i32 = 144;     // f64 quotes in the open bucket
+export const S_BUCKET_END: i32 = 152;    // i64 first ts past the open bucket (saves a division per event)
+export const S_BK_TRADES: i32 = 160;     // trades in the open bucket
+export const S_BK_VOLUME: i32 = 168;     // size traded in it
+export const S_BK_SIGNED: i32 = 176;     // signed size (buyer-initiated positive)
+export const S_BK_TRADE_R2: i32 = 184;   // sum of squared trade returns (bps^2)
+export const S_BK_RETURNS: i32 = 192;    // trade returns in it
 export const SLOT_HEADER_BYTES: i32 = 256;
 export const SF_USED: u32 = 1;
 export const SF_TRADE: u32 = 2;
 export const SF_MID: u32 = 4;
 export const SF_IV: u32 = 8;
 export const SF_VALUE: u32 = 16;
-export const SF_VBUCKET: u32 = 32;
+export const SF_BUCKET: u32 = 32;       // the bucket clock has started
+export const SF_PARTIAL: u32 = 512;     // the open bucket began mid-bucket (the first one): not observed
 export const SF_QUOTES: u32 = 64;
 export const SF_VAR: u32 = 128;
 export const SF_SPR: u32 = 256;
-// Four time windows follow the slot header: returns, signed size, absolute size, quote updates.
-export const TW_RET: i32 = 0;
-export const TW_FLOW: i32 = 1;
-export const TW_ABS: i32 = 2;
-export const TW_QUOTES: i32 = 3;
-export const N_TIME_WINDOWS: i32 = 4;
+// Five time windows follow the slot header. Each closed bucket pushes its totals into them, so over the last B
+// closed buckets they hold: trades, size traded, signed size, squared trade returns, quote updates.
+export const TW_TRADES: i32 = 0;
+export const TW_VOLUME: i32 = 1;
+export const TW_FLOW: i32 = 2;
+export const TW_RET2: i32 = 3;
+export const TW_QUOTES: i32 = 4;
+export const N_TIME_WINDOWS: i32 = 5;
 
 // ---- Count window (kernel state) ---------------------------------------------------------------------------
 export const W_CAP: i32 = 0;      // u32 W
@@ -182,7 +194,9 @@ export const W_MEAN: i32 = 16;
 export const W_M2: i32 = 24;
 export const W_TOTAL: i32 = 32;   // i64 values ever pushed
 export const W_SKIPPED: i32 = 40; // i64 non-finite values refused
-export const W_HEADER_BYTES: i32 = 48; // ring f64[W] follows, then sorted f64[W]
+export const W_ORDER: i32 = 48;   // u32 1 when the sorted copy (order statistics) is maintained
+export const W_INV: i32 = 56;     // 1 / W
+export const W_HEADER_BYTES: i32 = 64; // ring f64[W] follows, then sorted f64[W]
 
 // ---- EWMA (kernel state) -----------------------------------------------------------------------------------
 export const E_ALPHA: i32 = 0;
@@ -199,15 +213,16 @@ export const T_CUR_ID: i32 = 16;   // i64 floor(ts / bucketNs) of the open bucke
 export const T_AGG_N: i32 = 24;    // aggregate of the B-1 closed buckets in the window
 export const T_AGG_MEAN: i32 = 32;
 export const T_AGG_M2: i32 = 40;
-export const T_AGG_MIN: i32 = 48;
-export const T_AGG_MAX: i32 = 56;
+export const T_SINCE: i32 = 48;    // u32 buckets closed since the aggregate was last recomputed exactly
+export const T_CUR_END: i32 = 56;  // i64 first ts past the open bucket (saves a division per push)
 export const T_HEADER_BYTES: i32 = 64;
-export const TB_N: i32 = 0;        // bucket: n, mean, m2, min, max
-export const TB_MEAN: i32 = 8;
-export const TB_M2: i32 = 16;
-export const TB_MIN: i32 = 24;
-export const TB_MAX: i32 = 32;
-export const TB_BYTES: i32 = 40;
+export const TB_N: i32 = 0;        // bucket: n, shift K (its first value), sum(x - K), sum((x - K)^2), min, max
+export const TB_SHIFT: i32 = 8;
+export const TB_S1: i32 = 16;
+export const TB_S2: i32 = 24;
+export const TB_MIN: i32 = 32;
+export const TB_MAX: i32 = 40;
+export const TB_BYTES: i32 = 48;
 
 // ---- Feature block: detector state, then the count window, then the channels -------------------------------
 export const FB_EWMA: i32 = 0;        // EWMA baseline (E_BYTES)

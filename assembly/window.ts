@@ -1,19 +1,24 @@
-// Count window: the last W finite values, with
+// Count window: the last W finite values, with two accumulators over one ring:
 //  - mean and M2 kept by the sliding Welford update, recomputed exactly (two passes over the ring) every W
 //    updates so rounding cannot accumulate: accurate for prices near 1e5 moving by 1e-4, unlike sum-of-squares;
-//  - a sorted copy of the window for min, max, quantiles, median and MAD.
+//  - optionally (`order`), a sorted copy of the window for quantiles, median and MAD. Without it, min and max
+//    are found by a scan of the ring and the order statistics read NaN: the engine keeps the sorted copy only
+//    for features whose robust detector needs it.
 // Layout at p: header (W_HEADER_BYTES), ring f64[W], sorted f64[W]. Non-finite values are refused and counted.
 import { ldf, stf, ldi, sti, ldu, stu, at, put, finite } from "./util";
-import { W_CAP, W_N, W_HEAD, W_SINCE, W_MEAN, W_M2, W_TOTAL, W_SKIPPED, W_HEADER_BYTES } from "./layout";
+import { W_CAP, W_N, W_HEAD, W_SINCE, W_MEAN, W_M2, W_TOTAL, W_SKIPPED, W_ORDER, W_INV, W_HEADER_BYTES } from "./layout";
 
 @inline export function windowBytes(w: i32): i32 { return W_HEADER_BYTES + (w << 4); }
 @inline function ring(p: usize): usize { return p + <usize>W_HEADER_BYTES; }
 @inline function sorted(p: usize): usize { return p + <usize>W_HEADER_BYTES + (<usize>ldu(p, W_CAP) << 3); }
 
-export function windowInit(p: usize, w: i32): void {
+export function windowInit(p: usize, w: i32, order: bool): void {
   memory.fill(p, 0, <usize>windowBytes(w));
   stu(p, W_CAP, <u32>w);
+  stu(p, W_ORDER, order ? 1 : 0);
+  stf(p, W_INV, 1 / <f64>w);
 }
+@inline function ordered(p: usize): bool { return ldu(p, W_ORDER) != 0; }
 
 // First index i in s[0, n) with s[i] >= x (lower bound).
 @inline function lowerBound(s: usize, n: i32, x: f64): i32 {
@@ -59,11 +64,14 @@ export function windowPush(p: usize, x: f64): void {
   const r = ring(p);
   const s = sorted(p);
   const mean = ldf(p, W_MEAN);
+  const order = ordered(p);
   if (n < w) {
     put(r, head, x);
-    const k = upperBound(s, n, x);
-    if (k < n) memory.copy(s + (<usize>(k + 1) << 3), s + (<usize>k << 3), <usize>(n - k) << 3);
-    put(s, k, x);
+    if (order) {
+      const k = upperBound(s, n, x);
+      if (k < n) memory.copy(s + (<usize>(k + 1) << 3), s + (<usize>k << 3), <usize>(n - k) << 3);
+      put(s, k, x);
+    }
     const n1 = n + 1;
     const d = x - mean;
     const mean1 = mean + d / <f64>n1;
@@ -73,8 +81,8 @@ export function windowPush(p: usize, x: f64): void {
   } else {
     const old = at(r, head);
     put(r, head, x);
-    sortedReplace(s, n, old, x);
-    const mean1 = mean + (x - old) / <f64>n;
+    if (order) sortedReplace(s, n, old, x);
+    const mean1 = mean + (x - old) * ldf(p, W_INV);
     stf(p, W_M2, ldf(p, W_M2) + (x - old) * (x - mean1 + old - mean));
     stf(p, W_MEAN, mean1);
   }
@@ -108,15 +116,28 @@ export function windowRecompute(p: usize): void {
   const m2 = ldf(p, W_M2);
   return m2 > 0 ? m2 / <f64>(n - 1) : 0;
 }
-@inline export function windowMin(p: usize): f64 { return ldu(p, W_N) == 0 ? NaN : at(sorted(p), 0); }
-@inline export function windowMax(p: usize): f64 {
+export function windowMin(p: usize): f64 {
   const n = <i32>ldu(p, W_N);
-  return n == 0 ? NaN : at(sorted(p), n - 1);
+  if (n == 0) return NaN;
+  if (ordered(p)) return at(sorted(p), 0);
+  const r = ring(p);
+  let m = at(r, 0);
+  for (let i = 1; i < n; i++) { const v = at(r, i); if (v < m) m = v; }
+  return m;
+}
+export function windowMax(p: usize): f64 {
+  const n = <i32>ldu(p, W_N);
+  if (n == 0) return NaN;
+  if (ordered(p)) return at(sorted(p), n - 1);
+  const r = ring(p);
+  let m = at(r, 0);
+  for (let i = 1; i < n; i++) { const v = at(r, i); if (v > m) m = v; }
+  return m;
 }
 // Quantile by linear interpolation between order statistics (Hyndman and Fan 1996, type 7; numpy's default).
 export function windowQuantile(p: usize, q: f64): f64 {
   const n = <i32>ldu(p, W_N);
-  if (n == 0 || !(q >= 0 && q <= 1)) return NaN;
+  if (n == 0 || !(q >= 0 && q <= 1) || !ordered(p)) return NaN;
   const s = sorted(p);
   const h = <f64>(n - 1) * q;
   const lo = <i32>Math.floor(h);
@@ -126,7 +147,7 @@ export function windowQuantile(p: usize, q: f64): f64 {
 }
 export function windowMedian(p: usize): f64 {
   const n = <i32>ldu(p, W_N);
-  if (n == 0) return NaN;
+  if (n == 0 || !ordered(p)) return NaN;
   const s = sorted(p);
   const h = n >>> 1;
   return (n & 1) ? at(s, h) : 0.5 * (at(s, h - 1) + at(s, h));
@@ -158,11 +179,56 @@ function kthDeviation(s: usize, n: i32, split: i32, m: f64, k: i32): f64 {
 // Median absolute deviation (unscaled): median of |x - median|.
 export function windowMad(p: usize): f64 {
   const n = <i32>ldu(p, W_N);
-  if (n == 0) return NaN;
+  if (n == 0 || !ordered(p)) return NaN;
   const s = sorted(p);
   const m = windowMedian(p);
   const split = lowerBound(s, n, m);
   const h = n >>> 1;
   if (n & 1) return kthDeviation(s, n, split, m, h);
   return 0.5 * (kthDeviation(s, n, split, m, h - 1) + kthDeviation(s, n, split, m, h));
+}
+
+// Push n values from xs: the batched form. Without order statistics, the state stays in locals for the whole
+// batch (the per-value form stores and reloads it, which puts a store-to-load round trip on the dependency chain);
+// the arithmetic is the same as windowPush, value for value.
+export function windowPushMany(p: usize, xs: usize, n: i32): void {
+  if (ordered(p)) {
+    for (let i = 0; i < n; i++) windowPush(p, load<f64>(xs + (<usize>i << 3)));
+    return;
+  }
+  const w = <i32>ldu(p, W_CAP);
+  const inv = ldf(p, W_INV);
+  const r = ring(p);
+  let cnt = <i32>ldu(p, W_N), head = <i32>ldu(p, W_HEAD), since = ldu(p, W_SINCE);
+  let mean = ldf(p, W_MEAN), m2 = ldf(p, W_M2);
+  let total = ldi(p, W_TOTAL), skipped = ldi(p, W_SKIPPED);
+  for (let i = 0; i < n; i++) {
+    const x = load<f64>(xs + (<usize>i << 3));
+    if (!finite(x)) { skipped++; continue; }
+    if (cnt < w) {
+      put(r, head, x);
+      cnt++;
+      const d = x - mean;
+      const mean1 = mean + d / <f64>cnt;
+      m2 += d * (x - mean1);
+      mean = mean1;
+    } else {
+      const old = at(r, head);
+      put(r, head, x);
+      const mean1 = mean + (x - old) * inv;
+      m2 += (x - old) * (x - mean1 + old - mean);
+      mean = mean1;
+    }
+    head = head + 1 == w ? 0 : head + 1;
+    total++;
+    if (++since >= <u32>w) {
+      stu(p, W_N, <u32>cnt);
+      windowRecompute(p);
+      mean = ldf(p, W_MEAN); m2 = ldf(p, W_M2);
+      since = 0;
+    }
+  }
+  stu(p, W_N, <u32>cnt); stu(p, W_HEAD, <u32>head); stu(p, W_SINCE, since);
+  stf(p, W_MEAN, mean); stf(p, W_M2, m2);
+  sti(p, W_TOTAL, total); sti(p, W_SKIPPED, skipped);
 }

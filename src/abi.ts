@@ -33,7 +33,7 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 
 // Configuration indices (f64 array of C_LEN values).
 export const C = {
-  VERSION: 0, MAX_INSTRUMENTS: 1, WINDOW: 2, TIME_WINDOW_NS: 3, TIME_BUCKETS: 4, VOLUME_BUCKET_NS: 5, WARMUP: 6,
+  VERSION: 0, MAX_INSTRUMENTS: 1, WINDOW: 2, TIME_WINDOW_NS: 3, TIME_BUCKETS: 4, RESERVED_5: 5, WARMUP: 6,
   EWMA_ALPHA: 7, CHART_LAMBDA: 8, CUSUM_K: 9, PH_DELTA: 10, PH_ALPHA: 11, VOL_FAST_NS: 12, VOL_SLOW_NS: 13,
   REGIME_VOL_EXP: 14, REGIME_LIQ_EXP: 15, REGIME_MIN: 16, REGIME_MAX: 17, TARGET_PER_HOUR: 18, TAIL_P: 19,
   TAIL_MEMORY: 20, QUANTILE_STEP: 21, CALIB_WARMUP: 22, RATE_EPOCH_NS: 23, RATE_MEMORY_NS: 24, HYSTERESIS: 25,
@@ -52,8 +52,11 @@ export const FEATURE_STATS = [
   'count', 'mean', 'variance', 'min', 'max', 'median', 'mad', 'ewmaMean', 'ewmaVariance', 'observations', 'last',
   'ratePerHour',
 ] as const;
-export const CHANNEL_STATS = ['score', 'threshold', 'alerts', 'exceedances', 'calibrated', 'baseQuantile', 'inEpisode', 'instrumentThreshold'] as const;
-export const INSTRUMENT_STATS = ['volRatio', 'liquidityRatio', 'regimeFactor', 'regime', 'events', 'lastTsNs'] as const;
+export const CHANNEL_STATS = ['score', 'threshold', 'alerts', 'exceedances', 'calibratorScores', 'baseQuantile', 'inEpisode', 'instrumentThreshold'] as const;
+export const INSTRUMENT_STATS = [
+  'volRatio', 'liquidityRatio', 'regimeFactor', 'regime', 'events', 'lastTsNs',
+  'windowTrades', 'windowVolume', 'windowSignedVolume', 'windowQuotes', 'windowRealisedVolBps',
+] as const;
 
 export const ERRORS: Record<number, string> = {
   [-1]: 'configuration version does not match the module ABI',
@@ -92,7 +95,7 @@ export interface AtcExports {
   channel_stat(arena: number, id: number, feature: number, detector: number, stat: number): number;
   instrument_stat(arena: number, id: number, stat: number): number;
   window_bytes(w: number): number;
-  window_init(p: number, w: number): void;
+  window_init(p: number, w: number, order: number): void;
   window_push(p: number, x: number): void;
   window_push_many(p: number, xs: number, n: number): void;
   window_mean(p: number): number;

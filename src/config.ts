@@ -32,7 +32,6 @@ export interface Config {
   window: number;
   timeWindowMs: number;
   timeBuckets: number;
-  volumeBucketMs: number;
   warmup: number;
   detectors: { ewmaAlpha: number; chartLambda: number; cusumK: number; phDelta: number; phAlpha: number };
   regime: { volFastMs: number; volSlowMs: number; volExponent: number; liquidityExponent: number; min: number; max: number };
@@ -61,7 +60,6 @@ export function defaultConfig(): Config {
     window: 128,
     timeWindowMs: 60_000,
     timeBuckets: 60,
-    volumeBucketMs: 1_000,
     warmup: 32,
     detectors: { ewmaAlpha: 0.02, chartLambda: 0.2, cusumK: 0.5, phDelta: 0.5, phAlpha: 0.99 },
     regime: { volFastMs: 30_000, volSlowMs: 1_800_000, volExponent: 0.5, liquidityExponent: 0.25, min: 0.5, max: 4 },
@@ -73,12 +71,12 @@ export function defaultConfig(): Config {
     thresholdFloor: 3,
     scoreCap: 1e6,
     features: {
-      return: feature(['zscore', 'robust'], 0.5),
+      return: feature(['zscore'], 0.5),
       rvol: feature(['cusum'], 0.5),
       intensity: feature(['ewma', 'cusum'], 0.5),
       volume: feature(['robust'], 1e-9),
       flow: feature(['cusum'], 0.05),
-      spread: feature(['zscore', 'robust'], 0.05),
+      spread: feature(['zscore', 'ewma'], 0.05),
       midJump: feature(['zscore'], 0.5),
       imbalance: feature(['cusum'], 0.05),
       depth: feature(['zscore', 'cusum'], 1e-9),
@@ -151,7 +149,6 @@ export function resolveConfig(input: unknown = {}): Config {
     // Not an error the module would catch, but a window that is not a whole number of buckets surprises people.
     throw new ConfigError('timeBuckets', `must divide timeWindowMs (${c.timeWindowMs} ms) into whole nanoseconds`);
   }
-  ms(c.volumeBucketMs, 'volumeBucketMs');
   num(c.warmup, 'warmup', 1, c.window, { integer: true });
   num(c.detectors.ewmaAlpha, 'detectors.ewmaAlpha', 0, 1, { openLo: true });
   num(c.detectors.chartLambda, 'detectors.chartLambda', 0, 1, { openLo: true });
@@ -268,7 +265,6 @@ export function encodeConfig(c: Config): Float64Array {
   a[C.WINDOW] = c.window;
   a[C.TIME_WINDOW_NS] = ns(c.timeWindowMs);
   a[C.TIME_BUCKETS] = c.timeBuckets;
-  a[C.VOLUME_BUCKET_NS] = ns(c.volumeBucketMs);
   a[C.WARMUP] = c.warmup;
   a[C.EWMA_ALPHA] = c.detectors.ewmaAlpha;
   a[C.CHART_LAMBDA] = c.detectors.chartLambda;

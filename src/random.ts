@@ -1,4 +1,4 @@
-// Seeded randomness for tests: the same seed gives the same stream on every machine.
+// Seeded randomness: the same seed gives the same stream on every machine.
 
 /** mulberry32 (Tommy Ettinger): a 32-bit state PRNG, uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {

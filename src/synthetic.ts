@@ -1,5 +1,5 @@
-// Synthetic market streams for behaviour tests: seeded, with anomalies injected at known events.
-import { EventBatch } from '../../src/events.js';
+// Synthetic market streams, seeded, with anomalies injected at known events: for tests, benchmarks and demos.
+import { EventBatch } from './events.js';
 import { gaussian, mulberry32 } from './random.js';
 
 export const T0 = 1_723_161_600_000_000_000n; // 2024-08-09T00:00:00Z in ns

@@ -329,15 +329,15 @@ describe('atc replay (the built bin)', () => {
     await run('npm', ['run', 'build:ts'], { cwd: ROOT });
   }, 120_000);
 
-  it('runs dist/cli.js on the sample, and exits 2 on a bad config', async () => {
-    const ok = await run(process.execPath, ['dist/cli.js', 'replay', 'data/samples/binance-usdm-btcusdt.txt.gz'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  it('runs dist/src/cli.js on the sample, and exits 2 on a bad config', async () => {
+    const ok = await run(process.execPath, ['dist/src/cli.js', 'replay', 'data/samples/binance-usdm-btcusdt.txt.gz'], { cwd: ROOT, maxBuffer: 64 << 20 });
     expect(checkAlerts(ok.stdout).length).toBeGreaterThan(0);
     expect(ok.stderr).toMatch(/atc replay: done/);
     const config = join(dir, 'bin-bad.json');
     writeFileSync(config, '{"window": -1}');
-    const bad = await run(process.execPath, ['dist/cli.js', 'replay', SAMPLE, '--config', config], { cwd: ROOT }).catch((e) => e as { code: number; stderr: string });
+    const bad = await run(process.execPath, ['dist/src/cli.js', 'replay', SAMPLE, '--config', config], { cwd: ROOT }).catch((e) => e as { code: number; stderr: string });
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toMatch(/config\.window/);
-    expect(readFileSync(join(ROOT, 'dist/cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(readFileSync(join(ROOT, 'dist/src/cli.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
   }, 60_000);
 });

@@ -6,16 +6,18 @@ export const ABI_VERSION = 1;
 
 // ---- Feature ids -------------------------------------------------------------------------------------------
 export const F_RETURN = 0;        // trade price log return, bps
-export const F_RVOL = 1;          // realised volatility over the time window: sqrt(sum r^2), bps
-export const F_INTENSITY = 2;     // trades per second over the time window
-export const F_VOLUME = 3;        // traded size in the last closed volume bucket
-export const F_FLOW = 4;          // signed flow over the time window: (buy - sell) / (buy + sell)
+// Bucket features (rvol, intensity, volume, flow, quoteRate) are observed once per closed time bucket, when the
+// instrument's next event arrives.
+export const F_RVOL = 1;          // realised volatility in the bucket: sqrt(sum r^2) of trade returns, bps
+export const F_INTENSITY = 2;     // trades per second in the bucket
+export const F_VOLUME = 3;        // ln(1 + size traded in the bucket)
+export const F_FLOW = 4;          // signed flow in the bucket: (buy - sell) / (buy + sell)
 export const F_SPREAD = 5;        // (ask - bid) / mid, bps
 export const F_MID_JUMP = 6;      // mid log change since the previous quote, bps
 export const F_IMBALANCE = 7;     // top of book (bidSize - askSize) / (bidSize + askSize)
 export const F_DEPTH = 8;         // bidDepth + askDepth
 export const F_DEPTH_IMB = 9;     // (bidDepth - askDepth) / (bidDepth + askDepth)
-export const F_QUOTE_RATE = 10;   // quote updates per second over the time window
+export const F_QUOTE_RATE = 10;   // quote updates per second in the bucket
 export const F_BASIS = 11;        // (mark - index) / index, bps
 export const F_FUNDING = 12;      // funding rate as given
 export const F_IV_CHANGE = 13;    // mark IV change since the previous ticker
@@ -81,7 +83,7 @@ export const C_MAX_INSTRUMENTS = 1;
 export const C_WINDOW = 2;
 export const C_TIME_WINDOW_NS = 3;
 export const C_TIME_BUCKETS = 4;
-export const C_VOLUME_BUCKET_NS = 5;
+export const C_RESERVED_5 = 5; // must be 0
 export const C_WARMUP = 6;
 export const C_EWMA_ALPHA = 7;
 export const C_CHART_LAMBDA = 8;
@@ -107,7 +109,7 @@ export const C_MIN_PERSISTENCE = 27;
 export const C_THRESHOLD_FLOOR = 28;
 export const C_AUTO_REGISTER = 29;
 export const C_SCORE_CAP = 30;
-export const C_RESERVED = 31;
+export const C_RATE_GAIN = 31; // step of the alert-rate correction (log threshold per alert)
 /** Per feature f: enabled @ +3f, detector mask @ +3f+1, minScale @ +3f+2. */
 export const C_FEATURE_BASE = 32;
 /** Per channel c = f * N_DETECTORS + d: mode @ +2c, static threshold @ +2c+1. */
@@ -132,6 +134,7 @@ export const W_CAP = 0;      // u32
 export const W_N = 4;        // u32
 export const W_TOTAL = 32;   // i64 values ever pushed
 export const W_SKIPPED = 40; // i64 non-finite values refused
+export const W_ORDER = 48;   // u32 1 when the sorted copy (order statistics) is kept
 export const E_N = 24;       // i64 values taken by an EWMA
 
 // ---- Detector constants ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import { RefTimeWindow, floorDiv } from './timewindow.js';
 import { RateEstimator } from './calibrator.js';
 import { RefChannel, regimeCode, severityOf } from './suppression.js';
 import { cusumStep, ewmaChartNext, ewmaChartScore, floorScale, pageHinkleyStep, robustZ, slowMeanWeight, zScore } from './detectors.js';
-import { FastSlow, check, liqRatioOf, regimeFactorOf, volRatioOf } from './features.js';
+import { Regime, check } from './features.js';
 import { readParams, type RefParams } from './params.js';
 
 export interface RefEvent {
@@ -88,16 +88,13 @@ export class RefInstrument {
   hasQuotes = false;
   hasIv = false;
   hasValue = false;
-  hasVolumeBucket = false;
-  /** Time-EWMAs of squared returns (bps^2) and of the spread (bps). */
-  readonly variance = new FastSlow();
-  readonly spread = new FastSlow();
-  volRatio = 1;
-  liqRatio = 1;
-  regimeFactor = 1;
-  /** Open volume bucket and the size traded in it. */
-  volumeBucket = 0n;
-  volumeBucketSum = 0;
+  /** Bucket clock: started with the first event; the first bucket began before we watched (partial). */
+  bucketStarted = false;
+  bucketPartial = false;
+  /** Id (floor(ts / bucketNs)) of the open bucket. */
+  bucket = 0n;
+  /** Volatility and liquidity regime, updated per closed bucket. */
+  readonly regime = new Regime();
   /** Time windows: trade returns, signed size, absolute size, quote updates (a 1 per quote). */
   readonly returns: RefTimeWindow;
   readonly flow: RefTimeWindow;
@@ -196,6 +193,7 @@ export class RefEngine {
     this.accepted++;
     const out: RefAlert[] = [];
     const ts = ev.tsNs;
+    this.#closeBuckets(inst, ts, seq, out);
     switch (ev.kind) {
       case K.K_TRADE: this.#onTrade(inst, ts, seq, f[0], f[1], f[2], out); break;
       case K.K_QUOTE: this.#onQuote(inst, ts, seq, f[0], f[1], f[2], f[3], f[4], f[5], out); break;
@@ -207,74 +205,80 @@ export class RefEngine {
     return { status, seq, alerts: out };
   }
 
-  // ---- Regime ------------------------------------------------------------------------------------------------
-  #updateVol(inst: RefInstrument, ts: bigint, r: number): void {
-    inst.variance.update(ts, r * r, this.params.volFastNs, this.params.volSlowNs);
-    inst.volRatio = volRatioOf(inst.variance);
-  }
-
-  #updateSpread(inst: RefInstrument, ts: bigint, spreadBps: number): void {
-    inst.spread.update(ts, spreadBps, this.params.volFastNs, this.params.volSlowNs);
-    inst.liqRatio = liqRatioOf(inst.spread);
-  }
-
-  #updateRegime(inst: RefInstrument): void {
-    if (!this.anyRegime) return;
-    const p = this.params;
-    inst.regimeFactor = regimeFactorOf(inst.volRatio, inst.liqRatio, p.regimeVolExp, p.regimeLiqExp, p.regimeMin, p.regimeMax);
-  }
-
   // ---- Events -> features --------------------------------------------------------------------------------------
-  #onTrade(inst: RefInstrument, ts: bigint, seq: bigint, px: number, size: number, side: number, out: RefAlert[]): void {
+  /**
+   * Bucket features. Every accepted event first moves the instrument's bucket clock (buckets of timeWindowNs /
+   * timeBuckets). When the event falls past the open bucket, that bucket's trades, size, signed size, squared
+   * returns and quote updates become one observation each of intensity, volume, flow, rvol and quote rate
+   * (trade features once a trade was seen, quote rate once a quote was); a run of empty buckets in between is
+   * observed once more, as one empty bucket. The instrument's first bucket began before we watched: not observed.
+   */
+  #closeBuckets(inst: RefInstrument, ts: bigint, seq: bigint, out: RefAlert[]): void {
     const p = this.params;
+    const bucketNs = p.timeBucketNs;
+    const b = floorDiv(ts, bucketNs);
+    if (!inst.bucketStarted) {
+      inst.bucketStarted = true;
+      inst.bucketPartial = true;
+      inst.bucket = b;
+      return;
+    }
+    if (b <= inst.bucket) return;
+    const seconds = Number(bucketNs) * 1e-9;
+    const trades = inst.hasTrade;
+    const quoting = inst.hasQuotes;
+    if (!inst.bucketPartial) {
+      if (trades) {
+        const size = inst.absSize.openSum();
+        this.#observe(inst, K.F_INTENSITY, inst.absSize.openCount() / seconds, ts, seq, out);
+        this.#observe(inst, K.F_VOLUME, Math.log1p(size), ts, seq, out);
+        if (size > 0) this.#observe(inst, K.F_FLOW, inst.flow.openSum() / size, ts, seq, out);
+        if (inst.returns.openCount() > 0) this.#observe(inst, K.F_RVOL, Math.sqrt(inst.returns.openSumSq()), ts, seq, out);
+      }
+      if (quoting) this.#observe(inst, K.F_QUOTE_RATE, inst.quotes.openCount() / seconds, ts, seq, out);
+      // The regime moves after the closed bucket's own features were judged.
+      inst.regime.close(ts, b - inst.bucket, bucketNs, inst.hasMid || inst.hasTrade, this.anyRegime, p);
+    }
+    inst.regime.resetBucket();
+    if (b > inst.bucket + 1n) {
+      if (trades) {
+        this.#observe(inst, K.F_INTENSITY, 0, ts, seq, out);
+        this.#observe(inst, K.F_VOLUME, 0, ts, seq, out);
+      }
+      if (quoting) this.#observe(inst, K.F_QUOTE_RATE, 0, ts, seq, out);
+    }
+    inst.bucket = b;
+    inst.bucketPartial = false;
+    for (const w of [inst.returns, inst.flow, inst.absSize, inst.quotes]) w.advance(ts);
+  }
+
+  #onTrade(inst: RefInstrument, ts: bigint, seq: bigint, px: number, size: number, side: number, out: RefAlert[]): void {
     if (inst.hasTrade) {
-      const r = Math.log(px / inst.lastTradePx) * 1e4; // log return, bps
-      // Trades feed the volatility regime only on instruments that have no quotes (mid jumps are better).
-      if (!inst.hasQuotes) { this.#updateVol(inst, ts, r); this.#updateRegime(inst); }
+      const last = inst.lastTradePx;
+      const r = ((px - last) / last) * 1e4; // simple return, bps
+      // Trade returns feed the regime only on instruments without quotes (mid changes are better).
+      if (!inst.hasQuotes) inst.regime.sumR2 += r * r;
       this.#observe(inst, K.F_RETURN, r, ts, seq, out);
       inst.returns.push(ts, r);
-      this.#observe(inst, K.F_RVOL, Math.sqrt(inst.returns.sumSq()), ts, seq, out);
     }
     inst.lastTradePx = px;
-    const signed = side > 0 ? size : side < 0 ? -size : 0;
-    inst.flow.push(ts, signed);
+    inst.flow.push(ts, side > 0 ? size : side < 0 ? -size : 0);
     inst.absSize.push(ts, size);
-    const windowSeconds = p.timeWindowNs * 1e-9;
-    this.#observe(inst, K.F_INTENSITY, inst.absSize.count() / windowSeconds, ts, seq, out);
-    const total = inst.absSize.sum();
-    if (total > 0) this.#observe(inst, K.F_FLOW, inst.flow.sum() / total, ts, seq, out);
-    // Volume per bucket: a trade that opens a new bucket observes the closed bucket's size; a run of empty
-    // buckets in between is observed as one zero.
-    const b = floorDiv(ts, p.volumeBucketNs);
-    if (!inst.hasVolumeBucket) {
-      inst.hasVolumeBucket = true;
-      inst.volumeBucket = b;
-      inst.volumeBucketSum = 0;
-    } else if (b > inst.volumeBucket) {
-      this.#observe(inst, K.F_VOLUME, inst.volumeBucketSum, ts, seq, out);
-      if (b > inst.volumeBucket + 1n) this.#observe(inst, K.F_VOLUME, 0, ts, seq, out);
-      inst.volumeBucket = b;
-      inst.volumeBucketSum = 0;
-    }
-    inst.volumeBucketSum += size;
     inst.hasTrade = true;
   }
 
   #onQuote(inst: RefInstrument, ts: bigint, seq: bigint, bid: number, bidSize: number, ask: number, askSize: number,
-                  bidDepth: number, askDepth: number, out: RefAlert[]): void {
-    const p = this.params;
+           bidDepth: number, askDepth: number, out: RefAlert[]): void {
     const mid = 0.5 * (bid + ask);
     const spread = ((ask - bid) / mid) * 1e4; // bps
-    this.#updateSpread(inst, ts, spread);
+    inst.regime.sumSpread += spread;
+    inst.regime.quotes += 1;
+    this.#observe(inst, K.F_SPREAD, spread, ts, seq, out);
     if (inst.hasMid) {
-      const jump = Math.log(mid / inst.lastMid) * 1e4; // bps
-      this.#updateVol(inst, ts, jump);
-      this.#updateRegime(inst);
-      this.#observe(inst, K.F_SPREAD, spread, ts, seq, out);
+      const last = inst.lastMid;
+      const jump = ((mid - last) / last) * 1e4; // bps
+      inst.regime.sumR2 += jump * jump;
       this.#observe(inst, K.F_MID_JUMP, jump, ts, seq, out);
-    } else {
-      this.#updateRegime(inst);
-      this.#observe(inst, K.F_SPREAD, spread, ts, seq, out);
     }
     inst.lastMid = mid;
     inst.hasMid = true;
@@ -287,7 +291,6 @@ export class RefEngine {
       if (depth > 0) this.#observe(inst, K.F_DEPTH_IMB, (bidDepth - askDepth) / depth, ts, seq, out);
     }
     inst.quotes.push(ts, 1);
-    this.#observe(inst, K.F_QUOTE_RATE, inst.quotes.count() / (p.timeWindowNs * 1e-9), ts, seq, out);
   }
 
   #onMark(inst: RefInstrument, ts: bigint, seq: bigint, mark: number, index: number, funding: number, out: RefAlert[]): void {
@@ -316,15 +319,17 @@ export class RefEngine {
     const { mask, minScale } = p.features[f];
     const cap = p.scoreCap;
     const has = (d: number): boolean => (mask & (1 << d)) !== 0;
-    const emit = (d: number, score: number, expected: number): void => {
+    /** Judge the score on channel (f, d); true when it fired. */
+    const emit = (d: number, score: number, expected: number): boolean => {
       const { mode, threshold: base } = p.channels[f][d];
-      const thr = fs.channels[d].step(mode, base, inst.regimeFactor, fs.rate, score, ts, p);
-      if (thr === null) return;
+      const thr = fs.channels[d].step(mode, base, inst.regime.factor, fs.rate, score, ts, p);
+      if (thr === null) return false;
       out.push({
         tsNs: ts, seq, instrument: inst.id, feature: f, detector: d,
-        severity: severityOf(score, thr), regime: regimeCode(inst.volRatio),
-        value: x, expected, score, threshold: thr, regimeFactor: Math.fround(inst.volRatio), mode,
+        severity: severityOf(score, thr), regime: regimeCode(inst.regime.volRatio),
+        value: x, expected, score, threshold: thr, regimeFactor: Math.fround(inst.regime.volRatio), mode,
       });
+      return true;
     };
 
     fs.rate.observe(ts, p);
@@ -349,22 +354,23 @@ export class RefEngine {
         const s = cusumStep(fs.cusumPos, fs.cusumNeg, (x - mean) / sd, p.cusumK, cap);
         fs.cusumPos = s.pos;
         fs.cusumNeg = s.neg;
-        emit(K.D_CUSUM, s.score, mean);
+        // Restart after a signal (Page 1954; Montgomery 9.1.2): a persisting shift alerts again after the cooldown.
+        if (emit(K.D_CUSUM, s.score, mean)) { fs.cusumPos = 0; fs.cusumNeg = 0; }
       }
       if (has(K.D_PH)) {
         const pm = fs.phMean;
         const s = pageHinkleyStep(fs.phUp, fs.phDn, (x - pm) / sd, p.phDelta, p.phAlpha, cap);
         fs.phUp = s.up;
         fs.phDn = s.dn;
-        emit(K.D_PH, s.score, pm);
+        if (emit(K.D_PH, s.score, pm)) { fs.phUp = 0; fs.phDn = 0; }
       }
-    } else {
+    } else if (has(K.D_EWMA)) {
       // Warm-up: the chart starts where the baseline will be once x is in, so nothing fires from a cold start.
       fs.chart = fs.ewma.n === 0 ? x : fs.ewma.meanAfter(x);
     }
-    // ... then learn.
+    // ... then learn (the EWMA baseline only serves the EWMA chart).
     fs.window.push(x);
-    fs.ewma.push(x);
+    if (has(K.D_EWMA)) fs.ewma.push(x);
     if (has(K.D_PH)) {
       fs.phN++;
       fs.phMean = fs.phMean + slowMeanWeight(fs.phN, p.phAlpha) * (x - fs.phMean);

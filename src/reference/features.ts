@@ -1,5 +1,4 @@
-// Reference event validation and regime math (assembly/engine.ts: check, timeWeight, updateVol, updateSpread,
-// updateRegime).
+// Reference event validation and regime math (assembly/engine.ts: check, timeWeight, updateRegime).
 import * as K from './constants.js';
 
 const finite = Number.isFinite;
@@ -40,47 +39,93 @@ export function check(kind: number, f: readonly number[]): number {
 
 /**
  * Weight of a new value in a time-EWMA after dt ns: dt / (tau + dt), the first-order form of 1 - exp(-dt / tau),
- * exact at dt = 0 (no weight) and as dt -> infinity (all weight).
+ * exact at dt = 0 (no weight) and as dt -> infinity (all weight). While less than tau of history exists the
+ * weight is dt / elapsed when that is larger (elapsed = time since the first value): the running time-average,
+ * so that a slow estimate does not rest on its first value.
  */
-export function timeWeight(dtNs: bigint, tauNs: number): number {
-  const d = Number(dtNs);
-  return d / (tauNs + d);
+export function timeWeight(dtNs: number, tauNs: number, elapsedNs: number): number {
+  const ewma = dtNs / (tauNs + dtNs);
+  const average = dtNs / elapsedNs;
+  return elapsedNs > 0 && average > ewma ? average : ewma;
+}
+
+export interface RegimeParams {
+  volFastNs: number;
+  volSlowNs: number;
+  regimeVolExp: number;
+  regimeLiqExp: number;
+  regimeMin: number;
+  regimeMax: number;
 }
 
 /**
- * A pair of time-EWMAs (fast and slow) of one quantity, irregularly spaced: the first value sets both; then each
- * moves toward the new value by its weight for the time since the previous value.
+ * The volatility and liquidity regime of one instrument, updated once per closed time bucket (assembly/engine.ts,
+ * updateRegime). Within a bucket it sums the squared returns (bps^2: mid changes, or trade price changes on an
+ * instrument without quotes) and the spreads of the quotes. When k >= 1 buckets close at once (k - 1 of them
+ * empty), the realised variance per bucket is sumR2 / k (the empty buckets had no price change) and the mean
+ * spread is sumSpread / quotes; each moves a fast and a slow time-EWMA with weight timeWeight(k bucketNs, tau,
+ * elapsed), elapsed measured from k buckets before the first update. The first spread sets both spread averages;
+ * the variance averages start at 0 and the first update has weight 1 (dt = elapsed).
+ *   volRatio = sqrt(varFast / varSlow) (1 while varSlow is 0), liqRatio = spreadFast / spreadSlow (1 while 0),
+ *   factor = clamp(volRatio^a liqRatio^b, min, max), kept only when some channel is in the regime mode.
  */
-export class FastSlow {
+export class Regime {
+  // open bucket
+  sumR2 = 0;
+  sumSpread = 0;
+  quotes = 0;
+  // averages
   started = false;
-  fast = 0;
-  slow = 0;
-  lastTs = 0n;
+  firstNs = 0n;
+  varFast = 0;
+  varSlow = 0;
+  spreadStarted = false;
+  spreadFast = 0;
+  spreadSlow = 0;
+  volRatio = 1;
+  liqRatio = 1;
+  factor = 1;
 
-  update(ts: bigint, x: number, fastNs: number, slowNs: number): void {
+  /** Close `buckets` buckets at ts. `priced`: the instrument has seen a trade or a quote. */
+  close(ts: bigint, buckets: bigint, bucketNs: bigint, priced: boolean, anyRegime: boolean, p: RegimeParams): void {
+    if (!priced && this.quotes === 0) return;
     if (!this.started) {
-      this.fast = x;
-      this.slow = x;
       this.started = true;
-    } else {
-      const dt = ts - this.lastTs;
-      const wf = timeWeight(dt, fastNs);
-      const ws = timeWeight(dt, slowNs);
-      this.fast = this.fast + wf * (x - this.fast);
-      this.slow = this.slow + ws * (x - this.slow);
+      this.firstNs = ts - buckets * bucketNs;
     }
-    this.lastTs = ts;
+    const dt = Number(buckets * bucketNs);
+    const elapsed = Number(ts - this.firstNs);
+    const wf = timeWeight(dt, p.volFastNs, elapsed);
+    const ws = timeWeight(dt, p.volSlowNs, elapsed);
+    if (priced) {
+      const rv = this.sumR2 / Number(buckets);
+      this.varFast = this.varFast + wf * (rv - this.varFast);
+      this.varSlow = this.varSlow + ws * (rv - this.varSlow);
+      this.volRatio = this.varSlow > 0 ? Math.sqrt(this.varFast / this.varSlow) : 1;
+    }
+    if (this.quotes > 0) {
+      const spread = this.sumSpread / this.quotes;
+      if (!this.spreadStarted) {
+        this.spreadStarted = true;
+        this.spreadFast = spread;
+        this.spreadSlow = spread;
+      } else {
+        this.spreadFast = this.spreadFast + wf * (spread - this.spreadFast);
+        this.spreadSlow = this.spreadSlow + ws * (spread - this.spreadSlow);
+      }
+      this.liqRatio = this.spreadSlow > 0 ? this.spreadFast / this.spreadSlow : 1;
+    }
+    if (anyRegime) {
+      this.factor = regimeFactorOf(this.volRatio, this.liqRatio, p.regimeVolExp, p.regimeLiqExp, p.regimeMin, p.regimeMax);
+    }
   }
-}
 
-/** Volatility ratio: sqrt(fast / slow variance of returns, bps^2); 1 while the slow variance is 0. */
-export function volRatioOf(v: FastSlow): number {
-  return v.slow > 0 ? Math.sqrt(v.fast / v.slow) : 1;
-}
-
-/** Liquidity ratio: fast / slow spread (bps); 1 while the slow spread is 0. */
-export function liqRatioOf(s: FastSlow): number {
-  return s.slow > 0 ? s.fast / s.slow : 1;
+  /** Start the next bucket's sums. */
+  resetBucket(): void {
+    this.sumR2 = 0;
+    this.sumSpread = 0;
+    this.quotes = 0;
+  }
 }
 
 /** Regime factor: clamp(volRatio^a * liqRatio^b, min, max), NaN taken as min. */

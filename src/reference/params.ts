@@ -22,7 +22,6 @@ export interface RefParams {
   timeBuckets: number;
   /** timeWindowNs / timeBuckets, integer division. */
   timeBucketNs: bigint;
-  volumeBucketNs: bigint;
   warmup: number;
   ewmaAlpha: number;
   chartLambda: number;
@@ -48,6 +47,7 @@ export interface RefParams {
   thresholdFloor: number;
   autoRegister: boolean;
   scoreCap: number;
+  rateGain: number;
   features: FeatureParams[];
   /** channels[f][d] */
   channels: ChannelParams[][];
@@ -80,7 +80,6 @@ export function readParams(cfg: Float64Array): RefParams {
     timeWindowNs: cfg[K.C_TIME_WINDOW_NS],
     timeBuckets,
     timeBucketNs: i64(cfg[K.C_TIME_WINDOW_NS]) / BigInt(timeBuckets),
-    volumeBucketNs: i64(cfg[K.C_VOLUME_BUCKET_NS]),
     warmup: cfg[K.C_WARMUP],
     ewmaAlpha: cfg[K.C_EWMA_ALPHA],
     chartLambda: cfg[K.C_CHART_LAMBDA],
@@ -106,6 +105,7 @@ export function readParams(cfg: Float64Array): RefParams {
     thresholdFloor: cfg[K.C_THRESHOLD_FLOOR],
     autoRegister: cfg[K.C_AUTO_REGISTER] !== 0,
     scoreCap: cfg[K.C_SCORE_CAP],
+    rateGain: cfg[K.C_RATE_GAIN],
     features,
     channels,
   };

@@ -5,6 +5,8 @@ import { RateEstimator, TailCalibrator, type TailParams } from './calibrator.js'
 
 export interface ChannelStepParams extends TailParams {
   calibWarmup: number;
+  /** Step of the alert-rate correction (log threshold per alert). */
+  rateGain: number;
   targetPerHour: number;
   thresholdFloor: number;
   hysteresis: number;
@@ -66,12 +68,21 @@ export class RefChannel {
   /** Cached target-rate threshold and scores since it was computed (2^30 forces a recomputation). */
   cachedThreshold = 0;
   sinceRecompute = 0;
+  /** Alert probability per score the target asks for (targetPerHour / observations per hour), as last computed. */
+  alertProb = 0;
+  /** Log multiplier of the tail-fit threshold, learned from the alert rate. */
+  kappa = 0;
   /** Per-instrument threshold of the fixed mode; NaN = unset (use the base threshold). */
   fixedThreshold = NaN;
   alerts = 0;
   exceedances = 0;
   lastScore = 0;
   lastThreshold = 0;
+
+  /** True when the channel is in target mode and its calibrator is past warm-up (decided before this score). */
+  #calibrated(mode: number, p: ChannelStepParams): boolean {
+    return mode === M_TARGET && this.calibrator.n >= p.calibWarmup;
+  }
 
   /** The threshold this score is judged against. */
   threshold(mode: number, base: number, regimeFactor: number, rate: RateEstimator, ts: bigint, p: ChannelStepParams): number {
@@ -80,11 +91,12 @@ export class RefChannel {
       thr = base * regimeFactor;
     } else if (mode === M_TARGET) {
       // Until the calibrator has seen calibWarmup scores, the base threshold holds.
-      if (this.calibrator.n >= p.calibWarmup) {
+      if (this.#calibrated(mode, p)) {
         if (this.sinceRecompute >= TARGET_RECOMPUTE_EVERY) {
           const perHour = rate.perHour(ts);
-          // Exceedance probability that gives targetPerHour alerts at perHour observations.
-          this.cachedThreshold = perHour > 0 ? this.calibrator.threshold(p.targetPerHour / perHour, p) : base;
+          // Alert probability per score that gives targetPerHour alerts at perHour observations.
+          this.alertProb = perHour > 0 ? p.targetPerHour / perHour : 0;
+          this.cachedThreshold = this.alertProb > 0 ? this.calibrator.threshold(this.alertProb) * Math.exp(this.kappa) : base;
           this.sinceRecompute = 0;
         }
         this.sinceRecompute++;
@@ -101,16 +113,28 @@ export class RefChannel {
    * detector let pass: an exceeding score enters censored at the threshold.
    */
   step(mode: number, base: number, regimeFactor: number, rate: RateEstimator, score: number, ts: bigint, p: ChannelStepParams): number | null {
+    const calibrated = this.#calibrated(mode, p);
     const thr = this.threshold(mode, base, regimeFactor, rate, ts, p);
     const exceed = score >= thr;
     this.lastScore = score;
     this.lastThreshold = thr;
     if (exceed) this.exceedances++;
     if (mode === M_TARGET) {
-      const excess = this.calibrator.learn(exceed ? thr : score, p);
-      if (excess) this.sinceRecompute = 2 ** 30; // the tail moved: recompute at the next score
+      const closed = this.calibrator.learn(exceed ? thr : score, p);
+      if (closed) this.sinceRecompute = 2 ** 30; // the tail changed: recompute at the next score
     }
-    if (!this.suppressor.step(score, thr, exceed, ts, p)) return null;
+    const fire = this.suppressor.step(score, thr, exceed, ts, p);
+    if (calibrated) {
+      // Alert-rate correction (integral control, Robbins and Monro 1951): kappa rises by gain per alert and falls
+      // by gain p per score, so its only fixed point is alerts per score = p; bounded to [-1.5, 1.5].
+      let kappa = this.kappa - p.rateGain * this.alertProb;
+      if (fire) {
+        kappa += p.rateGain;
+        this.sinceRecompute = 2 ** 30;
+      }
+      this.kappa = kappa > 1.5 ? 1.5 : kappa < -1.5 ? -1.5 : kappa;
+    }
+    if (!fire) return null;
     this.alerts++;
     return thr;
   }

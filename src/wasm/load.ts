@@ -1,5 +1,5 @@
 // Loading the atc module: a plain WebAssembly.Instance over a memory the host owns, no generated bindings.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ABI_VERSION, type AtcExports } from '../abi.js';
 
@@ -10,7 +10,9 @@ const modules = new Map<Build, WebAssembly.Module>();
 
 /** Absolute path of a build of the module (the package also exports it as `atc/wasm`). */
 export function wasmPath(build: Build = 'release'): string {
-  return fileURLToPath(new URL(`../../build/${FILES[build]}`, import.meta.url));
+  // build/ sits at the package root: two levels above src/wasm/ when run from source, three above dist/src/wasm/.
+  const candidates = ['../../build/', '../../../build/'].map((up) => fileURLToPath(new URL(up + FILES[build], import.meta.url)));
+  return candidates.find((path) => existsSync(path)) ?? candidates[0];
 }
 
 export function wasmModule(build: Build = 'release'): WebAssembly.Module {
