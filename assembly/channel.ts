@@ -12,9 +12,9 @@ const EXCESS_CLIP: f64 = 10;
 const MAD_TO_SIGMA: f64 = 1.482602218505602;
 
 @inline export function cfgAt(cfg: usize, i: i32): f64 { return load<f64>(cfg + (<usize>i << 3)); }
-@inline export function featureBlockBytes(w: i32): i32 { return L.FB_HEADER_BYTES + windowBytes(w) + L.N_DETECTORS * L.CH_BYTES; }
-@inline export function channelPtr(fb: usize, w: i32, d: i32): usize {
-  return fb + <usize>(L.FB_HEADER_BYTES + windowBytes(w) + d * L.CH_BYTES);
+@inline export function featureBlockBytes(w: i32, order: bool): i32 { return L.FB_HEADER_BYTES + windowBytes(w, order) + L.N_DETECTORS * L.CH_BYTES; }
+@inline export function channelPtr(fb: usize, d: i32): usize {
+  return fb + <usize>ldu(fb, L.FB_CHANNELS) + <usize>(d * L.CH_BYTES);
 }
 
 // ---- Observation-rate estimate for a feature (used by the target-rate calibrator) -------------------------
@@ -218,7 +218,6 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
   const off = ld32(arena, L.H_FEATURE_OFF + (f << 2));
   if (off < 0) return 0;
   const fb = slot + <usize>off;
-  const w = <i32>cfgAt(cfg, L.C_WINDOW);
   const win = fb + <usize>L.FB_HEADER_BYTES;
   const mask = <i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1);
   const minScale = cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 2);
@@ -236,7 +235,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     if (mask & (1 << L.D_ZSCORE)) {
       let s = Math.abs(x - mean) / sd;
       if (!(s <= cap)) s = cap;
-      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_ROBUST)) {
       const med = windowMedian(win);
@@ -244,7 +243,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (scale < minScale) scale = minScale;
       let s = Math.abs(x - med) / scale;
       if (!(s <= cap)) s = cap;
-      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_EWMA)) {
       // EWMA control chart (Roberts 1959): c = lambda x + (1 - lambda) c; its standard deviation in steady state
@@ -257,7 +256,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       stf(fb, L.FB_CHART, chart);
       let s = Math.abs(chart - mu) / (se * Math.sqrt(lambda / (2 - lambda)));
       if (!(s <= cap)) s = cap;
-      written += channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_CUSUM)) {
       // Two-sided tabular CUSUM on the standardised value (Page 1954; Montgomery, SQC, 9.1):
@@ -274,7 +273,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       stf(fb, L.FB_CUSUM_NEG, sn);
       // Restart after a signal (Page 1954; Montgomery 9.1.2): a persisting shift alerts again after the cooldown
       // instead of holding the statistic, and the episode, open for ever.
-      const fired = channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       if (fired) { stf(fb, L.FB_CUSUM_POS, 0); stf(fb, L.FB_CUSUM_NEG, 0); }
       written += fired;
     }
@@ -293,7 +292,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (dn > cap) dn = cap;
       stf(fb, L.FB_PH_UP, up);
       stf(fb, L.FB_PH_DN, dn);
-      const fired = channelStep(cfg, slot, fb, channelPtr(fb, w, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       if (fired) { stf(fb, L.FB_PH_UP, 0); stf(fb, L.FB_PH_DN, 0); }
       written += fired;
     }

@@ -76,21 +76,24 @@ function tableCapacity(maxI: i32): i32 {
   return cap;
 }
 
-// Offsets of the enabled feature blocks inside a slot, written to the header; returns the slot size.
+// Offsets of the enabled feature blocks inside a slot, written to the header; returns the slot size. A block holds
+// the sorted copy of its window only when the feature's robust detector needs it.
+@inline function keepsOrder(cfg: usize, f: i32): bool {
+  return (<i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1) & (1 << L.D_ROBUST)) != 0;
+}
+
 function layoutSlot(arena: usize, cfg: usize): i32 {
   const w = <i32>cfgAt(cfg, L.C_WINDOW);
   const b = <i32>cfgAt(cfg, L.C_TIME_BUCKETS);
   let off = L.SLOT_HEADER_BYTES + L.N_TIME_WINDOWS * align8(timeWindowBytes(b));
-  const fbBytes = align8(featureBlockBytes(w));
   for (let f = 0; f < L.N_FEATURES; f++) {
     if (cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) != 0) {
       if (arena) st32(arena, L.H_FEATURE_OFF + (f << 2), off);
-      off += fbBytes;
+      off += align8(featureBlockBytes(w, keepsOrder(cfg, f)));
     } else if (arena) {
       st32(arena, L.H_FEATURE_OFF + (f << 2), -1);
     }
   }
-  if (arena) stu(arena, L.H_BLOCK_BYTES, <u32>fbBytes);
   return (off + 63) & ~63;
 }
 
@@ -210,9 +213,10 @@ function initSlot(arena: usize, cfg: usize, slot: usize, id: u32): void {
     if (off < 0) continue;
     const fb = slot + <usize>off;
     ewmaInit(fb + <usize>L.FB_EWMA, alpha);
-    const mask = <i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1);
-    windowInit(fb + <usize>L.FB_HEADER_BYTES, w, (mask & (1 << L.D_ROBUST)) != 0);
-    for (let d = 0; d < L.N_DETECTORS; d++) stf(channelPtr(fb, w, d), L.CH_FIXED, NaN);
+    const order = keepsOrder(cfg, f);
+    windowInit(fb + <usize>L.FB_HEADER_BYTES, w, order);
+    stu(fb, L.FB_CHANNELS, <u32>(L.FB_HEADER_BYTES + windowBytes(w, order)));
+    for (let d = 0; d < L.N_DETECTORS; d++) stf(channelPtr(fb, d), L.CH_FIXED, NaN);
   }
 }
 

@@ -100,7 +100,7 @@ function channel(arena: usize, id: u32, feature: i32, detector: i32): usize {
   if (detector < 0 || detector >= L.N_DETECTORS) return 0;
   const fb = block(arena, id, feature);
   if (fb == 0) return 0;
-  return channelPtr(fb, <i32>cfgAt(E.configPtr(arena), L.C_WINDOW), detector);
+  return channelPtr(fb, detector);
 }
 // stat: 0 count, 1 mean, 2 variance, 3 min, 4 max, 5 median, 6 MAD, 7 EWMA mean, 8 EWMA variance,
 // 9 observations, 10 last value, 11 observations per hour. NaN when unknown.
@@ -171,7 +171,7 @@ export function instrument_stat(arena: usize, id: u32, stat: i32): f64 {
 import { regimeCode as regimeOf } from "./channel";
 
 // ---- Kernels, exported for embedders and for the tests that hold them against the TypeScript twin --------
-export function window_bytes(w: i32): i32 { return W.windowBytes(w); }
+export function window_bytes(w: i32, order: i32): i32 { return W.windowBytes(w, order != 0); }
 // order: 1 to keep the sorted copy (quantiles, median, MAD), 0 for mean and variance only.
 export function window_init(p: usize, w: i32, order: i32): void { W.windowInit(p, w, order != 0); }
 export function window_push(p: usize, x: f64): void { W.windowPush(p, x); }

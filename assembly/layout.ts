@@ -127,7 +127,7 @@ export const H_SLOTS: i32 = 28;         // i32 offset of slot 0
 export const H_SLOT_BYTES: i32 = 32;    // u32
 export const H_N_INSTRUMENTS: i32 = 36; // u32
 export const H_CONSUMED: i32 = 40;      // u32 events consumed by the last ingest
-export const H_BLOCK_BYTES: i32 = 44;   // u32 bytes of one feature block
+export const H_RESERVED_44: i32 = 44;
 export const H_ACCEPTED: i32 = 48;      // i64
 export const H_ALERTS: i32 = 56;        // i64
 export const H_REJECTS: i32 = 64;       // i64 x N_REJECT (64 bytes)
@@ -242,6 +242,7 @@ export const FB_RATE_COUNT: i32 = 128; // f64 observations in the current epoch
 export const FB_RATE: i32 = 136;       // f64 observations per hour (decayed)
 export const FB_RATE_FIRST: i32 = 144; // i64 ts of the first observation
 export const FB_RATE_READY: i32 = 152; // u32 1 once an epoch has completed
+export const FB_CHANNELS: i32 = 156;   // u32 offset of the channels inside the block (after the count window)
 export const FB_HEADER_BYTES: i32 = 160; // count window follows, then N_DETECTORS channels
 
 // ---- Channel: calibrator and suppression state of one (feature, detector) ----------------------------------

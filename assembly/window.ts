@@ -8,12 +8,13 @@
 import { ldf, stf, ldi, sti, ldu, stu, at, put, finite } from "./util";
 import { W_CAP, W_N, W_HEAD, W_SINCE, W_MEAN, W_M2, W_TOTAL, W_SKIPPED, W_ORDER, W_INV, W_HEADER_BYTES } from "./layout";
 
-@inline export function windowBytes(w: i32): i32 { return W_HEADER_BYTES + (w << 4); }
+// Bytes of a window of w values: the ring, and the sorted copy only when order statistics are kept.
+@inline export function windowBytes(w: i32, order: bool): i32 { return W_HEADER_BYTES + (order ? w << 4 : w << 3); }
 @inline function ring(p: usize): usize { return p + <usize>W_HEADER_BYTES; }
 @inline function sorted(p: usize): usize { return p + <usize>W_HEADER_BYTES + (<usize>ldu(p, W_CAP) << 3); }
 
 export function windowInit(p: usize, w: i32, order: bool): void {
-  memory.fill(p, 0, <usize>windowBytes(w));
+  memory.fill(p, 0, <usize>windowBytes(w, order));
   stu(p, W_CAP, <u32>w);
   stu(p, W_ORDER, order ? 1 : 0);
   stf(p, W_INV, 1 / <f64>w);

@@ -94,7 +94,7 @@ export interface AtcExports {
   feature_quantile(arena: number, id: number, feature: number, q: number): number;
   channel_stat(arena: number, id: number, feature: number, detector: number, stat: number): number;
   instrument_stat(arena: number, id: number, stat: number): number;
-  window_bytes(w: number): number;
+  window_bytes(w: number, order: number): number;
   window_init(p: number, w: number, order: number): void;
   window_push(p: number, x: number): void;
   window_push_many(p: number, xs: number, n: number): void;

@@ -60,7 +60,7 @@ export function defaultConfig(): Config {
     window: 128,
     timeWindowMs: 60_000,
     timeBuckets: 60,
-    warmup: 32,
+    warmup: 64,
     detectors: { ewmaAlpha: 0.02, chartLambda: 0.2, cusumK: 0.5, phDelta: 0.5, phAlpha: 0.99 },
     regime: { volFastMs: 30_000, volSlowMs: 1_800_000, volExponent: 0.5, liquidityExponent: 0.25, min: 0.5, max: 4 },
     calibration: {
@@ -74,7 +74,7 @@ export function defaultConfig(): Config {
       return: feature(['zscore'], 0.5),
       rvol: feature(['cusum'], 0.5),
       intensity: feature(['ewma', 'cusum'], 0.5),
-      volume: feature(['robust'], 1e-9),
+      volume: feature(['robust'], 0.05),
       flow: feature(['cusum'], 0.05),
       spread: feature(['zscore', 'ewma'], 0.05),
       midJump: feature(['zscore'], 0.5),

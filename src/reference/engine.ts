@@ -75,6 +75,19 @@ export class RefFeature {
   get observations(): number { return this.rate.observations; }
 }
 
+/** What happened in an instrument's open time bucket. */
+export class OpenBucket {
+  /** Per trade: size and signed size (+size buyer-initiated, -size seller, 0 unknown side). */
+  readonly sizes: number[] = [];
+  readonly signed: number[] = [];
+  /** Trade returns (bps), one per trade after the instrument's first. */
+  readonly tradeReturns: number[] = [];
+  /** Returns that feed the regime: mid changes, and trade returns while the instrument has no quotes. */
+  readonly regimeReturns: number[] = [];
+  /** Spreads (bps) of the quotes. */
+  readonly spreads: number[] = [];
+}
+
 export class RefInstrument {
   readonly id: number;
   lastTs = K.I64_MIN;
@@ -95,19 +108,26 @@ export class RefInstrument {
   bucket = 0n;
   /** Volatility and liquidity regime, updated per closed bucket. */
   readonly regime = new Regime();
-  /** Time windows: trade returns, signed size, absolute size, quote updates (a 1 per quote). */
-  readonly returns: RefTimeWindow;
+  /** The open bucket's events, kept as lists; every bucket feature is computed from them when it closes. */
+  open = new OpenBucket();
+  /**
+   * Time windows over the last B closed buckets, each closed bucket pushing its totals: trades, size traded,
+   * signed size, squared trade returns, quote updates.
+   */
+  readonly trades: RefTimeWindow;
+  readonly volume: RefTimeWindow;
   readonly flow: RefTimeWindow;
-  readonly absSize: RefTimeWindow;
+  readonly ret2: RefTimeWindow;
   readonly quotes: RefTimeWindow;
   /** Per feature; null when the feature is disabled. */
   readonly features: (RefFeature | null)[] = [];
 
   constructor(id: number, p: RefParams) {
     this.id = id;
-    this.returns = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    this.trades = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    this.volume = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     this.flow = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
-    this.absSize = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
+    this.ret2 = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     this.quotes = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     for (let f = 0; f < K.N_FEATURES; f++) this.features.push(p.features[f].enabled ? new RefFeature(p) : null);
   }
@@ -227,19 +247,21 @@ export class RefEngine {
     const seconds = Number(bucketNs) * 1e-9;
     const trades = inst.hasTrade;
     const quoting = inst.hasQuotes;
+    const o = inst.open;
+    const sum = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0);
+    const size = sum(o.sizes);
+    const r2 = sum(o.tradeReturns.map((r) => r * r));
     if (!inst.bucketPartial) {
       if (trades) {
-        const size = inst.absSize.openSum();
-        this.#observe(inst, K.F_INTENSITY, inst.absSize.openCount() / seconds, ts, seq, out);
+        this.#observe(inst, K.F_INTENSITY, o.sizes.length / seconds, ts, seq, out);
         this.#observe(inst, K.F_VOLUME, Math.log1p(size), ts, seq, out);
-        if (size > 0) this.#observe(inst, K.F_FLOW, inst.flow.openSum() / size, ts, seq, out);
-        if (inst.returns.openCount() > 0) this.#observe(inst, K.F_RVOL, Math.sqrt(inst.returns.openSumSq()), ts, seq, out);
+        if (size > 0) this.#observe(inst, K.F_FLOW, sum(o.signed) / size, ts, seq, out);
+        if (o.tradeReturns.length > 0) this.#observe(inst, K.F_RVOL, Math.sqrt(r2), ts, seq, out);
       }
-      if (quoting) this.#observe(inst, K.F_QUOTE_RATE, inst.quotes.openCount() / seconds, ts, seq, out);
+      if (quoting) this.#observe(inst, K.F_QUOTE_RATE, o.spreads.length / seconds, ts, seq, out);
       // The regime moves after the closed bucket's own features were judged.
-      inst.regime.close(ts, b - inst.bucket, bucketNs, inst.hasMid || inst.hasTrade, this.anyRegime, p);
+      inst.regime.close(ts, b - inst.bucket, bucketNs, inst.hasMid || inst.hasTrade, o.regimeReturns, o.spreads, this.anyRegime, p);
     }
-    inst.regime.resetBucket();
     if (b > inst.bucket + 1n) {
       if (trades) {
         this.#observe(inst, K.F_INTENSITY, 0, ts, seq, out);
@@ -247,9 +269,18 @@ export class RefEngine {
       }
       if (quoting) this.#observe(inst, K.F_QUOTE_RATE, 0, ts, seq, out);
     }
+    // The closed bucket's totals join the time windows, at the closed bucket's start.
+    const closedTs = inst.bucket * bucketNs;
+    if (o.sizes.length > 0) {
+      inst.trades.push(closedTs, o.sizes.length);
+      inst.volume.push(closedTs, size);
+      inst.flow.push(closedTs, sum(o.signed));
+    }
+    if (o.tradeReturns.length > 0) inst.ret2.push(closedTs, r2);
+    if (o.spreads.length > 0) inst.quotes.push(closedTs, o.spreads.length);
     inst.bucket = b;
     inst.bucketPartial = false;
-    for (const w of [inst.returns, inst.flow, inst.absSize, inst.quotes]) w.advance(ts);
+    inst.open = new OpenBucket();
   }
 
   #onTrade(inst: RefInstrument, ts: bigint, seq: bigint, px: number, size: number, side: number, out: RefAlert[]): void {
@@ -257,13 +288,13 @@ export class RefEngine {
       const last = inst.lastTradePx;
       const r = ((px - last) / last) * 1e4; // simple return, bps
       // Trade returns feed the regime only on instruments without quotes (mid changes are better).
-      if (!inst.hasQuotes) inst.regime.sumR2 += r * r;
+      if (!inst.hasQuotes) inst.open.regimeReturns.push(r);
+      inst.open.tradeReturns.push(r);
       this.#observe(inst, K.F_RETURN, r, ts, seq, out);
-      inst.returns.push(ts, r);
     }
     inst.lastTradePx = px;
-    inst.flow.push(ts, side > 0 ? size : side < 0 ? -size : 0);
-    inst.absSize.push(ts, size);
+    inst.open.sizes.push(size);
+    inst.open.signed.push(side > 0 ? size : side < 0 ? -size : 0);
     inst.hasTrade = true;
   }
 
@@ -271,13 +302,12 @@ export class RefEngine {
            bidDepth: number, askDepth: number, out: RefAlert[]): void {
     const mid = 0.5 * (bid + ask);
     const spread = ((ask - bid) / mid) * 1e4; // bps
-    inst.regime.sumSpread += spread;
-    inst.regime.quotes += 1;
+    inst.open.spreads.push(spread);
     this.#observe(inst, K.F_SPREAD, spread, ts, seq, out);
     if (inst.hasMid) {
       const last = inst.lastMid;
       const jump = ((mid - last) / last) * 1e4; // bps
-      inst.regime.sumR2 += jump * jump;
+      inst.open.regimeReturns.push(jump);
       this.#observe(inst, K.F_MID_JUMP, jump, ts, seq, out);
     }
     inst.lastMid = mid;
@@ -290,7 +320,6 @@ export class RefEngine {
       this.#observe(inst, K.F_DEPTH, depth, ts, seq, out);
       if (depth > 0) this.#observe(inst, K.F_DEPTH_IMB, (bidDepth - askDepth) / depth, ts, seq, out);
     }
-    inst.quotes.push(ts, 1);
   }
 
   #onMark(inst: RefInstrument, ts: bigint, seq: bigint, mark: number, index: number, funding: number, out: RefAlert[]): void {

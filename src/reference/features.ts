@@ -60,21 +60,16 @@ export interface RegimeParams {
 
 /**
  * The volatility and liquidity regime of one instrument, updated once per closed time bucket (assembly/engine.ts,
- * updateRegime). Within a bucket it sums the squared returns (bps^2: mid changes, or trade price changes on an
- * instrument without quotes) and the spreads of the quotes. When k >= 1 buckets close at once (k - 1 of them
- * empty), the realised variance per bucket is sumR2 / k (the empty buckets had no price change) and the mean
- * spread is sumSpread / quotes; each moves a fast and a slow time-EWMA with weight timeWeight(k bucketNs, tau,
- * elapsed), elapsed measured from k buckets before the first update. The first spread sets both spread averages;
- * the variance averages start at 0 and the first update has weight 1 (dt = elapsed).
+ * updateRegime) from that bucket's squared returns (bps^2: mid changes, or trade price changes on an instrument
+ * without quotes) and quote spreads. When k >= 1 buckets close at once (k - 1 of them empty), the realised
+ * variance per bucket is sum r^2 / k (the empty buckets had no price change) and the mean spread is the mean of
+ * the bucket's spreads; each moves a fast and a slow time-EWMA with weight timeWeight(k bucketNs, tau, elapsed),
+ * elapsed measured from k buckets before the first update. The first spread sets both spread averages; the
+ * variance averages start at 0 and the first update has weight 1 (dt = elapsed).
  *   volRatio = sqrt(varFast / varSlow) (1 while varSlow is 0), liqRatio = spreadFast / spreadSlow (1 while 0),
  *   factor = clamp(volRatio^a liqRatio^b, min, max), kept only when some channel is in the regime mode.
  */
 export class Regime {
-  // open bucket
-  sumR2 = 0;
-  sumSpread = 0;
-  quotes = 0;
-  // averages
   started = false;
   firstNs = 0n;
   varFast = 0;
@@ -86,9 +81,13 @@ export class Regime {
   liqRatio = 1;
   factor = 1;
 
-  /** Close `buckets` buckets at ts. `priced`: the instrument has seen a trade or a quote. */
-  close(ts: bigint, buckets: bigint, bucketNs: bigint, priced: boolean, anyRegime: boolean, p: RegimeParams): void {
-    if (!priced && this.quotes === 0) return;
+  /**
+   * Close `buckets` buckets at ts. `priced`: the instrument has seen a trade or a quote; `returns`: the closed
+   * bucket's returns (bps) that feed the regime; `spreads`: its quotes' spreads (bps).
+   */
+  close(ts: bigint, buckets: bigint, bucketNs: bigint, priced: boolean, returns: readonly number[], spreads: readonly number[],
+        anyRegime: boolean, p: RegimeParams): void {
+    if (!priced && spreads.length === 0) return;
     if (!this.started) {
       this.started = true;
       this.firstNs = ts - buckets * bucketNs;
@@ -98,13 +97,17 @@ export class Regime {
     const wf = timeWeight(dt, p.volFastNs, elapsed);
     const ws = timeWeight(dt, p.volSlowNs, elapsed);
     if (priced) {
-      const rv = this.sumR2 / Number(buckets);
+      let sumR2 = 0;
+      for (const r of returns) sumR2 += r * r;
+      const rv = sumR2 / Number(buckets);
       this.varFast = this.varFast + wf * (rv - this.varFast);
       this.varSlow = this.varSlow + ws * (rv - this.varSlow);
       this.volRatio = this.varSlow > 0 ? Math.sqrt(this.varFast / this.varSlow) : 1;
     }
-    if (this.quotes > 0) {
-      const spread = this.sumSpread / this.quotes;
+    if (spreads.length > 0) {
+      let sum = 0;
+      for (const x of spreads) sum += x;
+      const spread = sum / spreads.length;
       if (!this.spreadStarted) {
         this.spreadStarted = true;
         this.spreadFast = spread;
@@ -118,13 +121,6 @@ export class Regime {
     if (anyRegime) {
       this.factor = regimeFactorOf(this.volRatio, this.liqRatio, p.regimeVolExp, p.regimeLiqExp, p.regimeMin, p.regimeMax);
     }
-  }
-
-  /** Start the next bucket's sums. */
-  resetBucket(): void {
-    this.sumR2 = 0;
-    this.sumSpread = 0;
-    this.quotes = 0;
   }
 }
 

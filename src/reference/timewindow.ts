@@ -54,25 +54,6 @@ export class RefTimeWindow {
 
   count(): number { return this.values().length; }
 
-  /** The values in the end (newest) bucket only. */
-  openValues(): number[] {
-    return this.#items.filter((it) => it.id === this.end).map((it) => it.x);
-  }
-
-  openCount(): number { return this.openValues().length; }
-
-  openSum(): number {
-    let s = 0;
-    for (const x of this.openValues()) s += x;
-    return s;
-  }
-
-  openSumSq(): number {
-    let s = 0;
-    for (const x of this.openValues()) s += x * x;
-    return s;
-  }
-
   sum(): number {
     let s = 0;
     for (const x of this.values()) s += x;

@@ -1,0 +1,1 @@
+export { marketStream, valueStream, T0, SECOND } from '../../src/synthetic.js';
