@@ -1,7 +1,7 @@
 // Detectors, calibrators and suppression for one feature block. A detector scores first and learns second
 // (River's score_one / learn_one); thresholds are a separate layer (the calibrator) wrapped around the score;
 // suppression turns exceedances into one alert per episode.
-import { ldf, stf, ldi, sti, ldu, stu, ld32 } from "./util";
+import { ldf, stf, ldi, sti, ldu, stu, ld32, finite } from "./util";
 import * as L from "./layout";
 import { windowCount, windowMean, windowVar, windowMedian, windowMad, windowPush, windowBytes } from "./window";
 import { ewmaPush, ewmaMean, ewmaVar } from "./ewma";
@@ -156,9 +156,11 @@ function channelStep(
     const fixed = ldf(ch, L.CH_FIXED);
     if (fixed == fixed) thr = fixed;
   }
+  if (!(thr > 0)) thr = base;
   const floor = cfgAt(cfg, L.C_THRESHOLD_FLOOR);
   if (thr < floor) thr = floor;
-  const exceed = score >= thr;
+  // A score of 0 is never an anomaly, whatever threshold a degenerate calibration reached.
+  const exceed = score >= thr && score > 0;
   stf(ch, L.CH_LAST_SCORE, score);
   stf(ch, L.CH_LAST_THR, thr);
   if (exceed) sti(ch, L.CH_EXCEED, ldi(ch, L.CH_EXCEED) + 1);
@@ -218,6 +220,13 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
   const off = ld32(arena, L.H_FEATURE_OFF + (f << 2));
   if (off < 0) return 0;
   const fb = slot + <usize>off;
+  // A derived value can overflow from finite inputs (a basis over an index of 5e-324): refuse it, counted as the
+  // window's skipped values, so that no detector state ever holds an Infinity or a NaN.
+  if (!finite(x)) {
+    const win = fb + <usize>L.FB_HEADER_BYTES;
+    sti(win, L.W_SKIPPED, ldi(win, L.W_SKIPPED) + 1);
+    return 0;
+  }
   const win = fb + <usize>L.FB_HEADER_BYTES;
   const mask = <i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1);
   const minScale = cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 2);
@@ -234,7 +243,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     if (sd < minScale) sd = minScale;
     if (mask & (1 << L.D_ZSCORE)) {
       let s = Math.abs(x - mean) / sd;
-      if (!(s <= cap)) s = cap;
+      s = s <= cap ? s : (s > cap ? cap : 0);
       written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_ROBUST)) {
@@ -242,7 +251,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       let scale = MAD_TO_SIGMA * windowMad(win);
       if (scale < minScale) scale = minScale;
       let s = Math.abs(x - med) / scale;
-      if (!(s <= cap)) s = cap;
+      s = s <= cap ? s : (s > cap ? cap : 0);
       written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_EWMA)) {
@@ -255,7 +264,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       const chart = lambda * x + (1 - lambda) * ldf(fb, L.FB_CHART);
       stf(fb, L.FB_CHART, chart);
       let s = Math.abs(chart - mu) / (se * Math.sqrt(lambda / (2 - lambda)));
-      if (!(s <= cap)) s = cap;
+      s = s <= cap ? s : (s > cap ? cap : 0);
       written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_CUSUM)) {

@@ -3,7 +3,7 @@ import { ldf, stf, ldi, sti, ldu, stu, ld32, st32, finite, align8 } from "./util
 import * as L from "./layout";
 import { windowInit, windowBytes } from "./window";
 import { ewmaInit } from "./ewma";
-import { timeWindowInit, timeWindowBytes, timeWindowPush } from "./timewin";
+import { timeWindowInit, timeWindowBytes, timeWindowPush, timeWindowAdvance } from "./timewin";
 import { cfgAt, featureBlockBytes, channelPtr, observe } from "./channel";
 
 // ---- Configuration validation ------------------------------------------------------------------------------
@@ -216,7 +216,12 @@ function initSlot(arena: usize, cfg: usize, slot: usize, id: u32): void {
     const order = keepsOrder(cfg, f);
     windowInit(fb + <usize>L.FB_HEADER_BYTES, w, order);
     stu(fb, L.FB_CHANNELS, <u32>(L.FB_HEADER_BYTES + windowBytes(w, order)));
-    for (let d = 0; d < L.N_DETECTORS; d++) stf(channelPtr(fb, d), L.CH_FIXED, NaN);
+    for (let d = 0; d < L.N_DETECTORS; d++) {
+      const ch = channelPtr(fb, d);
+      stf(ch, L.CH_FIXED, NaN);
+      sti(ch, L.CH_COOL_UNTIL, i64.MIN_VALUE);
+      stu(ch, L.CH_SINCE, 1 << 30); // the first calibrated score computes the threshold
+    }
   }
 }
 
@@ -335,7 +340,7 @@ export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, en
       seq = ldi(arena, L.H_NEXT_SEQ);
       store<i64>(seqCol + (k << 3), seq);
     }
-    sti(arena, L.H_NEXT_SEQ, seq + 1);
+    if (seq >= ldi(arena, L.H_NEXT_SEQ)) sti(arena, L.H_NEXT_SEQ, seq + 1);
     const id = load<u32>(idCol + (k << 2));
     const kind = load<u32>(kindCol + (k << 2));
     const f0 = load<f64>(f0c + (k << 3)), f1 = load<f64>(f1c + (k << 3)), f2 = load<f64>(f2c + (k << 3));
@@ -432,6 +437,8 @@ function closeBuckets(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, 
   }
   if (returns > 0) timeWindowPush(timeWindow(arena, slot, L.TW_RET2), closedTs, r2);
   if (quotes > 0) timeWindowPush(timeWindow(arena, slot, L.TW_QUOTES), closedTs, quotes);
+  // Every window moves on to the bucket now open, pushed into or not, so its totals age out when trading stops.
+  for (let t = 0; t < L.N_TIME_WINDOWS; t++) timeWindowAdvance(timeWindow(arena, slot, t), ts);
   sti(slot, L.S_BUCKET, b);
   stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) & ~L.SF_PARTIAL);
   stf(slot, L.S_BK_R2, 0); stf(slot, L.S_BK_SPREAD, 0); stf(slot, L.S_BK_QUOTES, 0);

@@ -77,8 +77,10 @@ export const AL_THRESHOLD: i32 = 48;  // f64
 export const AL_REGIME_FACTOR: i32 = 56; // f32 volatility/liquidity factor
 export const AL_MODE: i32 = 60;       // u8 calibrator mode
 export const AL_BYTES: i32 = 64;
-// An event fires at most one alert per (feature, detector) it touches; no event touches more than 6 features.
-export const MAX_ALERTS_PER_EVENT: i32 = 32;
+// An event makes at most 14 observations: closing a bucket observes 5 bucket features plus 3 for a run of empty
+// buckets, and the event itself at most 6 (a quote with depth). Each observation fires at most one alert per
+// detector: 14 x 5 = 70.
+export const MAX_ALERTS_PER_EVENT: i32 = 70;
 
 // ---- Configuration: an array of f64 ------------------------------------------------------------------------
 export const C_VERSION: i32 = 0;
@@ -190,12 +192,12 @@ export const W_CAP: i32 = 0;      // u32 W
 export const W_N: i32 = 4;        // u32 values held (<= W)
 export const W_HEAD: i32 = 8;     // u32 next ring index to write
 export const W_SINCE: i32 = 12;   // u32 updates since the last exact recomputation
-export const W_MEAN: i32 = 16;
-export const W_M2: i32 = 24;
+export const W_S1: i32 = 16;      // sum of (x - K) over the window
+export const W_S2: i32 = 24;      // sum of (x - K)^2
 export const W_TOTAL: i32 = 32;   // i64 values ever pushed
 export const W_SKIPPED: i32 = 40; // i64 non-finite values refused
 export const W_ORDER: i32 = 48;   // u32 1 when the sorted copy (order statistics) is maintained
-export const W_INV: i32 = 56;     // 1 / W
+export const W_SHIFT: i32 = 56;   // K: the window's mean at the last exact recomputation (the first value before)
 export const W_HEADER_BYTES: i32 = 64; // ring f64[W] follows, then sorted f64[W]
 
 // ---- EWMA (kernel state) -----------------------------------------------------------------------------------
@@ -209,11 +211,7 @@ export const E_BYTES: i32 = 32;
 export const T_BUCKETS: i32 = 0;   // u32 B
 export const T_CUR: i32 = 4;       // u32 ring index of the open bucket
 export const T_BUCKET_NS: i32 = 8; // i64
-export const T_CUR_ID: i32 = 16;   // i64 floor(ts / bucketNs) of the open bucket; -1 = empty
-export const T_AGG_N: i32 = 24;    // aggregate of the B-1 closed buckets in the window
-export const T_AGG_MEAN: i32 = 32;
-export const T_AGG_M2: i32 = 40;
-export const T_SINCE: i32 = 48;    // u32 buckets closed since the aggregate was last recomputed exactly
+export const T_CUR_ID: i32 = 16;   // i64 floor(ts / bucketNs) of the open bucket; i64.MIN = nothing pushed yet
 export const T_CUR_END: i32 = 56;  // i64 first ts past the open bucket (saves a division per push)
 export const T_HEADER_BYTES: i32 = 64;
 export const TB_N: i32 = 0;        // bucket: n, shift K (its first value), sum(x - K), sum((x - K)^2), min, max
@@ -270,7 +268,7 @@ export const CH_BYTES: i32 = 152;
 
 // ---- Error codes (negative returns) ------------------------------------------------------------------------
 export const E_CONFIG_VERSION: i32 = -1;
-export const E_CONFIG_RANGE: i32 = -2;   // -(2 + 1000 * (index + 1)) names the offending config index
+export const E_CONFIG_RANGE: i32 = -1000; // -(1000 + index) names the offending config index
 export const E_BAD_ARENA: i32 = -3;
 export const E_TABLE_FULL: i32 = -4;
 export const E_BAD_ARGUMENT: i32 = -5;

@@ -1,12 +1,16 @@
 // Count window: the last W finite values, with two accumulators over one ring:
-//  - mean and M2 kept by the sliding Welford update, recomputed exactly (two passes over the ring) every W
-//    updates so rounding cannot accumulate: accurate for prices near 1e5 moving by 1e-4, unlike sum-of-squares;
+//  - mean and variance by the shifted-data algorithm (Chan, Golub and LeVeque 1983): with a shift K near the
+//    data, S1 = sum(x - K) and S2 = sum((x - K)^2) slide by adding the new value's terms and subtracting the
+//    evicted one's; mean = K + S1/n, M2 = S2 - S1^2/n. Every W updates the sums are recomputed exactly (two passes
+//    over the ring) with K moved to the mean, so rounding cannot accumulate and K follows the data. For prices
+//    near 1e5 moving by 1e-4 the terms are ~1e-4, computed exactly, and the variance is good to ~1e-14 relative,
+//    where a naive sum of squares loses everything and the sliding Welford update keeps only ~1e-5;
 //  - optionally (`order`), a sorted copy of the window for quantiles, median and MAD. Without it, min and max
 //    are found by a scan of the ring and the order statistics read NaN: the engine keeps the sorted copy only
 //    for features whose robust detector needs it.
 // Layout at p: header (W_HEADER_BYTES), ring f64[W], sorted f64[W]. Non-finite values are refused and counted.
 import { ldf, stf, ldi, sti, ldu, stu, at, put, finite } from "./util";
-import { W_CAP, W_N, W_HEAD, W_SINCE, W_MEAN, W_M2, W_TOTAL, W_SKIPPED, W_ORDER, W_INV, W_HEADER_BYTES } from "./layout";
+import { W_CAP, W_N, W_HEAD, W_SINCE, W_S1, W_S2, W_TOTAL, W_SKIPPED, W_ORDER, W_SHIFT, W_HEADER_BYTES } from "./layout";
 
 // Bytes of a window of w values: the ring, and the sorted copy only when order statistics are kept.
 @inline export function windowBytes(w: i32, order: bool): i32 { return W_HEADER_BYTES + (order ? w << 4 : w << 3); }
@@ -17,7 +21,6 @@ export function windowInit(p: usize, w: i32, order: bool): void {
   memory.fill(p, 0, <usize>windowBytes(w, order));
   stu(p, W_CAP, <u32>w);
   stu(p, W_ORDER, order ? 1 : 0);
-  stf(p, W_INV, 1 / <f64>w);
 }
 @inline function ordered(p: usize): bool { return ldu(p, W_ORDER) != 0; }
 
@@ -55,8 +58,6 @@ function sortedReplace(s: usize, n: i32, old: f64, x: f64): void {
   }
 }
 
-// Welford (1962); sliding replacement: with n fixed, replacing a by b gives
-//   mean' = mean + (b - a) / n,  M2' = M2 + (b - a) * (b - mean' + a - mean).
 export function windowPush(p: usize, x: f64): void {
   if (!finite(x)) { sti(p, W_SKIPPED, ldi(p, W_SKIPPED) + 1); return; }
   const w = <i32>ldu(p, W_CAP);
@@ -64,28 +65,27 @@ export function windowPush(p: usize, x: f64): void {
   const head = <i32>ldu(p, W_HEAD);
   const r = ring(p);
   const s = sorted(p);
-  const mean = ldf(p, W_MEAN);
   const order = ordered(p);
+  if (n == 0) stf(p, W_SHIFT, x);
+  const k = ldf(p, W_SHIFT);
+  const y = x - k;
   if (n < w) {
     put(r, head, x);
     if (order) {
-      const k = upperBound(s, n, x);
-      if (k < n) memory.copy(s + (<usize>(k + 1) << 3), s + (<usize>k << 3), <usize>(n - k) << 3);
-      put(s, k, x);
+      const j = upperBound(s, n, x);
+      if (j < n) memory.copy(s + (<usize>(j + 1) << 3), s + (<usize>j << 3), <usize>(n - j) << 3);
+      put(s, j, x);
     }
-    const n1 = n + 1;
-    const d = x - mean;
-    const mean1 = mean + d / <f64>n1;
-    stf(p, W_MEAN, mean1);
-    stf(p, W_M2, ldf(p, W_M2) + d * (x - mean1));
-    stu(p, W_N, <u32>n1);
+    stf(p, W_S1, ldf(p, W_S1) + y);
+    stf(p, W_S2, ldf(p, W_S2) + y * y);
+    stu(p, W_N, <u32>(n + 1));
   } else {
     const old = at(r, head);
     put(r, head, x);
     if (order) sortedReplace(s, n, old, x);
-    const mean1 = mean + (x - old) * ldf(p, W_INV);
-    stf(p, W_M2, ldf(p, W_M2) + (x - old) * (x - mean1 + old - mean));
-    stf(p, W_MEAN, mean1);
+    const z = old - k;
+    stf(p, W_S1, ldf(p, W_S1) + (y - z));
+    stf(p, W_S2, ldf(p, W_S2) + (y * y - z * z));
   }
   stu(p, W_HEAD, head + 1 == w ? 0 : <u32>(head + 1));
   sti(p, W_TOTAL, ldi(p, W_TOTAL) + 1);
@@ -93,28 +93,33 @@ export function windowPush(p: usize, x: f64): void {
   if (since >= <u32>w) { windowRecompute(p); stu(p, W_SINCE, 0); } else stu(p, W_SINCE, since);
 }
 
-// Exact two-pass mean and M2 over the held values.
+// Exact sums over the held values, re-centred: K = the two-pass mean, S1 = sum(x - K), S2 = sum((x - K)^2).
 export function windowRecompute(p: usize): void {
   const n = <i32>ldu(p, W_N);
-  if (n == 0) { stf(p, W_MEAN, 0); stf(p, W_M2, 0); return; }
+  if (n == 0) { stf(p, W_S1, 0); stf(p, W_S2, 0); return; }
   const r = ring(p);
   let sum = 0.0;
   for (let i = 0; i < n; i++) sum += at(r, i);
-  const mean = sum / <f64>n;
-  let m2 = 0.0;
-  for (let i = 0; i < n; i++) { const d = at(r, i) - mean; m2 += d * d; }
-  stf(p, W_MEAN, mean);
-  stf(p, W_M2, m2);
+  const k = sum / <f64>n;
+  let s1 = 0.0, s2 = 0.0;
+  for (let i = 0; i < n; i++) { const d = at(r, i) - k; s1 += d; s2 += d * d; }
+  stf(p, W_SHIFT, k);
+  stf(p, W_S1, s1);
+  stf(p, W_S2, s2);
 }
 
 @inline export function windowCount(p: usize): i32 { return <i32>ldu(p, W_N); }
-@inline export function windowMean(p: usize): f64 { return ldu(p, W_N) == 0 ? NaN : ldf(p, W_MEAN); }
+@inline export function windowMean(p: usize): f64 {
+  const n = ldu(p, W_N);
+  return n == 0 ? NaN : ldf(p, W_SHIFT) + ldf(p, W_S1) / <f64>n;
+}
 // Sample variance (n - 1); 0 for one value, NaN for none.
 @inline export function windowVar(p: usize): f64 {
   const n = <i32>ldu(p, W_N);
   if (n == 0) return NaN;
   if (n == 1) return 0;
-  const m2 = ldf(p, W_M2);
+  const s1 = ldf(p, W_S1);
+  const m2 = ldf(p, W_S2) - s1 * s1 / <f64>n;
   return m2 > 0 ? m2 / <f64>(n - 1) : 0;
 }
 export function windowMin(p: usize): f64 {
@@ -198,38 +203,36 @@ export function windowPushMany(p: usize, xs: usize, n: i32): void {
     return;
   }
   const w = <i32>ldu(p, W_CAP);
-  const inv = ldf(p, W_INV);
   const r = ring(p);
   let cnt = <i32>ldu(p, W_N), head = <i32>ldu(p, W_HEAD), since = ldu(p, W_SINCE);
-  let mean = ldf(p, W_MEAN), m2 = ldf(p, W_M2);
+  let k = ldf(p, W_SHIFT), s1 = ldf(p, W_S1), s2 = ldf(p, W_S2);
   let total = ldi(p, W_TOTAL), skipped = ldi(p, W_SKIPPED);
   for (let i = 0; i < n; i++) {
     const x = load<f64>(xs + (<usize>i << 3));
     if (!finite(x)) { skipped++; continue; }
+    if (cnt == 0) k = x;
+    const y = x - k;
     if (cnt < w) {
       put(r, head, x);
       cnt++;
-      const d = x - mean;
-      const mean1 = mean + d / <f64>cnt;
-      m2 += d * (x - mean1);
-      mean = mean1;
+      s1 += y;
+      s2 += y * y;
     } else {
-      const old = at(r, head);
+      const z = at(r, head) - k;
       put(r, head, x);
-      const mean1 = mean + (x - old) * inv;
-      m2 += (x - old) * (x - mean1 + old - mean);
-      mean = mean1;
+      s1 += y - z;
+      s2 += y * y - z * z;
     }
     head = head + 1 == w ? 0 : head + 1;
     total++;
     if (++since >= <u32>w) {
       stu(p, W_N, <u32>cnt);
       windowRecompute(p);
-      mean = ldf(p, W_MEAN); m2 = ldf(p, W_M2);
+      k = ldf(p, W_SHIFT); s1 = ldf(p, W_S1); s2 = ldf(p, W_S2);
       since = 0;
     }
   }
   stu(p, W_N, <u32>cnt); stu(p, W_HEAD, <u32>head); stu(p, W_SINCE, since);
-  stf(p, W_MEAN, mean); stf(p, W_M2, m2);
+  stf(p, W_SHIFT, k); stf(p, W_S1, s1); stf(p, W_S2, s2);
   sti(p, W_TOTAL, total); sti(p, W_SKIPPED, skipped);
 }

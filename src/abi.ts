@@ -5,7 +5,7 @@ export const ABI_VERSION = 1;
 export const C_LEN = 240;
 export const ALERT_BYTES = 64;
 export const BATCH_BYTES_PER_EVENT = 73;
-export const MAX_ALERTS_PER_EVENT = 32;
+export const MAX_ALERTS_PER_EVENT = 70;
 export const N_FIELDS = 6;
 
 export const FEATURES = [

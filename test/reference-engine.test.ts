@@ -189,7 +189,7 @@ function describeEngine(build: Build): void {
       const cfg = config();
       const ids = [1, 2, 3, 4, 5, 6];
       const { events, bad } = market({ seed: 7, n: 12_000, instruments: ids, badRate: 0.04, strangers: [100, 101, 102, 103] });
-      const wasm = new WasmEngine(build, cfg, 256, 40);
+      const wasm = new WasmEngine(build, cfg, 256, 72);
       const ref = new RefEngine(cfg);
       // A per-instrument threshold for one fixed-mode channel (F_VALUE robust z is channel 71: 71 % 4 = 3, fixed).
       expect(K.channelModeIndex(K.F_VALUE, K.D_ROBUST)).toBe(K.C_CHANNEL_BASE + 2 * 71);
@@ -250,7 +250,7 @@ function describeEngine(build: Build): void {
         for (let d = 0; d < K.N_DETECTORS; d++) cfg[K.channelThresholdIndex(f, d)] = 3;
       }
       const { events } = market({ seed: 9, n: 6000, instruments: [11, 12, 13], badRate: 0.02 });
-      const wasm = new WasmEngine(build, cfg, 100, 32);
+      const wasm = new WasmEngine(build, cfg, 100, 70);
       const ref = new RefEngine(cfg);
       const w = wasm.run(events);
       const t = runTwin(ref, events);

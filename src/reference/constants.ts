@@ -75,7 +75,7 @@ export const AL_THRESHOLD = 48;    // f64
 export const AL_REGIME_FACTOR = 56; // f32
 export const AL_MODE = 60;         // u8 (stored as u32)
 export const AL_BYTES = 64;
-export const MAX_ALERTS_PER_EVENT = 32;
+export const MAX_ALERTS_PER_EVENT = 70;
 
 // ---- Configuration indices (f64[C_LEN]) --------------------------------------------------------------------
 export const C_VERSION = 0;

@@ -1,11 +1,11 @@
 // Reference detector math, one small function per formula, each as assembly/channel.ts `observe` applies it.
-// Scores are >= 0, higher = more anomalous. Every score is capped at `cap`, and a score that is not a number
-// (0/0 when a scale is 0) is taken as the cap, as the AssemblyScript does with `if (!(s <= cap)) s = cap`.
+// Scores are >= 0, higher = more anomalous. Every score is capped at `cap`; a score that is not a number (0/0: no
+// deviation over a scale of 0) is 0.
 import { MAD_TO_SIGMA } from './constants.js';
 
-/** s, or cap when s > cap or s is NaN. */
+/** s, cap when s > cap, 0 when s is NaN. */
 export function capScore(s: number, cap: number): number {
-  return s <= cap ? s : cap;
+  return s <= cap ? s : s > cap ? cap : 0;
 }
 
 /** A scale floored at minScale (so that a flat window does not divide by 0). */

@@ -187,7 +187,8 @@ export class RefEngine {
     const p = this.params;
     // Events the producer did not number get the next number; numbered ones move the counter past them.
     const seq = ev.seq < 0n ? this.nextSeq : ev.seq;
-    this.nextSeq = BigInt.asIntN(64, seq + 1n);
+    // The counter only moves forward: a producer's lower number does not make later automatic numbers repeat.
+    if (seq >= this.nextSeq) this.nextSeq = BigInt.asIntN(64, seq + 1n);
     const id = ev.instrument >>> 0;
     const f = [0, 1, 2, 3, 4, 5].map((k) => (k < ev.f.length ? ev.f[k] : NaN));
     let status = check(ev.kind, f);
@@ -278,6 +279,8 @@ export class RefEngine {
     }
     if (o.tradeReturns.length > 0) inst.ret2.push(closedTs, r2);
     if (o.spreads.length > 0) inst.quotes.push(closedTs, o.spreads.length);
+    // Every window moves on to the bucket now open, so its totals age out when trading stops.
+    for (const w of [inst.trades, inst.volume, inst.flow, inst.ret2, inst.quotes]) w.advance(ts);
     inst.bucket = b;
     inst.bucketPartial = false;
     inst.open = new OpenBucket();
@@ -344,6 +347,8 @@ export class RefEngine {
   #observe(inst: RefInstrument, f: number, x: number, ts: bigint, seq: bigint, out: RefAlert[]): void {
     const fs = inst.features[f];
     if (!fs) return; // feature disabled
+    // A derived value can overflow from finite inputs (a basis over an index of 5e-324): refused, never learnt.
+    if (!Number.isFinite(x)) return;
     const p = this.params;
     const { mask, minScale } = p.features[f];
     const cap = p.scoreCap;

@@ -26,7 +26,7 @@ export class Suppressor {
   persist = 0;
   inEpisode = false;
   /** No alert before this ts. Starts at 0, as the zeroed arena does. */
-  coolUntil = 0n;
+  coolUntil = -(2n ** 63n); // no cooldown before the first episode, whatever the timestamps
 
   /** Returns true when this score fires an alert. */
   step(score: number, threshold: number, exceed: boolean, ts: bigint, p: ChannelStepParams): boolean {
@@ -67,7 +67,7 @@ export class RefChannel {
   readonly suppressor = new Suppressor();
   /** Cached target-rate threshold and scores since it was computed (2^30 forces a recomputation). */
   cachedThreshold = 0;
-  sinceRecompute = 0;
+  sinceRecompute = 2 ** 30; // the first calibrated score computes the threshold
   /** Alert probability per score the target asks for (targetPerHour / observations per hour), as last computed. */
   alertProb = 0;
   /** Log multiplier of the tail-fit threshold, learned from the alert rate. */
@@ -105,6 +105,7 @@ export class RefChannel {
     } else if (mode === M_FIXED) {
       if (!Number.isNaN(this.fixedThreshold)) thr = this.fixedThreshold;
     }
+    if (!(thr > 0)) thr = base; // a degenerate calibration (constant scores) never yields a threshold of 0
     return thr < p.thresholdFloor ? p.thresholdFloor : thr;
   }
 
@@ -115,7 +116,8 @@ export class RefChannel {
   step(mode: number, base: number, regimeFactor: number, rate: RateEstimator, score: number, ts: bigint, p: ChannelStepParams): number | null {
     const calibrated = this.#calibrated(mode, p);
     const thr = this.threshold(mode, base, regimeFactor, rate, ts, p);
-    const exceed = score >= thr;
+    // A score of 0 is never an anomaly.
+    const exceed = score >= thr && score > 0;
     this.lastScore = score;
     this.lastThreshold = thr;
     if (exceed) this.exceedances++;

@@ -35,7 +35,7 @@ export class WasmWindow {
   readonly #s: Scratch;
   constructor(s: Scratch, w: number, order: boolean) {
     this.#s = s;
-    this.bytes = s.x.window_bytes(w);
+    this.bytes = s.x.window_bytes(w, order ? 1 : 0);
     this.p = s.alloc(this.bytes);
     s.x.window_init(this.p, w, order ? 1 : 0);
   }

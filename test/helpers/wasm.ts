@@ -14,7 +14,7 @@ export interface AtcKernelExports {
   abi_version(): number;
   config_len(): number;
   // count window
-  window_bytes(w: number): number;
+  window_bytes(w: number, order: number): number;
   /** order: 1 keeps the sorted copy (median, MAD, quantiles), 0 mean, variance, min and max only. */
   window_init(p: number, w: number, order: number): void;
   window_push(p: number, x: number): void;
