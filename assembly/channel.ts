@@ -34,7 +34,8 @@ function rateUpdate(fb: usize, cfg: usize, ts: i64): void {
     const epochRate = ldf(fb, L.FB_RATE_COUNT) / hours;
     const keep = Math.exp(-<f64>epochNs / cfgAt(cfg, L.C_RATE_MEMORY_NS));
     let rate = ldu(fb, L.FB_RATE_READY) ? keep * ldf(fb, L.FB_RATE) + (1 - keep) * epochRate : epochRate;
-    if (k > 1) rate *= Math.pow(keep, <f64>(k - 1));
+    // keep^(k-1), written with exp: AssemblyScript's Math.pow keeps a mutable scratch global, and the module has none.
+    if (k > 1) rate *= Math.exp(-<f64>(k - 1) * <f64>epochNs / cfgAt(cfg, L.C_RATE_MEMORY_NS));
     stf(fb, L.FB_RATE, rate);
     stu(fb, L.FB_RATE_READY, 1);
     stf(fb, L.FB_RATE_COUNT, 0);
@@ -114,7 +115,7 @@ function calibThreshold(ch: usize, p: f64): f64 {
   if (xi < -0.45) xi = -0.45;
   const beta = m1 * (1 - xi);
   if (Math.abs(xi) < 1e-9) return u + beta * Math.log(r);
-  return u + beta / xi * (Math.pow(r, xi) - 1);
+  return u + beta / xi * (Math.exp(xi * Math.log(r)) - 1); // r^xi (r > 1), without Math.pow's scratch global
 }
 
 // ---- Regime ------------------------------------------------------------------------------------------------

@@ -281,8 +281,10 @@ function updateRegime(arena: usize, cfg: usize, slot: usize, ts: i64, buckets: i
   }
   if (ldu(arena, L.H_ANY_REGIME)) {
     // factor = clamp(volRatio^a * liqRatio^b, min, max): only computed when a channel uses the regime mode.
-    let f = Math.pow(ldf(slot, L.S_VOL_RATIO), cfgAt(cfg, L.C_REGIME_VOL_EXP)) *
-            Math.pow(ldf(slot, L.S_LIQ_RATIO), cfgAt(cfg, L.C_REGIME_LIQ_EXP));
+    // a^x as exp(x ln a): AssemblyScript's Math.pow keeps a mutable scratch global. An exponent of 0 gives 1
+    // whatever the ratio (as pow(0, 0) = 1), a ratio of 0 with a positive exponent gives 0 (then the minimum).
+    const ev = cfgAt(cfg, L.C_REGIME_VOL_EXP), el = cfgAt(cfg, L.C_REGIME_LIQ_EXP);
+    let f = Math.exp((ev != 0 ? ev * Math.log(ldf(slot, L.S_VOL_RATIO)) : 0) + (el != 0 ? el * Math.log(ldf(slot, L.S_LIQ_RATIO)) : 0));
     const lo = cfgAt(cfg, L.C_REGIME_MIN), hi = cfgAt(cfg, L.C_REGIME_MAX);
     if (!(f >= lo)) f = lo;
     if (f > hi) f = hi;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/engine.js';
 import { kernelBench } from './kernel.js';
 import { captureBatch, pipelineBench } from './pipeline.js';
+import { twinBench } from './twin.js';
 import { fmt, printTable, type Row } from './common.js';
 
 const quick = process.argv.includes('--quick');
@@ -18,7 +19,8 @@ async function main(): Promise<void> {
   const real = await captureBatch(sample);
   const pipeline = await pipelineBench({ n: quick ? 20_000 : 200_000, extra: [{ name: `real Binance BTCUSDT perpetual sample (${real.length} trades and quotes)`, batch: real }] });
   printTable('Engine (ns per event, one thread)', pipeline);
-  const twin: Row[] = [];
+  const twin = await twinBench({ n: quick ? 2_000 : 20_000 });
+  printTable('WASM against the plain-TypeScript twin, same stream (ns per event)', twin);
 
   const defaults = Engine.create();
   const state = { bytesPerInstrument: defaults.bytesPerInstrument, kib: defaults.bytesPerInstrument / 1024 };
