@@ -1,31 +1,31 @@
 // The rolling mean/variance kernel written in plain TypeScript with the same algorithm as assembly/window.ts
-// (ring + sliding Welford + exact recomputation every W updates): the baseline a user would otherwise write,
-// so that WASM and TypeScript are compared on equal algorithms.
+// (ring + shifted sums S1 = sum(x - K), S2 = sum((x - K)^2), recomputed exactly and re-centred every W updates):
+// the baseline a user would otherwise write, so that WASM and TypeScript are compared on equal algorithms.
 export class TsMeanVar {
   readonly ring: Float64Array;
   n = 0;
   head = 0;
   since = 0;
-  mean = 0;
-  m2 = 0;
+  k = 0;
+  s1 = 0;
+  s2 = 0;
   constructor(readonly w: number) { this.ring = new Float64Array(w); }
 
   push(x: number): void {
     if (!(x - x === 0)) return;
     const { w, ring } = this;
-    const mean = this.mean;
+    if (this.n === 0) this.k = x;
+    const y = x - this.k;
     if (this.n < w) {
       ring[this.head] = x;
-      const n1 = ++this.n;
-      const d = x - mean;
-      this.mean = mean + d / n1;
-      this.m2 += d * (x - this.mean);
+      this.n++;
+      this.s1 += y;
+      this.s2 += y * y;
     } else {
-      const old = ring[this.head];
+      const z = ring[this.head] - this.k;
       ring[this.head] = x;
-      const mean1 = mean + (x - old) / w;
-      this.m2 += (x - old) * (x - mean1 + old - mean);
-      this.mean = mean1;
+      this.s1 += y - z;
+      this.s2 += y * y - z * z;
     }
     this.head = this.head + 1 === w ? 0 : this.head + 1;
     if (++this.since >= w) { this.recompute(); this.since = 0; }
@@ -34,45 +34,47 @@ export class TsMeanVar {
   /** The batched form, state in locals for the whole batch: the same shape as the WASM window_push_many. */
   pushMany(xs: Float64Array): void {
     const { w, ring } = this;
-    const inv = 1 / w;
-    let { n, head, since, mean, m2 } = this;
+    let { n, head, since, k, s1, s2 } = this;
     for (let i = 0; i < xs.length; i++) {
       const x = xs[i];
       if (!(x - x === 0)) continue;
+      if (n === 0) k = x;
+      const y = x - k;
       if (n < w) {
         ring[head] = x;
         n++;
-        const d = x - mean;
-        const mean1 = mean + d / n;
-        m2 += d * (x - mean1);
-        mean = mean1;
+        s1 += y;
+        s2 += y * y;
       } else {
-        const old = ring[head];
+        const z = ring[head] - k;
         ring[head] = x;
-        const mean1 = mean + (x - old) * inv;
-        m2 += (x - old) * (x - mean1 + old - mean);
-        mean = mean1;
+        s1 += y - z;
+        s2 += y * y - z * z;
       }
       head = head + 1 === w ? 0 : head + 1;
       if (++since >= w) {
         this.n = n;
         this.recompute();
-        mean = this.mean; m2 = this.m2;
+        k = this.k; s1 = this.s1; s2 = this.s2;
         since = 0;
       }
     }
-    Object.assign(this, { n, head, since, mean, m2 });
+    Object.assign(this, { n, head, since, k, s1, s2 });
   }
 
   recompute(): void {
     let sum = 0;
     for (let i = 0; i < this.n; i++) sum += this.ring[i];
-    const mean = sum / this.n;
-    let m2 = 0;
-    for (let i = 0; i < this.n; i++) { const d = this.ring[i] - mean; m2 += d * d; }
-    this.mean = mean;
-    this.m2 = m2;
+    const k = sum / this.n;
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i < this.n; i++) { const d = this.ring[i] - k; s1 += d; s2 += d * d; }
+    this.k = k; this.s1 = s1; this.s2 = s2;
   }
 
-  variance(): number { return this.n > 1 ? Math.max(this.m2, 0) / (this.n - 1) : this.n === 1 ? 0 : NaN; }
+  mean(): number { return this.n > 0 ? this.k + this.s1 / this.n : NaN; }
+  variance(): number {
+    if (this.n < 2) return this.n === 1 ? 0 : NaN;
+    const m2 = this.s2 - (this.s1 * this.s1) / this.n;
+    return m2 > 0 ? m2 / (this.n - 1) : 0;
+  }
 }
