@@ -242,8 +242,10 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     const mean = windowMean(win);
     let sd = Math.sqrt(windowVar(win));
     if (sd < minScale) sd = minScale;
+    // One division for every detector that standardises by the window's deviation.
+    const invSd = 1 / sd;
     if (mask & (1 << L.D_ZSCORE)) {
-      let s = Math.abs(x - mean) / sd;
+      let s = Math.abs(x - mean) * invSd;
       s = s <= cap ? s : (s > cap ? cap : 0);
       written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
@@ -272,7 +274,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       // Two-sided tabular CUSUM on the standardised value (Page 1954; Montgomery, SQC, 9.1):
       // S+ = max(0, S+ + z - k), S- = max(0, S- - z - k).
       const k = cfgAt(cfg, L.C_CUSUM_K);
-      const z = (x - mean) / sd;
+      const z = (x - mean) * invSd;
       let sp = ldf(fb, L.FB_CUSUM_POS) + z - k;
       let sn = ldf(fb, L.FB_CUSUM_NEG) - z - k;
       if (!(sp > 0)) sp = 0;
@@ -293,7 +295,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       const a = cfgAt(cfg, L.C_PH_ALPHA);
       const delta = cfgAt(cfg, L.C_PH_DELTA);
       const pm = ldf(fb, L.FB_PH_MEAN);
-      const dev = (x - pm) / sd;
+      const dev = (x - pm) * invSd;
       let up = a * ldf(fb, L.FB_PH_UP) + dev - delta;
       let dn = a * ldf(fb, L.FB_PH_DN) - dev - delta;
       if (!(up > 0)) up = 0;

@@ -198,7 +198,9 @@ export const W_TOTAL: i32 = 32;   // i64 values ever pushed
 export const W_SKIPPED: i32 = 40; // i64 non-finite values refused
 export const W_ORDER: i32 = 48;   // u32 1 when the sorted copy (order statistics) is maintained
 export const W_SHIFT: i32 = 56;   // K: the window's mean at the last exact recomputation (the first value before)
-export const W_HEADER_BYTES: i32 = 64; // ring f64[W] follows, then sorted f64[W]
+export const W_INV_N: i32 = 64;   // 1 / n and 1 / (n - 1), kept as n changes (only while the window fills), so
+export const W_INV_N1: i32 = 72;  // that reading the mean and variance costs no division
+export const W_HEADER_BYTES: i32 = 80; // ring f64[W] follows, then sorted f64[W]
 
 // ---- EWMA (kernel state) -----------------------------------------------------------------------------------
 export const E_ALPHA: i32 = 0;

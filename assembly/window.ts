@@ -10,7 +10,7 @@
 //    for features whose robust detector needs it.
 // Layout at p: header (W_HEADER_BYTES), ring f64[W], sorted f64[W]. Non-finite values are refused and counted.
 import { ldf, stf, ldi, sti, ldu, stu, at, put, finite } from "./util";
-import { W_CAP, W_N, W_HEAD, W_SINCE, W_S1, W_S2, W_TOTAL, W_SKIPPED, W_ORDER, W_SHIFT, W_HEADER_BYTES } from "./layout";
+import { W_CAP, W_N, W_HEAD, W_SINCE, W_S1, W_S2, W_TOTAL, W_SKIPPED, W_ORDER, W_SHIFT, W_INV_N, W_INV_N1, W_HEADER_BYTES } from "./layout";
 
 // Bytes of a window of w values: the ring, and the sorted copy only when order statistics are kept.
 @inline export function windowBytes(w: i32, order: bool): i32 { return W_HEADER_BYTES + (order ? w << 4 : w << 3); }
@@ -79,6 +79,8 @@ export function windowPush(p: usize, x: f64): void {
     stf(p, W_S1, ldf(p, W_S1) + y);
     stf(p, W_S2, ldf(p, W_S2) + y * y);
     stu(p, W_N, <u32>(n + 1));
+    stf(p, W_INV_N, 1 / <f64>(n + 1));
+    stf(p, W_INV_N1, n > 0 ? 1 / <f64>n : 0);
   } else {
     const old = at(r, head);
     put(r, head, x);
@@ -110,8 +112,7 @@ export function windowRecompute(p: usize): void {
 
 @inline export function windowCount(p: usize): i32 { return <i32>ldu(p, W_N); }
 @inline export function windowMean(p: usize): f64 {
-  const n = ldu(p, W_N);
-  return n == 0 ? NaN : ldf(p, W_SHIFT) + ldf(p, W_S1) / <f64>n;
+  return ldu(p, W_N) == 0 ? NaN : ldf(p, W_SHIFT) + ldf(p, W_S1) * ldf(p, W_INV_N);
 }
 // Sample variance (n - 1); 0 for one value, NaN for none.
 @inline export function windowVar(p: usize): f64 {
@@ -119,8 +120,8 @@ export function windowRecompute(p: usize): void {
   if (n == 0) return NaN;
   if (n == 1) return 0;
   const s1 = ldf(p, W_S1);
-  const m2 = ldf(p, W_S2) - s1 * s1 / <f64>n;
-  return m2 > 0 ? m2 / <f64>(n - 1) : 0;
+  const m2 = ldf(p, W_S2) - s1 * s1 * ldf(p, W_INV_N);
+  return m2 > 0 ? m2 * ldf(p, W_INV_N1) : 0;
 }
 export function windowMin(p: usize): f64 {
   const n = <i32>ldu(p, W_N);
@@ -234,5 +235,6 @@ export function windowPushMany(p: usize, xs: usize, n: i32): void {
   }
   stu(p, W_N, <u32>cnt); stu(p, W_HEAD, <u32>head); stu(p, W_SINCE, since);
   stf(p, W_SHIFT, k); stf(p, W_S1, s1); stf(p, W_S2, s2);
+  if (cnt > 0) { stf(p, W_INV_N, 1 / <f64>cnt); stf(p, W_INV_N1, cnt > 1 ? 1 / <f64>(cnt - 1) : 0); }
   sti(p, W_TOTAL, total); sti(p, W_SKIPPED, skipped);
 }

@@ -71,10 +71,11 @@ export class TsMeanVar {
     this.k = k; this.s1 = s1; this.s2 = s2;
   }
 
-  mean(): number { return this.n > 0 ? this.k + this.s1 / this.n : NaN; }
+  // Like the WASM kernel, multiply by 1/n and 1/(n - 1) (which it keeps as n changes) rather than divide.
+  mean(): number { return this.n > 0 ? this.k + this.s1 * (1 / this.n) : NaN; }
   variance(): number {
     if (this.n < 2) return this.n === 1 ? 0 : NaN;
-    const m2 = this.s2 - (this.s1 * this.s1) / this.n;
-    return m2 > 0 ? m2 / (this.n - 1) : 0;
+    const m2 = this.s2 - this.s1 * this.s1 * (1 / this.n);
+    return m2 > 0 ? m2 * (1 / (this.n - 1)) : 0;
   }
 }
