@@ -8,6 +8,9 @@ import { ewmaPush, ewmaMean, ewmaVar } from "./ewma";
 
 const EXCESS_CLIP: f64 = 10;
 
+// Largest magnitude of a feature value the detectors take.
+const MAX_VALUE: f64 = 1e150;
+
 // Normal consistency constant for the MAD: 1 / Phi^-1(3/4).
 const MAD_TO_SIGMA: f64 = 1.482602218505602;
 
@@ -171,7 +174,9 @@ function channelStep(
   if (ldu(ch, L.CH_EPISODE)) {
     if (score < thr * cfgAt(cfg, L.C_HYSTERESIS)) {
       stu(ch, L.CH_EPISODE, 0);
-      sti(ch, L.CH_COOL_UNTIL, ts + <i64>cfgAt(cfg, L.C_COOLDOWN_NS));
+      // Saturating: the configuration allows cooldowns up to 9.2e18 ns, and ts + cooldown must not wrap negative.
+      const cooldown = <i64>cfgAt(cfg, L.C_COOLDOWN_NS);
+      sti(ch, L.CH_COOL_UNTIL, ts > i64.MAX_VALUE - cooldown ? i64.MAX_VALUE : ts + cooldown);
     }
   } else {
     const persist: u32 = exceed ? ldu(ch, L.CH_PERSIST) + 1 : 0;
@@ -221,9 +226,11 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
   const off = ld32(arena, L.H_FEATURE_OFF + (f << 2));
   if (off < 0) return 0;
   const fb = slot + <usize>off;
-  // A derived value can overflow from finite inputs (a basis over an index of 5e-324): refuse it, counted as the
-  // window's skipped values, so that no detector state ever holds an Infinity or a NaN.
-  if (!finite(x)) {
+  // A derived value can overflow from finite inputs (a basis over an index of 5e-324), or come so close to it that
+  // its square does (a basis over an index of 1e-300 is 1e306): refuse both, counted as the window's skipped values,
+  // so that no detector state ever holds an Infinity or a NaN. Below MAX_VALUE a square, and a window's sum of 65,536
+  // of them, still fits a double.
+  if (!(Math.abs(x) <= MAX_VALUE)) {
     const win = fb + <usize>L.FB_HEADER_BYTES;
     sti(win, L.W_SKIPPED, ldi(win, L.W_SKIPPED) + 1);
     return 0;

@@ -149,6 +149,55 @@ export function arenaValid(arena: usize): bool {
   return (arena & 15) == 0 && ldu(arena, L.H_MAGIC) == L.MAGIC && ldu(arena, L.H_MAGIC + 4) == L.ABI_VERSION;
 }
 
+// The header lays the arena out as its (valid) configuration implies: offsets, table and slot sizes, feature block
+// offsets, and no more instruments than the table was sized for. A snapshot whose configuration was altered would
+// otherwise have register() and ingest() place slots, windows and sorted copies past the arena's end.
+export function layoutMatches(arena: usize): bool {
+  if (ld32(arena, L.H_CFG) != L.HEADER_BYTES) return false;
+  const cfg = configPtr(arena);
+  if (arenaBytes(cfg) != ldi(arena, L.H_TOTAL_BYTES)) return false;
+  const maxI = <i32>cfgAt(cfg, L.C_MAX_INSTRUMENTS);
+  const cap = tableCapacity(maxI);
+  const tableOff = L.HEADER_BYTES + (L.C_LEN << 3);
+  if (ld32(arena, L.H_TABLE) != tableOff || ldu(arena, L.H_TABLE_MASK) != <u32>(cap - 1)) return false;
+  if (ld32(arena, L.H_SLOTS) != tableOff + (cap << 3)) return false;
+  if (ldu(arena, L.H_N_INSTRUMENTS) > <u32>maxI) return false;
+  if (ldu(arena, L.H_LAST_ID) != 0 && <u32>ld32(arena, L.H_LAST_SLOT) >= ldu(arena, L.H_N_INSTRUMENTS)) return false;
+  const w = <i32>cfgAt(cfg, L.C_WINDOW);
+  const b = <i32>cfgAt(cfg, L.C_TIME_BUCKETS);
+  let off = L.SLOT_HEADER_BYTES + L.N_TIME_WINDOWS * align8(timeWindowBytes(b));
+  for (let f = 0; f < L.N_FEATURES; f++) {
+    const expected = cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) != 0 ? off : -1;
+    if (ld32(arena, L.H_FEATURE_OFF + (f << 2)) != expected) return false;
+    if (expected >= 0) off += align8(featureBlockBytes(w, keepsOrder(cfg, f)));
+  }
+  if (ldu(arena, L.H_SLOT_BYTES) != <u32>((off + 63) & ~63)) return false;
+  // Every index the hot path writes through stays inside its block: table entries name registered slots, and each
+  // slot's rings and time windows have the configured sizes and cursors within them. (Values are not checked: a
+  // snapshot store should carry a checksum.)
+  const n = ldu(arena, L.H_N_INSTRUMENTS);
+  const table = arena + <usize>tableOff;
+  for (let i = 0; i < cap; i++) if (load<u32>(table + (<usize>i << 3), 4) > n) return false;
+  const twBytes = align8(timeWindowBytes(b));
+  for (let i = 0; i < <i32>n; i++) {
+    const slot = slotPtr(arena, i);
+    for (let t = 0; t < L.N_TIME_WINDOWS; t++) {
+      const tw = slot + <usize>(L.SLOT_HEADER_BYTES + t * twBytes);
+      if (ldu(tw, L.T_BUCKETS) != <u32>b || ldu(tw, L.T_CUR) >= <u32>b) return false;
+    }
+    for (let f = 0; f < L.N_FEATURES; f++) {
+      const fo = ld32(arena, L.H_FEATURE_OFF + (f << 2));
+      if (fo < 0) continue;
+      const fb = slot + <usize>fo;
+      const win = fb + <usize>L.FB_HEADER_BYTES;
+      const order = keepsOrder(cfg, f);
+      if (ldu(win, L.W_CAP) != <u32>w || ldu(win, L.W_N) > <u32>w || ldu(win, L.W_HEAD) >= <u32>w) return false;
+      if (ldu(win, L.W_ORDER) != (order ? 1 : 0) || ldu(fb, L.FB_CHANNELS) != <u32>(L.FB_HEADER_BYTES + windowBytes(w, order))) return false;
+    }
+  }
+  return true;
+}
+
 // ---- Instrument table: open addressing with linear probing; entry = (id u32, slot + 1 u32), 0 = empty -------
 @inline function hash(id: u32): u32 {
   let h = id * 0x9E3779B1;
@@ -258,9 +307,11 @@ function updateRegime(arena: usize, cfg: usize, slot: usize, ts: i64, buckets: i
   const dt = <f64>(buckets * bucketNs);
   const elapsed = <f64>(ts - ldi(slot, L.S_REGIME_FIRST));
   const wf = timeWeight(dt, tauFast, elapsed), ws = timeWeight(dt, tauSlow, elapsed);
-  if (priced) {
-    // A run of empty buckets had no price change: their realised variance, 0, is averaged in with the last one.
-    const rv = ldf(slot, L.S_BK_R2) / <f64>buckets;
+  // A run of empty buckets had no price change: their realised variance, 0, is averaged in with the last one. A
+  // return whose square overflowed makes rv Infinity: refused, as observe() refuses it, or the averages would hold
+  // Infinity, then NaN, for ever.
+  const rv = ldf(slot, L.S_BK_R2) / <f64>buckets;
+  if (priced && finite(rv)) {
     const vf = ldf(slot, L.S_VAR_FAST) + wf * (rv - ldf(slot, L.S_VAR_FAST));
     const vs = ldf(slot, L.S_VAR_SLOW) + ws * (rv - ldf(slot, L.S_VAR_SLOW));
     stf(slot, L.S_VAR_FAST, vf);
@@ -439,8 +490,10 @@ function closeBuckets(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, 
   }
   if (returns > 0) timeWindowPush(timeWindow(arena, slot, L.TW_RET2), closedTs, r2);
   if (quotes > 0) timeWindowPush(timeWindow(arena, slot, L.TW_QUOTES), closedTs, quotes);
-  // Every window moves on to the bucket now open, pushed into or not, so its totals age out when trading stops.
-  for (let t = 0; t < L.N_TIME_WINDOWS; t++) timeWindowAdvance(timeWindow(arena, slot, t), ts);
+  // Every window moves on to the last closed bucket, pushed into or not, so that it holds the last B closed buckets
+  // (not B - 1 and the open one, always empty) and its totals age out when trading stops.
+  const lastClosed = (b - 1) * bucketNs;
+  for (let t = 0; t < L.N_TIME_WINDOWS; t++) timeWindowAdvance(timeWindow(arena, slot, t), lastClosed);
   sti(slot, L.S_BUCKET, b);
   stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) & ~L.SF_PARTIAL);
   stf(slot, L.S_BK_R2, 0); stf(slot, L.S_BK_SPREAD, 0); stf(slot, L.S_BK_QUOTES, 0);

@@ -32,8 +32,10 @@ export function init(arena: usize, config: usize): i32 { return E.init(arena, co
 export function restore_check(arena: usize, bytes: i32): i32 {
   if (!E.arenaValid(arena)) return L.E_BAD_ARENA;
   if (ldi(arena, L.H_TOTAL_BYTES) != <i64>bytes) return L.E_BAD_ARENA;
+  if (ld32(arena, L.H_CFG) != L.HEADER_BYTES) return L.E_BAD_ARENA;
   const err = E.validateConfig(E.configPtr(arena));
   if (err < 0) return err;
+  if (!E.layoutMatches(arena)) return L.E_BAD_ARENA;
   E.refreshDerived(arena);
   return 0;
 }

@@ -86,11 +86,22 @@ export function windowPush(p: usize, x: f64): void {
     put(r, head, x);
     if (order) sortedReplace(s, n, old, x);
     const z = old - k;
+    const s2 = ldf(p, W_S2);
     stf(p, W_S1, ldf(p, W_S1) + (y - z));
-    stf(p, W_S2, ldf(p, W_S2) + (y * y - z * z));
+    stf(p, W_S2, s2 + (y * y - z * z));
+    // A value that leaves holding more than half of S2 takes the digits of the rest with it (an outlier that entered
+    // absorbed them), and one whose square overflowed leaves S2 NaN: recompute at once instead of at the end of the
+    // period, or the window would report a wrong mean and a variance of ~0 for up to W updates after it is gone.
+    const zz = z * z;
+    if (!(zz <= 0.5 * s2) || zz == Infinity) stu(p, W_SINCE, <u32>w);
   }
   stu(p, W_HEAD, head + 1 == w ? 0 : <u32>(head + 1));
   sti(p, W_TOTAL, ldi(p, W_TOTAL) + 1);
+  // The shift has gone stale: the window's mean moved more than 2^10 standard deviations from K, so M2 = S2 - S1^2/n
+  // would cancel 20 bits or more. Recompute now (K moves to the mean). S1^2/n > 2^20 (S2 - S1^2/n) is tested as
+  // S1^2 > S2 n 2^20 / (2^20 + 1), with no division and exactly as windowPushMany tests it.
+  const s1 = ldf(p, W_S1);
+  if (s1 * s1 > ldf(p, W_S2) * (<f64>ldu(p, W_N) * (1048576.0 / 1048577.0))) stu(p, W_SINCE, <u32>w);
   const since = ldu(p, W_SINCE) + 1;
   if (since >= <u32>w) { windowRecompute(p); stu(p, W_SINCE, 0); } else stu(p, W_SINCE, since);
 }
@@ -102,7 +113,12 @@ export function windowRecompute(p: usize): void {
   const r = ring(p);
   let sum = 0.0;
   for (let i = 0; i < n; i++) sum += at(r, i);
-  const k = sum / <f64>n;
+  let k = sum / <f64>n;
+  // Corrected by the mean of the residuals (Higham 2002, 1.9): exact for constant data, so that a constant window
+  // has S1 = S2 = 0 and never looks like a stale shift below.
+  let c = 0.0;
+  for (let i = 0; i < n; i++) c += at(r, i) - k;
+  k += c / <f64>n;
   let s1 = 0.0, s2 = 0.0;
   for (let i = 0; i < n; i++) { const d = at(r, i) - k; s1 += d; s2 += d * d; }
   stf(p, W_SHIFT, k);
@@ -121,7 +137,9 @@ export function windowRecompute(p: usize): void {
   if (n == 1) return 0;
   const s1 = ldf(p, W_S1);
   const m2 = ldf(p, W_S2) - s1 * s1 * ldf(p, W_INV_N);
-  return m2 > 0 ? m2 * ldf(p, W_INV_N1) : 0;
+  // NaN: S2 overflowed (a value beyond 1e154 from the shift): the spread is beyond the doubles, as a two-pass sum
+  // of squares finds it.
+  return m2 > 0 ? m2 * ldf(p, W_INV_N1) : (m2 == m2 ? 0 : Infinity);
 }
 export function windowMin(p: usize): f64 {
   const n = <i32>ldu(p, W_N);
@@ -208,6 +226,8 @@ export function windowPushMany(p: usize, xs: usize, n: i32): void {
   let cnt = <i32>ldu(p, W_N), head = <i32>ldu(p, W_HEAD), since = ldu(p, W_SINCE);
   let k = ldf(p, W_SHIFT), s1 = ldf(p, W_S1), s2 = ldf(p, W_S2);
   let total = ldi(p, W_TOTAL), skipped = ldi(p, W_SKIPPED);
+  // The stale-shift test of windowPush: S1^2 > S2 stale, stale = n 2^20 / (2^20 + 1).
+  let stale = <f64>cnt * (1048576.0 / 1048577.0);
   for (let i = 0; i < n; i++) {
     const x = load<f64>(xs + (<usize>i << 3));
     if (!finite(x)) { skipped++; continue; }
@@ -216,16 +236,20 @@ export function windowPushMany(p: usize, xs: usize, n: i32): void {
     if (cnt < w) {
       put(r, head, x);
       cnt++;
+      stale = <f64>cnt * (1048576.0 / 1048577.0);
       s1 += y;
       s2 += y * y;
     } else {
       const z = at(r, head) - k;
       put(r, head, x);
       s1 += y - z;
-      s2 += y * y - z * z;
+      const zz = z * z;
+      if (!(zz <= 0.5 * s2) || zz == Infinity) since = <u32>w; // as in windowPush: a dominant value left
+      s2 += y * y - zz;
     }
     head = head + 1 == w ? 0 : head + 1;
     total++;
+    if (s1 * s1 > s2 * stale) since = <u32>w;
     if (++since >= <u32>w) {
       stu(p, W_N, <u32>cnt);
       windowRecompute(p);

@@ -1,6 +1,9 @@
 // The rolling mean/variance kernel written in plain TypeScript with the same algorithm as assembly/window.ts
 // (ring + shifted sums S1 = sum(x - K), S2 = sum((x - K)^2), recomputed exactly and re-centred every W updates):
 // the baseline a user would otherwise write, so that WASM and TypeScript are compared on equal algorithms.
+/** n 2^20 / (2^20 + 1) per value held: the stale-shift test S1^2 > S2 n STALE (assembly/window.ts). */
+const STALE = 1048576 / 1048577;
+
 export class TsMeanVar {
   readonly ring: Float64Array;
   n = 0;
@@ -25,9 +28,12 @@ export class TsMeanVar {
       const z = ring[this.head] - this.k;
       ring[this.head] = x;
       this.s1 += y - z;
-      this.s2 += y * y - z * z;
+      const zz = z * z;
+      if (!(zz <= 0.5 * this.s2) || zz === Infinity) this.since = w; // a dominant value left
+      this.s2 += y * y - zz;
     }
     this.head = this.head + 1 === w ? 0 : this.head + 1;
+    if (this.s1 * this.s1 > this.s2 * (this.n * STALE)) this.since = w; // a stale shift
     if (++this.since >= w) { this.recompute(); this.since = 0; }
   }
 
@@ -49,9 +55,12 @@ export class TsMeanVar {
         const z = ring[head] - k;
         ring[head] = x;
         s1 += y - z;
-        s2 += y * y - z * z;
+        const zz = z * z;
+        if (!(zz <= 0.5 * s2) || zz === Infinity) since = w;
+        s2 += y * y - zz;
       }
       head = head + 1 === w ? 0 : head + 1;
+      if (s1 * s1 > s2 * (n * STALE)) since = w;
       if (++since >= w) {
         this.n = n;
         this.recompute();
@@ -65,7 +74,10 @@ export class TsMeanVar {
   recompute(): void {
     let sum = 0;
     for (let i = 0; i < this.n; i++) sum += this.ring[i];
-    const k = sum / this.n;
+    let k = sum / this.n;
+    let c = 0;
+    for (let i = 0; i < this.n; i++) c += this.ring[i] - k;
+    k += c / this.n;
     let s1 = 0, s2 = 0;
     for (let i = 0; i < this.n; i++) { const d = this.ring[i] - k; s1 += d; s2 += d * d; }
     this.k = k; this.s1 = s1; this.s2 = s2;

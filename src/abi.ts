@@ -1,5 +1,7 @@
-// The WASM ABI seen from the host: ids, names and offsets. assembly/layout.ts is the source of truth; the test
-// `test/abi.test.ts` holds this file against the module's own exports so the two cannot drift apart silently.
+// The WASM ABI seen from the host: ids, configuration indices, record and state offsets, and the signatures of the
+// module's exports. assembly/layout.ts and assembly/index.ts are the source of truth; this file is the host's one
+// copy of them, imported by the engine API, the reference twin (src/reference/) and the tests alike, and
+// test/abi.test.ts holds it against both builds of the module so the two cannot drift apart silently.
 
 export const ABI_VERSION = 1;
 export const C_LEN = 240;
@@ -8,46 +10,154 @@ export const BATCH_BYTES_PER_EVENT = 73;
 export const MAX_ALERTS_PER_EVENT = 70;
 export const N_FIELDS = 6;
 
+// ---- Features: id = index in FEATURES ------------------------------------------------------------------------
 export const FEATURES = [
   'return', 'rvol', 'intensity', 'volume', 'flow', 'spread', 'midJump', 'imbalance',
   'depth', 'depthImbalance', 'quoteRate', 'basis', 'funding', 'ivChange', 'value', 'valueChange',
 ] as const;
 export type FeatureName = (typeof FEATURES)[number];
+export const F_RETURN = 0;        // trade price return since the previous trade, bps
+// Bucket features (rvol, intensity, volume, flow, quoteRate) are observed once per closed time bucket, when the
+// instrument's next event arrives.
+export const F_RVOL = 1;          // realised volatility in the bucket: sqrt(sum r^2) of trade returns, bps
+export const F_INTENSITY = 2;     // trades per second in the bucket
+export const F_VOLUME = 3;        // ln(1 + size traded in the bucket)
+export const F_FLOW = 4;          // signed flow in the bucket: (buy - sell) / (buy + sell)
+export const F_SPREAD = 5;        // (ask - bid) / mid, bps
+export const F_MID_JUMP = 6;      // mid change since the previous quote, bps
+export const F_IMBALANCE = 7;     // top of book (bidSize - askSize) / (bidSize + askSize)
+export const F_DEPTH = 8;         // bidDepth + askDepth
+export const F_DEPTH_IMB = 9;     // (bidDepth - askDepth) / (bidDepth + askDepth)
+export const F_QUOTE_RATE = 10;   // quote updates per second in the bucket
+export const F_BASIS = 11;        // (mark - index) / index, bps
+export const F_FUNDING = 12;      // funding rate as given
+export const F_IV_CHANGE = 13;    // mark IV change since the previous ticker
+export const F_VALUE = 14;        // generic value
+export const F_VALUE_CHANGE = 15; // generic value change since the previous value
+export const N_FEATURES = FEATURES.length;
 
+// ---- Detectors: id = index in DETECTORS ----------------------------------------------------------------------
 export const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
+export const D_ZSCORE = 0;
+export const D_ROBUST = 1;
+export const D_EWMA = 2;
+export const D_CUSUM = 3;
+export const D_PH = 4;
+export const N_DETECTORS = DETECTORS.length;
 
+// ---- Calibrator modes: id = index in MODES -------------------------------------------------------------------
 export const MODES = ['static', 'regime', 'target', 'fixed'] as const;
 export type ModeName = (typeof MODES)[number];
+export const M_STATIC = 0;
+export const M_REGIME = 1;
+export const M_TARGET = 2;
+export const M_FIXED = 3;
 
 export const REGIMES = ['calm', 'normal', 'volatile', 'stressed'] as const;
 export type RegimeName = (typeof REGIMES)[number];
 
+// ---- Event kinds and batch columns ---------------------------------------------------------------------------
 export const Kind = { trade: 1, quote: 2, mark: 3, option: 4, value: 5 } as const;
 export type KindName = keyof typeof Kind;
+export const K_TRADE = Kind.trade;   // f0 price, f1 size, f2 side (+1 buyer-initiated, -1 seller, 0 unknown)
+export const K_QUOTE = Kind.quote;   // f0 bid, f1 bidSize, f2 ask, f3 askSize, f4 bidDepth?, f5 askDepth?
+export const K_MARK = Kind.mark;     // f0 mark, f1 index?, f2 funding?
+export const K_OPTION = Kind.option; // f0 markIv, f1 underlying?, f2 markPrice?, f3 bidIv?, f4 askIv?
+export const K_VALUE = Kind.value;   // f0 value
+/** Byte offset of each column in a batch region of `capacity` events (docs/abi.md, "Events"). */
+export const batchColumns = (capacity: number) => ({
+  ts: 0, seq: 8 * capacity, instrument: 16 * capacity, kind: 20 * capacity,
+  field: (k: number): number => (24 + 8 * k) * capacity, status: 72 * capacity,
+});
 
+// ---- Reject reasons: the status byte of an event, index in REJECT_REASONS ------------------------------------
 export const REJECT_REASONS = [
   'ok', 'nonFinite', 'negative', 'timeBackwards', 'unknownInstrument', 'badKind', 'crossedQuote', 'tableFull',
 ] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
+export const R_OK = 0;
+export const R_NONFINITE = 1;          // NaN or Infinity in a required field, Infinity in an optional one
+export const R_NEGATIVE = 2;           // price <= 0, size or depth < 0
+export const R_TIME_BACKWARDS = 3;     // timestamp earlier than the instrument's previous event
+export const R_UNKNOWN_INSTRUMENT = 4;
+export const R_BAD_KIND = 5;
+export const R_CROSSED = 6;            // ask < bid
+export const R_TABLE_FULL = 7;         // auto-registration found the instrument table full
+export const N_REJECT = REJECT_REASONS.length;
 
-// Configuration indices (f64 array of C_LEN values).
+// ---- Configuration indices (f64 array of C_LEN values) -------------------------------------------------------
 export const C = {
   VERSION: 0, MAX_INSTRUMENTS: 1, WINDOW: 2, TIME_WINDOW_NS: 3, TIME_BUCKETS: 4, RESERVED_5: 5, WARMUP: 6,
   EWMA_ALPHA: 7, CHART_LAMBDA: 8, CUSUM_K: 9, PH_DELTA: 10, PH_ALPHA: 11, VOL_FAST_NS: 12, VOL_SLOW_NS: 13,
   REGIME_VOL_EXP: 14, REGIME_LIQ_EXP: 15, REGIME_MIN: 16, REGIME_MAX: 17, TARGET_PER_HOUR: 18, TAIL_P: 19,
   TAIL_MEMORY: 20, QUANTILE_STEP: 21, CALIB_WARMUP: 22, RATE_EPOCH_NS: 23, RATE_MEMORY_NS: 24, HYSTERESIS: 25,
   COOLDOWN_NS: 26, MIN_PERSISTENCE: 27, THRESHOLD_FLOOR: 28, AUTO_REGISTER: 29, SCORE_CAP: 30, RATE_GAIN: 31,
-  FEATURE_BASE: 32, CHANNEL_BASE: 80,
+  /** Per feature f: enabled @ +3f, detector mask @ +3f+1, minScale @ +3f+2. */
+  FEATURE_BASE: 32,
+  /** Per channel c = f * N_DETECTORS + d: mode @ +2c, base threshold @ +2c+1. */
+  CHANNEL_BASE: 80,
 } as const;
+export const featureEnabledIndex = (f: number): number => C.FEATURE_BASE + 3 * f;
+export const featureMaskIndex = (f: number): number => C.FEATURE_BASE + 3 * f + 1;
+export const featureMinScaleIndex = (f: number): number => C.FEATURE_BASE + 3 * f + 2;
+export const channelModeIndex = (f: number, d: number): number => C.CHANNEL_BASE + 2 * (f * N_DETECTORS + d);
+export const channelThresholdIndex = (f: number, d: number): number => C.CHANNEL_BASE + 2 * (f * N_DETECTORS + d) + 1;
 
-// Alert record offsets.
+// ---- Alert record (ALERT_BYTES) ------------------------------------------------------------------------------
 export const AL = {
   TS: 0, SEQ: 8, INSTRUMENT: 16, FEATURE: 20, DETECTOR: 21, SEVERITY: 22, REGIME: 23, VALUE: 24, EXPECTED: 32,
   SCORE: 40, THRESHOLD: 48, REGIME_FACTOR: 56, MODE: 60,
 } as const;
 
-// feature_stat / channel_stat / instrument_stat selectors.
+/** An alert record with its ids as numbers (src/engine.ts decodes the same record into names). */
+export interface AlertRecord {
+  tsNs: bigint;
+  seq: bigint;
+  instrument: number;
+  feature: number;
+  detector: number;
+  severity: number;
+  regime: number;
+  value: number;
+  expected: number;
+  score: number;
+  threshold: number;
+  /** The instrument's volatility ratio, an f32 in the record. */
+  regimeFactor: number;
+  mode: number;
+}
+
+export function readAlertRecord(v: DataView, o: number): AlertRecord {
+  return {
+    tsNs: v.getBigInt64(o + AL.TS, true),
+    seq: v.getBigInt64(o + AL.SEQ, true),
+    instrument: v.getUint32(o + AL.INSTRUMENT, true),
+    feature: v.getUint8(o + AL.FEATURE),
+    detector: v.getUint8(o + AL.DETECTOR),
+    severity: v.getUint8(o + AL.SEVERITY),
+    regime: v.getUint8(o + AL.REGIME),
+    value: v.getFloat64(o + AL.VALUE, true),
+    expected: v.getFloat64(o + AL.EXPECTED, true),
+    score: v.getFloat64(o + AL.SCORE, true),
+    threshold: v.getFloat64(o + AL.THRESHOLD, true),
+    regimeFactor: v.getFloat32(o + AL.REGIME_FACTOR, true),
+    mode: v.getUint32(o + AL.MODE, true),
+  };
+}
+
+// ---- State offsets a host or a test may read straight from memory ---------------------------------------------
+/**
+ * Arena header: total bytes (i64), offsets of the configuration copy and of slot 0 (i32), events consumed by the last
+ * ingest (u32), and per feature the offset of its block inside a slot (i32 x N_FEATURES, -1 when disabled).
+ */
+export const ARENA = { TOTAL_BYTES: 8, CFG: 16, SLOTS: 28, CONSUMED: 40, FEATURE_OFF: 128, HEADER_BYTES: 256 } as const;
+/** Count-window kernel header: capacity and count (u32), values ever pushed and refused (i64), order flag (u32). */
+export const WINDOW_STATE = { CAP: 0, N: 4, TOTAL: 32, SKIPPED: 40, ORDER: 48 } as const;
+/** EWMA kernel: values taken (i64). */
+export const EWMA_STATE = { N: 24 } as const;
+
+// ---- feature_stat / channel_stat / instrument_stat selectors: stat = index ------------------------------------
 export const FEATURE_STATS = [
   'count', 'mean', 'variance', 'min', 'max', 'median', 'mad', 'ewmaMean', 'ewmaVariance', 'observations', 'last',
   'ratePerHour',
@@ -57,16 +167,33 @@ export const INSTRUMENT_STATS = [
   'volRatio', 'liquidityRatio', 'regimeFactor', 'regime', 'events', 'lastTsNs',
   'windowTrades', 'windowVolume', 'windowSignedVolume', 'windowQuotes', 'windowRealisedVolBps',
 ] as const;
+/** counter(arena, which): 0 accepted events, 1 alerts, 2 + r events rejected for reason r. */
+export const COUNTER_ACCEPTED = 0;
+export const COUNTER_ALERTS = 1;
+export const counterOfReject = (r: number): number => 2 + r;
 
+// ---- Error codes (negative returns) ----------------------------------------------------------------------------
+export const E_CONFIG_VERSION = -1;
+/** -(1000 + index) names the configuration value out of range. */
+export const E_CONFIG_RANGE = -1000;
+export const E_BAD_ARENA = -3;
+export const E_TABLE_FULL = -4;
+export const E_BAD_ARGUMENT = -5;
+export const E_NOT_FOUND = -6;
 export const ERRORS: Record<number, string> = {
-  [-1]: 'configuration version does not match the module ABI',
-  [-3]: 'not an arena of this ABI version (bad magic, version or size)',
-  [-4]: 'instrument table is full (raise maxInstruments)',
-  [-5]: 'bad argument',
-  [-6]: 'not found',
+  [E_CONFIG_VERSION]: 'configuration version does not match the module ABI',
+  [E_BAD_ARENA]: 'not an arena of this ABI version (bad magic, version or size)',
+  [E_TABLE_FULL]: 'instrument table is full (raise maxInstruments)',
+  [E_BAD_ARGUMENT]: 'bad argument',
+  [E_NOT_FOUND]: 'not found',
 };
 
-/** The exports of the atc module (docs/abi.md). */
+// ---- The module's exports (docs/abi.md) ------------------------------------------------------------------------
+/**
+ * Every export of the atc module, both builds. Pointers and u32 ids cross as numbers, i64 as bigint. The kernel
+ * exports (window_*, ewma_*, time_window_*) work on kernel state at any 8-aligned address, for embedders, benchmarks
+ * and the tests that hold the kernels against their twins.
+ */
 export interface AtcExports {
   abi_version(): number;
   heap_base(): number;
@@ -74,6 +201,7 @@ export interface AtcExports {
   max_alerts_per_event(): number;
   alert_bytes(): number;
   batch_bytes(capacity: number): number;
+  // arena
   arena_bytes(config: number): number;
   validate_config(config: number): number;
   init(arena: number, config: number): number;
@@ -81,23 +209,72 @@ export interface AtcExports {
   arena_total(arena: number): number;
   config_ptr(arena: number): number;
   slot_bytes(arena: number): number;
+  // instruments
   register(arena: number, id: number): number;
   slot_of(arena: number, id: number): number;
   instrument_count(arena: number): number;
   instrument_id(arena: number, slot: number): number;
+  // ingest
   ingest(arena: number, batch: number, capacity: number, start: number, end: number, alerts: number, alertCapacity: number): number;
   consumed(arena: number): number;
   counter(arena: number, which: number): number;
+  // thresholds, live
   set_channel(arena: number, feature: number, detector: number, mode: number, threshold: number): number;
   set_instrument_threshold(arena: number, id: number, feature: number, detector: number, threshold: number): number;
+  // reading state
   feature_stat(arena: number, id: number, feature: number, stat: number): number;
   feature_quantile(arena: number, id: number, feature: number, q: number): number;
   channel_stat(arena: number, id: number, feature: number, detector: number, stat: number): number;
   instrument_stat(arena: number, id: number, stat: number): number;
+  // count window
   window_bytes(w: number, order: number): number;
+  /** order: 1 keeps the sorted copy (median, MAD, quantiles), 0 mean, variance, min and max only. */
   window_init(p: number, w: number, order: number): void;
   window_push(p: number, x: number): void;
   window_push_many(p: number, xs: number, n: number): void;
+  window_count(p: number): number;
   window_mean(p: number): number;
   window_var(p: number): number;
+  window_min(p: number): number;
+  window_max(p: number): number;
+  window_median(p: number): number;
+  window_mad(p: number): number;
+  window_quantile(p: number, q: number): number;
+  // EWMA
+  ewma_bytes(): number;
+  ewma_init(p: number, alpha: number): void;
+  ewma_push(p: number, x: number): void;
+  ewma_mean(p: number): number;
+  ewma_var(p: number): number;
+  // time window
+  time_window_bytes(b: number): number;
+  time_window_init(p: number, b: number, bucketNs: bigint): void;
+  time_window_push(p: number, ts: bigint, x: number): void;
+  time_window_advance(p: number, ts: bigint): void;
+  time_window_count(p: number): number;
+  time_window_sum(p: number): number;
+  time_window_sum_sq(p: number): number;
+  time_window_mean(p: number): number;
+  time_window_var(p: number): number;
+  time_window_min(p: number): number;
+  time_window_max(p: number): number;
 }
+
+/**
+ * The parameter count of every export: the type makes this list name exactly the functions of AtcExports, each
+ * with its arity, so that test/abi.test.ts can hold the interface against a module at run time.
+ */
+export const EXPORT_ARITY: { readonly [K in keyof AtcExports]: Parameters<AtcExports[K]>['length'] } = {
+  abi_version: 0, heap_base: 0, config_len: 0, max_alerts_per_event: 0, alert_bytes: 0, batch_bytes: 1,
+  arena_bytes: 1, validate_config: 1, init: 2, restore_check: 2, arena_total: 1, config_ptr: 1, slot_bytes: 1,
+  register: 2, slot_of: 2, instrument_count: 1, instrument_id: 2,
+  ingest: 7, consumed: 1, counter: 2,
+  set_channel: 5, set_instrument_threshold: 5,
+  feature_stat: 4, feature_quantile: 4, channel_stat: 5, instrument_stat: 3,
+  window_bytes: 2, window_init: 3, window_push: 2, window_push_many: 3, window_count: 1, window_mean: 1,
+  window_var: 1, window_min: 1, window_max: 1, window_median: 1, window_mad: 1, window_quantile: 2,
+  ewma_bytes: 0, ewma_init: 2, ewma_push: 2, ewma_mean: 1, ewma_var: 1,
+  time_window_bytes: 1, time_window_init: 3, time_window_push: 3, time_window_advance: 2, time_window_count: 1,
+  time_window_sum: 1, time_window_sum_sq: 1, time_window_mean: 1, time_window_var: 1, time_window_min: 1,
+  time_window_max: 1,
+};

@@ -4,14 +4,14 @@ import { ConfigError } from '../src/config.js';
 import { EventBatch } from '../src/events.js';
 import { marketStream, valueStream, SECOND, T0 } from './helpers/streams.js';
 import { runChunks } from './helpers/run.js';
+import { ARENA } from '../src/abi.js';
 
 const IDS = [1, 2, 3];
-const CONSUMED_OFFSET = 40; // H_CONSUMED in assembly/layout.ts
 
 function sameState(a: Uint8Array, b: Uint8Array): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
-  x.fill(0, CONSUMED_OFFSET, CONSUMED_OFFSET + 4);
-  y.fill(0, CONSUMED_OFFSET, CONSUMED_OFFSET + 4);
+  x.fill(0, ARENA.CONSUMED, ARENA.CONSUMED + 4);
+  y.fill(0, ARENA.CONSUMED, ARENA.CONSUMED + 4);
   return x.equals(y);
 }
 

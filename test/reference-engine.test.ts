@@ -5,183 +5,24 @@
 //  - status codes, sequence numbers, and the alert list (order, event seq, ts, instrument, feature, detector,
 //    severity, regime, mode): EXACT.
 //  - alert value, expected, threshold: relative 1e-9 (RTOL); score: RTOL times its condition number
-//    (|x| + |e|) / |x - e| for the z-type detectors (see scoreCondition), RTOL for CUSUM and Page-Hinkley. The
-//    two compute the same formulas; they differ only by rounding: window mean/variance by sliding Welford
-//    (kernel) vs two passes (twin), bucket sums by shifted sums (kernel) vs plain sums (twin), and Math.exp/pow
-//    from AssemblyScript's library vs V8's (each within an ulp). Those are ~1e-13 relative on these streams;
+//    (|x| + |e|) / |x - e| for the z-type detectors (scoreCondition in helpers/twin.ts), RTOL for CUSUM and
+//    Page-Hinkley. The two compute the same formulas; they differ only by rounding: window mean/variance by
+//    shifted sliding sums (kernel) vs two passes (twin), bucket sums by shifted sums (kernel) vs plain sums (twin),
+//    and Math.exp/log from AssemblyScript's library vs V8's (each within an ulp). Those are ~1e-13 relative on these streams;
 //    1e-9 leaves room, a wrong formula or a missed update is off by far more.
 //  - regimeFactor, stored as f32: within one f32 ulp (relative 2^-23), since the f64 volatility ratios may
 //    differ in the last bits and round to neighbouring f32 values.
 //  - state read back at the end (feature_stat, channel_stat, instrument_stat, counters): counts exact, moments
 //    and calibrator state relative 1e-9 (variance: plus the sliding-update rounding term of test/kernels.test.ts).
 import { describe, expect, it } from 'vitest';
-import * as K from '../src/reference/constants.js';
+import * as K from '../src/abi.js';
 import { RefEngine, type RefAlert, type RefEvent } from '../src/reference/engine.js';
+import { runBoth, runTwin } from './helpers/twin.js';
 import { BUILDS, type Build } from './helpers/wasm.js';
 import { WasmEngine } from './helpers/wasm-engine.js';
+import { BASE_THRESHOLDS, engineConfig as config } from './helpers/config.js';
 import { market, valueSeries, event, T0, SECOND, MS, type Bad } from './helpers/market.js';
-import { expectClose } from './helpers/close.js';
 import { gaussian, mulberry32 } from './helpers/random.js';
-
-const RTOL = 1e-9;
-const F32_RTOL = 2 ** -23;
-
-/** Thresholds by detector for the static modes: z, robust, EWMA chart, CUSUM, Page-Hinkley. */
-const BASE_THRESHOLDS = [4, 4.5, 4, 5, 5];
-
-/** The configuration of the brief, channel modes cycling static, regime, target, fixed over the 80 channels. */
-function config(over: Partial<Record<number, number>> = {}, mode: (f: number, d: number) => number = (f, d) => (f * K.N_DETECTORS + d) % 4): Float64Array {
-  const c = new Float64Array(K.C_LEN);
-  c[K.C_VERSION] = 1;
-  c[K.C_MAX_INSTRUMENTS] = 8;
-  c[K.C_WINDOW] = 64;
-  c[K.C_TIME_WINDOW_NS] = 10e9;
-  c[K.C_TIME_BUCKETS] = 10;
-  c[K.C_RESERVED_5] = 0;
-  c[K.C_WARMUP] = 16;
-  c[K.C_EWMA_ALPHA] = 0.05;
-  c[K.C_CHART_LAMBDA] = 0.2;
-  c[K.C_CUSUM_K] = 0.5;
-  c[K.C_PH_DELTA] = 0.5;
-  c[K.C_PH_ALPHA] = 0.99;
-  c[K.C_VOL_FAST_NS] = 5e9;
-  c[K.C_VOL_SLOW_NS] = 60e9;
-  c[K.C_REGIME_VOL_EXP] = 0.5;
-  c[K.C_REGIME_LIQ_EXP] = 0.5;
-  c[K.C_REGIME_MIN] = 0.5;
-  c[K.C_REGIME_MAX] = 4;
-  c[K.C_TARGET_PER_HOUR] = 5;
-  c[K.C_TAIL_P] = 0.02;
-  c[K.C_TAIL_MEMORY] = 200;
-  c[K.C_QUANTILE_STEP] = 0.05;
-  c[K.C_CALIB_WARMUP] = 200;
-  c[K.C_RATE_EPOCH_NS] = 10e9;
-  c[K.C_RATE_MEMORY_NS] = 600e9;
-  c[K.C_HYSTERESIS] = 0.8;
-  c[K.C_COOLDOWN_NS] = 1e9;
-  c[K.C_MIN_PERSISTENCE] = 1;
-  c[K.C_THRESHOLD_FLOOR] = 0;
-  c[K.C_AUTO_REGISTER] = 1;
-  c[K.C_SCORE_CAP] = 1e6;
-  c[K.C_RATE_GAIN] = 0.05;
-  for (let f = 0; f < K.N_FEATURES; f++) {
-    c[K.featureEnabledIndex(f)] = 1;
-    c[K.featureMaskIndex(f)] = 31;
-    c[K.featureMinScaleIndex(f)] = 1e-9;
-    for (let d = 0; d < K.N_DETECTORS; d++) {
-      c[K.channelModeIndex(f, d)] = mode(f, d);
-      c[K.channelThresholdIndex(f, d)] = BASE_THRESHOLDS[d];
-    }
-  }
-  for (const [i, v] of Object.entries(over)) c[Number(i)] = v as number;
-  return c;
-}
-
-function runTwin(ref: RefEngine, events: readonly RefEvent[]): { status: number[]; seq: bigint[]; alerts: RefAlert[] } {
-  const out = { status: [] as number[], seq: [] as bigint[], alerts: [] as RefAlert[] };
-  for (const e of events) {
-    const r = ref.ingest(e);
-    out.status.push(r.status);
-    out.seq.push(r.seq);
-    out.alerts.push(...r.alerts);
-  }
-  return out;
-}
-
-const key = (a: RefAlert): string =>
-  `seq=${a.seq} ts=${a.tsNs} id=${a.instrument} f=${a.feature} d=${a.detector} sev=${a.severity} reg=${a.regime} mode=${a.mode}`;
-
-/**
- * Condition number of a z-type score |x - e| / s: relative errors of x and e of RTOL become a relative error of
- * RTOL (|x| + |e|) / |x - e| in the score. It matters when the scale s is the floor minScale (a window whose MAD
- * or sd is 0): the score then magnifies the last-bit differences of x, which the two sides compute by different
- * but equally valid roundings. CUSUM and Page-Hinkley scores are judged at plain RTOL.
- */
-function scoreCondition(a: RefAlert): number {
-  if (a.detector > K.D_EWMA) return 1;
-  const diff = Math.abs(a.value - a.expected);
-  return diff > 0 ? Math.max(1, (Math.abs(a.value) + Math.abs(a.expected)) / diff) : 1;
-}
-
-function expectSameAlerts(wasm: readonly RefAlert[], twin: readonly RefAlert[]): void {
-  const n = Math.min(wasm.length, twin.length);
-  for (let i = 0; i < n; i++) {
-    const a = wasm[i];
-    const b = twin[i];
-    const label = `alert ${i} (${key(b)})`;
-    expect(key(a), label).toBe(key(b));
-    expectClose(a.value, b.value, RTOL, `${label} value`);
-    expectClose(a.expected, b.expected, RTOL, `${label} expected`, Math.abs(b.value));
-    expectClose(a.score, b.score, RTOL * scoreCondition(b), `${label} score`);
-    expectClose(a.threshold, b.threshold, RTOL, `${label} threshold`);
-    expectClose(a.regimeFactor, b.regimeFactor, F32_RTOL, `${label} regimeFactor`);
-  }
-  expect(wasm.length, 'alert count').toBe(twin.length);
-}
-
-/** End state: the module's stat exports against the twin's objects. */
-function expectSameState(w: WasmEngine, ref: RefEngine): void {
-  expect(w.counter(0), 'accepted').toBe(ref.accepted);
-  expect(w.counter(1), 'alerts').toBe(ref.alertCount);
-  for (let r = 1; r < K.N_REJECT; r++) expect(w.counter(2 + r), `rejects ${r}`).toBe(ref.rejects[r]);
-  for (const inst of ref.slots) {
-    const id = inst.id;
-    const lbl = `instrument ${id}`;
-    expect(w.instrumentStat(id, 4), `${lbl} events`).toBe(inst.events);
-    expect(w.instrumentStat(id, 5), `${lbl} last ts`).toBe(Number(inst.lastTs));
-    expectClose(w.instrumentStat(id, 0), inst.regime.volRatio, RTOL, `${lbl} volRatio`);
-    expectClose(w.instrumentStat(id, 1), inst.regime.liqRatio, RTOL, `${lbl} liqRatio`);
-    expectClose(w.instrumentStat(id, 2), inst.regime.factor, RTOL, `${lbl} regimeFactor`);
-    // Counts, but the module sums them as n * mean over merged buckets, so not always an exact integer.
-    expectClose(w.instrumentStat(id, 6), inst.trades.sum(), RTOL, `${lbl} trades in window`);
-    expectClose(w.instrumentStat(id, 7), inst.volume.sum(), RTOL, `${lbl} size in window`);
-    expectClose(w.instrumentStat(id, 8), inst.flow.sum(), RTOL, `${lbl} signed size in window`, inst.volume.sum());
-    expectClose(w.instrumentStat(id, 9), inst.quotes.sum(), RTOL, `${lbl} quotes in window`);
-    expectClose(w.instrumentStat(id, 10), Math.sqrt(inst.ret2.sum()), RTOL, `${lbl} rvol`);
-    for (let f = 0; f < K.N_FEATURES; f++) {
-      const fs = inst.features[f];
-      if (!fs) continue;
-      const fl = `${lbl} feature ${f}`;
-      expect(w.featureStat(id, f, 9), `${fl} observations`).toBe(fs.observations);
-      expect(w.featureStat(id, f, 0), `${fl} count`).toBe(fs.window.count);
-      if (fs.window.count === 0) continue;
-      const scale = Math.max(Math.abs(fs.window.min()), Math.abs(fs.window.max()));
-      expectClose(w.featureStat(id, f, 1), fs.window.mean(), RTOL, `${fl} mean`, scale);
-      const v = fs.window.variance();
-      expect(Math.abs(w.featureStat(id, f, 2) - v), `${fl} variance`).toBeLessThanOrEqual(RTOL * v + 8 * Number.EPSILON * scale * scale);
-      // The held values themselves may differ in the last bits (bucket sums as n * mean vs a plain sum,
-      // Math.log from two libraries), so order statistics are compared within RTOL here, exactly in kernels.test.ts.
-      expectClose(w.featureStat(id, f, 3), fs.window.min(), RTOL, `${fl} min`, scale);
-      expectClose(w.featureStat(id, f, 4), fs.window.max(), RTOL, `${fl} max`, scale);
-      if (ref.params.features[f].mask & (1 << K.D_ROBUST)) {
-        expectClose(w.featureStat(id, f, 5), fs.window.median(), RTOL, `${fl} median`, scale);
-        expectClose(w.featureStat(id, f, 6), fs.window.mad(), RTOL, `${fl} mad`, scale);
-        expectClose(w.x.feature_quantile(w.arena, id, f, 0.9), fs.window.quantile(0.9), RTOL, `${fl} q0.9`, scale);
-      } else {
-        // Without the robust detector the module keeps no sorted copy: order statistics read NaN.
-        expect(w.featureStat(id, f, 5), `${fl} median`).toBeNaN();
-        expect(w.featureStat(id, f, 6), `${fl} mad`).toBeNaN();
-      }
-      expectClose(w.featureStat(id, f, 7), fs.ewma.mean(), RTOL, `${fl} ewma mean`, scale);
-      expectClose(w.featureStat(id, f, 8), fs.ewma.variance(), RTOL, `${fl} ewma var`, scale * scale * 1e-6);
-      expectClose(w.featureStat(id, f, 10), fs.last, RTOL, `${fl} last`, scale);
-      expectClose(w.featureStat(id, f, 11), fs.rate.perHour(inst.lastTs), RTOL, `${fl} rate`);
-      for (let d = 0; d < K.N_DETECTORS; d++) {
-        const ch = fs.channels[d];
-        const cl = `${fl} detector ${d}`;
-        expect(w.channelStat(id, f, d, 2), `${cl} alerts`).toBe(ch.alerts);
-        expect(w.channelStat(id, f, d, 3), `${cl} exceedances`).toBe(ch.exceedances);
-        expect(w.channelStat(id, f, d, 4), `${cl} calibrated`).toBe(ch.calibrator.n);
-        expect(w.channelStat(id, f, d, 6), `${cl} in episode`).toBe(ch.suppressor.inEpisode ? 1 : 0);
-        expectClose(w.channelStat(id, f, d, 0), ch.lastScore, RTOL, `${cl} last score`, 1e-6);
-        expectClose(w.channelStat(id, f, d, 1), ch.lastThreshold, RTOL, `${cl} last threshold`);
-        expectClose(w.channelStat(id, f, d, 5), ch.calibrator.u, RTOL, `${cl} base quantile`, 1e-6);
-        const fixed = w.channelStat(id, f, d, 7);
-        if (Number.isNaN(ch.fixedThreshold)) expect(fixed).toBeNaN(); else expect(fixed).toBe(ch.fixedThreshold);
-      }
-    }
-  }
-}
 
 function describeEngine(build: Build): void {
   describe(`reference engine vs WASM engine (${build} build)`, () => {
@@ -189,25 +30,17 @@ function describeEngine(build: Build): void {
       const cfg = config();
       const ids = [1, 2, 3, 4, 5, 6];
       const { events, bad } = market({ seed: 7, n: 12_000, instruments: ids, badRate: 0.04, strangers: [100, 101, 102, 103] });
-      const wasm = new WasmEngine(build, cfg, 256, 72);
-      const ref = new RefEngine(cfg);
       // A per-instrument threshold for one fixed-mode channel (F_VALUE robust z is channel 71: 71 % 4 = 3, fixed).
-      expect(K.channelModeIndex(K.F_VALUE, K.D_ROBUST)).toBe(K.C_CHANNEL_BASE + 2 * 71);
+      expect(K.channelModeIndex(K.F_VALUE, K.D_ROBUST)).toBe(K.C.CHANNEL_BASE + 2 * 71);
       expect(cfg[K.channelModeIndex(K.F_VALUE, K.D_ROBUST)]).toBe(K.M_FIXED);
-      for (const id of ids) {
-        expect(wasm.register(id)).toBe(ref.register(id));
-      }
-      expect(wasm.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
-      expect(ref.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
-
-      const w = wasm.run(events);
-      const t = runTwin(ref, events);
-
-      expect(w.status).toEqual(t.status);
-      expect(w.seq).toEqual(t.seq);
-      expectSameAlerts(w.alerts, t.alerts);
-      expectSameState(wasm, ref);
-      expect(wasm.guardIntact()).toBe(true);
+      const { ref, w, t } = runBoth(build, cfg, events, {
+        alertCapacity: 72,
+        prepare: (wasm, ref) => {
+          for (const id of ids) expect(wasm.register(id)).toBe(ref.register(id));
+          expect(wasm.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
+          expect(ref.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
+        },
+      });
 
       // The stream exercised what it was meant to: every reject reason, every detector, every mode.
       const expected: Record<Bad, number> = {
@@ -242,7 +75,7 @@ function describeEngine(build: Build): void {
     it('detector masks, disabled features and minScale per feature: the same on both sides', () => {
       // Masks cycle through subsets (robust off: no sorted copy; EWMA off: no baseline), every fifth feature is
       // off, minScale varies; thresholds lower than usual so that more channels fire.
-      const cfg = config({ [K.C_WARMUP]: 8, [K.C_CALIB_WARMUP]: 50, [K.C_COOLDOWN_NS]: 0, [K.C_MIN_PERSISTENCE]: 2, [K.C_HYSTERESIS]: 1 });
+      const cfg = config({ [K.C.WARMUP]: 8, [K.C.CALIB_WARMUP]: 50, [K.C.COOLDOWN_NS]: 0, [K.C.MIN_PERSISTENCE]: 2, [K.C.HYSTERESIS]: 1 });
       for (let f = 0; f < K.N_FEATURES; f++) {
         cfg[K.featureEnabledIndex(f)] = f % 5 === 4 ? 0 : 1;
         cfg[K.featureMaskIndex(f)] = [31, 1, 2, 4, 8, 16, 29, 27, 6, 24, 0, 30, 15, 31, 23, 9][f];
@@ -250,15 +83,7 @@ function describeEngine(build: Build): void {
         for (let d = 0; d < K.N_DETECTORS; d++) cfg[K.channelThresholdIndex(f, d)] = 3;
       }
       const { events } = market({ seed: 9, n: 6000, instruments: [11, 12, 13], badRate: 0.02 });
-      const wasm = new WasmEngine(build, cfg, 100, 70);
-      const ref = new RefEngine(cfg);
-      const w = wasm.run(events);
-      const t = runTwin(ref, events);
-      expect(w.status).toEqual(t.status);
-      expect(w.seq).toEqual(t.seq);
-      expectSameAlerts(w.alerts, t.alerts);
-      expectSameState(wasm, ref);
-      expect(wasm.guardIntact()).toBe(true);
+      const { wasm, ref, t } = runBoth(build, cfg, events, { capacity: 100, alertCapacity: 70 });
       for (const a of t.alerts) {
         expect(cfg[K.featureEnabledIndex(a.feature)]).toBe(1);
         expect(cfg[K.featureMaskIndex(a.feature)] & (1 << a.detector)).not.toBe(0);
@@ -269,23 +94,17 @@ function describeEngine(build: Build): void {
     });
 
     it('unknown instruments are refused with autoRegister 0; registered ones are processed as usual', () => {
-      const cfg = config({ [K.C_AUTO_REGISTER]: 0 });
+      const cfg = config({ [K.C.AUTO_REGISTER]: 0 });
       const { events } = market({ seed: 8, n: 3000, instruments: [1, 2, 3], badRate: 0.05, strangers: [42, 43] });
-      const wasm = new WasmEngine(build, cfg);
-      const ref = new RefEngine(cfg);
-      for (const id of [1, 2, 3]) expect(wasm.register(id)).toBe(ref.register(id));
-      const w = wasm.run(events);
-      const t = runTwin(ref, events);
-      expect(w.status).toEqual(t.status);
-      expect(w.seq).toEqual(t.seq);
-      expectSameAlerts(w.alerts, t.alerts);
-      expectSameState(wasm, ref);
+      const { ref, t } = runBoth(build, cfg, events, {
+        prepare: (wasm, ref) => { for (const id of [1, 2, 3]) expect(wasm.register(id)).toBe(ref.register(id)); },
+      });
       expect(t.status.filter((s) => s === K.R_UNKNOWN_INSTRUMENT).length).toBeGreaterThan(5);
       expect(ref.slots.length).toBe(3);
     });
 
     it('a table of one instrument: the second one is refused as table full', () => {
-      const cfg = config({ [K.C_MAX_INSTRUMENTS]: 1 });
+      const cfg = config({ [K.C.MAX_INSTRUMENTS]: 1 });
       const events = [
         event(T0, 0n, 9, K.K_VALUE, 1),
         event(T0 + MS, 1n, 10, K.K_VALUE, 1),
@@ -319,29 +138,17 @@ function describeEngine(build: Build): void {
         event(T0 + 9n * MS, 9n, 1, K.K_QUOTE, 99, 1, 101, 1, -Infinity, NaN), // -Infinity depth
         event(T0 + 10n * MS, 10n, 1, K.K_VALUE, Infinity),
       ];
-      const wasm = new WasmEngine(build, cfg);
-      const ref = new RefEngine(cfg);
-      const w = wasm.run(events);
-      const t = runTwin(ref, events);
+      const { ref, t } = runBoth(build, cfg, events);
       expect(t.status).toEqual([0, 0, 0, 0, 0, 0, 0, 0, K.R_NEGATIVE, K.R_NONFINITE, K.R_NONFINITE]);
-      expect(w.status).toEqual(t.status);
       const obs = (f: number): number => ref.instruments.get(1)!.features[f]!.observations;
       expect([K.F_BASIS, K.F_FUNDING, K.F_SPREAD, K.F_MID_JUMP, K.F_IMBALANCE, K.F_DEPTH, K.F_DEPTH_IMB].map(obs)).toEqual([1, 1, 3, 2, 2, 2, 1]);
-      expectSameState(wasm, ref);
     });
 
     describe('injected anomalies are found by both', () => {
       const staticCfg = (): Float64Array => config({}, () => K.M_STATIC);
 
       function both(events: RefEvent[], cfg = staticCfg()): RefAlert[] {
-        const wasm = new WasmEngine(build, cfg);
-        const ref = new RefEngine(cfg);
-        const w = wasm.run(events);
-        const t = runTwin(ref, events);
-        expect(w.status).toEqual(t.status);
-        expectSameAlerts(w.alerts, t.alerts);
-        expectSameState(wasm, ref);
-        return t.alerts;
+        return runBoth(build, cfg, events).t.alerts;
       }
 
       it('a 20-sigma spike in a value series', () => {

@@ -1,11 +1,9 @@
 // Reference target-rate calibrator and the observation-rate estimate it needs, as in assembly/channel.ts
 // (rateUpdate, rateNow, calibLearn, calibThreshold).
 import { NS_PER_HOUR } from './constants.js';
+import type { RefParams } from './params.js';
 
-export interface RateParams {
-  rateEpochNs: bigint;
-  rateMemoryNs: number;
-}
+export type RateParams = Pick<RefParams, 'rateEpochNs' | 'rateMemoryNs'>;
 
 /**
  * Observations per hour of one feature. Observations are counted per epoch of E ns, epochs starting at the first
@@ -57,11 +55,7 @@ export class RateEstimator {
   }
 }
 
-export interface TailParams {
-  tailP: number;
-  tailMemory: number;
-  quantileStep: number;
-}
+export type TailParams = Pick<RefParams, 'tailP' | 'tailMemory' | 'quantileStep'>;
 
 /** A cluster's peak excess counts for at most this many mean excesses. */
 export const EXCESS_CLIP = 10;

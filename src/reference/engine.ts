@@ -3,7 +3,9 @@
 // It follows assembly/engine.ts and assembly/channel.ts step for step: the same order of observations, scoring
 // before learning, the same warm-up rules and state updates, so that the WASM can be held against it alert for
 // alert. What it leaves out: the arena, snapshots, the batch/alert-buffer plumbing (one event in, its alerts out).
-import * as K from './constants.js';
+import * as K from '../abi.js';
+import type { AlertRecord } from '../abi.js';
+import { I64_MIN, MAX_FEATURE_VALUE } from './constants.js';
 import { RefCountWindow } from './window.js';
 import { RefEwma } from './ewma.js';
 import { RefTimeWindow, floorDiv } from './timewindow.js';
@@ -23,22 +25,8 @@ export interface RefEvent {
   f: readonly number[];
 }
 
-export interface RefAlert {
-  tsNs: bigint;
-  seq: bigint;
-  instrument: number;
-  feature: number;
-  detector: number;
-  severity: number;
-  regime: number;
-  value: number;
-  expected: number;
-  score: number;
-  threshold: number;
-  /** The instrument's volatility ratio, rounded to f32 as the alert record stores it. */
-  regimeFactor: number;
-  mode: number;
-}
+/** An alert as the module's record holds it (ids as numbers). */
+export type RefAlert = AlertRecord;
 
 export interface RefResult {
   /** R_* reject reason, R_OK (0) when accepted. */
@@ -90,7 +78,7 @@ export class OpenBucket {
 
 export class RefInstrument {
   readonly id: number;
-  lastTs = K.I64_MIN;
+  lastTs = I64_MIN;
   events = 0;
   lastTradePx = 0;
   lastMid = 0;
@@ -279,8 +267,9 @@ export class RefEngine {
     }
     if (o.tradeReturns.length > 0) inst.ret2.push(closedTs, r2);
     if (o.spreads.length > 0) inst.quotes.push(closedTs, o.spreads.length);
-    // Every window moves on to the bucket now open, so its totals age out when trading stops.
-    for (const w of [inst.trades, inst.volume, inst.flow, inst.ret2, inst.quotes]) w.advance(ts);
+    // Every window moves on to the last closed bucket, so that it holds the last B closed buckets and its totals age
+    // out when trading stops.
+    for (const w of [inst.trades, inst.volume, inst.flow, inst.ret2, inst.quotes]) w.advance((b - 1n) * bucketNs);
     inst.bucket = b;
     inst.bucketPartial = false;
     inst.open = new OpenBucket();
@@ -347,8 +336,10 @@ export class RefEngine {
   #observe(inst: RefInstrument, f: number, x: number, ts: bigint, seq: bigint, out: RefAlert[]): void {
     const fs = inst.features[f];
     if (!fs) return; // feature disabled
-    // A derived value can overflow from finite inputs (a basis over an index of 5e-324): refused, never learnt.
-    if (!Number.isFinite(x)) return;
+    // A derived value can overflow from finite inputs (a basis over an index of 5e-324), or its square can (a basis
+    // over an index of 1e-300): refused beyond MAX_FEATURE_VALUE, counted as the window's skipped values (as the
+    // module does), never learnt.
+    if (!(Math.abs(x) <= MAX_FEATURE_VALUE)) { fs.window.skipped++; return; }
     const p = this.params;
     const { mask, minScale } = p.features[f];
     const cap = p.scoreCap;

@@ -1,5 +1,6 @@
 // Reference event validation and regime math (assembly/engine.ts: check, timeWeight, updateRegime).
-import * as K from './constants.js';
+import * as K from '../abi.js';
+import type { RefParams } from './params.js';
 
 const finite = Number.isFinite;
 /** Optional fields: NaN means absent; +-Infinity is never accepted. */
@@ -49,14 +50,7 @@ export function timeWeight(dtNs: number, tauNs: number, elapsedNs: number): numb
   return elapsedNs > 0 && average > ewma ? average : ewma;
 }
 
-export interface RegimeParams {
-  volFastNs: number;
-  volSlowNs: number;
-  regimeVolExp: number;
-  regimeLiqExp: number;
-  regimeMin: number;
-  regimeMax: number;
-}
+export type RegimeParams = Pick<RefParams, 'volFastNs' | 'volSlowNs' | 'regimeVolExp' | 'regimeLiqExp' | 'regimeMin' | 'regimeMax'>;
 
 /**
  * The volatility and liquidity regime of one instrument, updated once per closed time bucket (assembly/engine.ts,
@@ -96,10 +90,11 @@ export class Regime {
     const elapsed = Number(ts - this.firstNs);
     const wf = timeWeight(dt, p.volFastNs, elapsed);
     const ws = timeWeight(dt, p.volSlowNs, elapsed);
-    if (priced) {
-      let sumR2 = 0;
-      for (const r of returns) sumR2 += r * r;
-      const rv = sumR2 / Number(buckets);
+    let sumR2 = 0;
+    for (const r of returns) sumR2 += r * r;
+    const rv = sumR2 / Number(buckets);
+    // A return whose square overflowed: the bucket's variance is refused.
+    if (priced && Number.isFinite(rv)) {
       this.varFast = this.varFast + wf * (rv - this.varFast);
       this.varSlow = this.varSlow + ws * (rv - this.varSlow);
       this.volRatio = this.varSlow > 0 ? Math.sqrt(this.varFast / this.varSlow) : 1;

@@ -1,6 +1,6 @@
-// The configuration array (f64[C_LEN], indices in constants.ts) read into named fields for the reference twin.
+// The configuration array (f64[C_LEN], indices in src/abi.ts) read into named fields for the reference twin.
 // Integer-valued nanosecond settings become bigint the way the AssemblyScript converts them (<i64>x truncates).
-import * as K from './constants.js';
+import { ABI_VERSION, C, C_LEN, N_DETECTORS, N_FEATURES, channelModeIndex, channelThresholdIndex, featureEnabledIndex, featureMaskIndex, featureMinScaleIndex } from '../abi.js';
 
 export interface FeatureParams {
   enabled: boolean;
@@ -47,6 +47,7 @@ export interface RefParams {
   thresholdFloor: number;
   autoRegister: boolean;
   scoreCap: number;
+  /** Step of the alert-rate correction (log threshold per alert). */
   rateGain: number;
   features: FeatureParams[];
   /** channels[f][d] */
@@ -57,55 +58,55 @@ const i64 = (x: number): bigint => BigInt(Math.trunc(x));
 
 /** Named view of a configuration array. Throws on a wrong length or version; range checks are the module's job. */
 export function readParams(cfg: Float64Array): RefParams {
-  if (cfg.length !== K.C_LEN) throw new RangeError(`configuration must hold ${K.C_LEN} values, got ${cfg.length}`);
-  if (cfg[K.C_VERSION] !== K.ABI_VERSION) throw new RangeError(`configuration version ${cfg[K.C_VERSION]} is not ${K.ABI_VERSION}`);
+  if (cfg.length !== C_LEN) throw new RangeError(`configuration must hold ${C_LEN} values, got ${cfg.length}`);
+  if (cfg[C.VERSION] !== ABI_VERSION) throw new RangeError(`configuration version ${cfg[C.VERSION]} is not ${ABI_VERSION}`);
   const features: FeatureParams[] = [];
   const channels: ChannelParams[][] = [];
-  for (let f = 0; f < K.N_FEATURES; f++) {
+  for (let f = 0; f < N_FEATURES; f++) {
     features.push({
-      enabled: cfg[K.featureEnabledIndex(f)] !== 0,
-      mask: Math.trunc(cfg[K.featureMaskIndex(f)]),
-      minScale: cfg[K.featureMinScaleIndex(f)],
+      enabled: cfg[featureEnabledIndex(f)] !== 0,
+      mask: Math.trunc(cfg[featureMaskIndex(f)]),
+      minScale: cfg[featureMinScaleIndex(f)],
     });
     const row: ChannelParams[] = [];
-    for (let d = 0; d < K.N_DETECTORS; d++) {
-      row.push({ mode: Math.trunc(cfg[K.channelModeIndex(f, d)]), threshold: cfg[K.channelThresholdIndex(f, d)] });
+    for (let d = 0; d < N_DETECTORS; d++) {
+      row.push({ mode: Math.trunc(cfg[channelModeIndex(f, d)]), threshold: cfg[channelThresholdIndex(f, d)] });
     }
     channels.push(row);
   }
-  const timeBuckets = Math.trunc(cfg[K.C_TIME_BUCKETS]);
+  const timeBuckets = Math.trunc(cfg[C.TIME_BUCKETS]);
   return {
-    maxInstruments: Math.trunc(cfg[K.C_MAX_INSTRUMENTS]),
-    window: Math.trunc(cfg[K.C_WINDOW]),
-    timeWindowNs: cfg[K.C_TIME_WINDOW_NS],
+    maxInstruments: Math.trunc(cfg[C.MAX_INSTRUMENTS]),
+    window: Math.trunc(cfg[C.WINDOW]),
+    timeWindowNs: cfg[C.TIME_WINDOW_NS],
     timeBuckets,
-    timeBucketNs: i64(cfg[K.C_TIME_WINDOW_NS]) / BigInt(timeBuckets),
-    warmup: cfg[K.C_WARMUP],
-    ewmaAlpha: cfg[K.C_EWMA_ALPHA],
-    chartLambda: cfg[K.C_CHART_LAMBDA],
-    cusumK: cfg[K.C_CUSUM_K],
-    phDelta: cfg[K.C_PH_DELTA],
-    phAlpha: cfg[K.C_PH_ALPHA],
-    volFastNs: cfg[K.C_VOL_FAST_NS],
-    volSlowNs: cfg[K.C_VOL_SLOW_NS],
-    regimeVolExp: cfg[K.C_REGIME_VOL_EXP],
-    regimeLiqExp: cfg[K.C_REGIME_LIQ_EXP],
-    regimeMin: cfg[K.C_REGIME_MIN],
-    regimeMax: cfg[K.C_REGIME_MAX],
-    targetPerHour: cfg[K.C_TARGET_PER_HOUR],
-    tailP: cfg[K.C_TAIL_P],
-    tailMemory: cfg[K.C_TAIL_MEMORY],
-    quantileStep: cfg[K.C_QUANTILE_STEP],
-    calibWarmup: cfg[K.C_CALIB_WARMUP],
-    rateEpochNs: i64(cfg[K.C_RATE_EPOCH_NS]),
-    rateMemoryNs: cfg[K.C_RATE_MEMORY_NS],
-    hysteresis: cfg[K.C_HYSTERESIS],
-    cooldownNs: i64(cfg[K.C_COOLDOWN_NS]),
-    minPersistence: cfg[K.C_MIN_PERSISTENCE],
-    thresholdFloor: cfg[K.C_THRESHOLD_FLOOR],
-    autoRegister: cfg[K.C_AUTO_REGISTER] !== 0,
-    scoreCap: cfg[K.C_SCORE_CAP],
-    rateGain: cfg[K.C_RATE_GAIN],
+    timeBucketNs: i64(cfg[C.TIME_WINDOW_NS]) / BigInt(timeBuckets),
+    warmup: cfg[C.WARMUP],
+    ewmaAlpha: cfg[C.EWMA_ALPHA],
+    chartLambda: cfg[C.CHART_LAMBDA],
+    cusumK: cfg[C.CUSUM_K],
+    phDelta: cfg[C.PH_DELTA],
+    phAlpha: cfg[C.PH_ALPHA],
+    volFastNs: cfg[C.VOL_FAST_NS],
+    volSlowNs: cfg[C.VOL_SLOW_NS],
+    regimeVolExp: cfg[C.REGIME_VOL_EXP],
+    regimeLiqExp: cfg[C.REGIME_LIQ_EXP],
+    regimeMin: cfg[C.REGIME_MIN],
+    regimeMax: cfg[C.REGIME_MAX],
+    targetPerHour: cfg[C.TARGET_PER_HOUR],
+    tailP: cfg[C.TAIL_P],
+    tailMemory: cfg[C.TAIL_MEMORY],
+    quantileStep: cfg[C.QUANTILE_STEP],
+    calibWarmup: cfg[C.CALIB_WARMUP],
+    rateEpochNs: i64(cfg[C.RATE_EPOCH_NS]),
+    rateMemoryNs: cfg[C.RATE_MEMORY_NS],
+    hysteresis: cfg[C.HYSTERESIS],
+    cooldownNs: i64(cfg[C.COOLDOWN_NS]),
+    minPersistence: cfg[C.MIN_PERSISTENCE],
+    thresholdFloor: cfg[C.THRESHOLD_FLOOR],
+    autoRegister: cfg[C.AUTO_REGISTER] !== 0,
+    scoreCap: cfg[C.SCORE_CAP],
+    rateGain: cfg[C.RATE_GAIN],
     features,
     channels,
   };

@@ -1,18 +1,13 @@
 // Reference channel: the threshold of one (feature, detector) under its calibrator mode, and the suppression that
 // turns exceedances into one alert per episode (assembly/channel.ts, channelStep).
-import { M_FIXED, M_REGIME, M_TARGET, TARGET_RECOMPUTE_EVERY } from './constants.js';
-import { RateEstimator, TailCalibrator, type TailParams } from './calibrator.js';
+import { M_FIXED, M_REGIME, M_TARGET } from '../abi.js';
+import { I64_MIN, TARGET_RECOMPUTE_EVERY } from './constants.js';
+import { RateEstimator, TailCalibrator } from './calibrator.js';
+import type { RefParams } from './params.js';
 
-export interface ChannelStepParams extends TailParams {
-  calibWarmup: number;
-  /** Step of the alert-rate correction (log threshold per alert). */
-  rateGain: number;
-  targetPerHour: number;
-  thresholdFloor: number;
-  hysteresis: number;
-  cooldownNs: bigint;
-  minPersistence: number;
-}
+export type ChannelStepParams = Pick<RefParams,
+  'tailP' | 'tailMemory' | 'quantileStep' | 'calibWarmup' | 'rateGain' | 'targetPerHour' | 'thresholdFloor' | 'hysteresis' |
+  'cooldownNs' | 'minPersistence'>;
 
 /**
  * Suppression (hysteresis, minimum persistence, cooldown), one alert per episode:
@@ -25,8 +20,8 @@ export interface ChannelStepParams extends TailParams {
 export class Suppressor {
   persist = 0;
   inEpisode = false;
-  /** No alert before this ts. Starts at 0, as the zeroed arena does. */
-  coolUntil = -(2n ** 63n); // no cooldown before the first episode, whatever the timestamps
+  /** No alert before this ts: no cooldown before the first episode, whatever the timestamps. */
+  coolUntil = I64_MIN;
 
   /** Returns true when this score fires an alert. */
   step(score: number, threshold: number, exceed: boolean, ts: bigint, p: ChannelStepParams): boolean {

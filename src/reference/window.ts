@@ -39,13 +39,20 @@ export class RefCountWindow {
 
   get count(): number { return this.values.length; }
 
-  /** Arithmetic mean; NaN when empty. */
+  /**
+   * Arithmetic mean; NaN when empty. The sum over n, corrected by the mean of the residuals (one more pass; Higham,
+   * Accuracy and Stability of Numerical Algorithms, 2002, 1.9): exact for constant data, where sum / n alone can be
+   * an ulp off and a score over a floored scale then magnifies that ulp.
+   */
   mean(): number {
     const n = this.values.length;
     if (n === 0) return NaN;
     let sum = 0;
     for (const x of this.values) sum += x;
-    return sum / n;
+    const m = sum / n;
+    let residual = 0;
+    for (const x of this.values) residual += x - m;
+    return m + residual / n;
   }
 
   /** Sample variance (divisor n - 1) by two passes (mean first, then squared deviations); 0 for one value. */

@@ -1,7 +1,7 @@
 // Handles on the WASM kernels (count window, EWMA, time window) at addresses in a test's scratch space, with the
 // same surface as the reference twins, so a test can drive both through one loop.
-import { W_SKIPPED, W_TOTAL, E_N } from '../../src/reference/constants.js';
-import { align16, loadWasm, type AtcKernelExports, type Build, type LoadedWasm } from './wasm.js';
+import { EWMA_STATE, WINDOW_STATE, type AtcExports } from '../../src/abi.js';
+import { align16, loadWasm, type Build, type LoadedWasm } from './wasm.js';
 
 /** A module instance plus a bump allocator over its scratch space (above heap_base). */
 export class Scratch {
@@ -11,7 +11,7 @@ export class Scratch {
     this.wasm = loadWasm(build);
     this.#next = this.wasm.base;
   }
-  get x(): AtcKernelExports { return this.wasm.exports; }
+  get x(): AtcExports { return this.wasm.exports; }
   /** bytes, 16-byte aligned, with 64 guard bytes after (see guardIntact). */
   alloc(bytes: number): number {
     const p = this.#next;
@@ -55,8 +55,8 @@ export class WasmWindow {
   mad(): number { return this.#s.x.window_mad(this.p); }
   quantile(q: number): number { return this.#s.x.window_quantile(this.p, q); }
   /** Values ever accepted and non-finite values refused, read from the kernel's header. */
-  get total(): number { return Number(this.#s.view().getBigInt64(this.p + W_TOTAL, true)); }
-  get skipped(): number { return Number(this.#s.view().getBigInt64(this.p + W_SKIPPED, true)); }
+  get total(): number { return Number(this.#s.view().getBigInt64(this.p + WINDOW_STATE.TOTAL, true)); }
+  get skipped(): number { return Number(this.#s.view().getBigInt64(this.p + WINDOW_STATE.SKIPPED, true)); }
   guardIntact(): boolean { return this.#s.guardIntact(this.p, this.bytes); }
 }
 
@@ -71,7 +71,7 @@ export class WasmEwma {
   push(x: number): void { this.#s.x.ewma_push(this.p, x); }
   mean(): number { return this.#s.x.ewma_mean(this.p); }
   variance(): number { return this.#s.x.ewma_var(this.p); }
-  get n(): number { return Number(this.#s.view().getBigInt64(this.p + E_N, true)); }
+  get n(): number { return Number(this.#s.view().getBigInt64(this.p + EWMA_STATE.N, true)); }
 }
 
 export class WasmTimeWindow {

@@ -1,12 +1,12 @@
 // Seeded synthetic event streams (plain RefEvent objects) for holding the WASM engine against the reference twin:
 // all five event kinds on several instruments, optionally with malformed events mixed in.
-import * as K from '../../src/reference/constants.js';
+import * as K from '../../src/abi.js';
 import type { RefEvent } from '../../src/reference/engine.js';
 import { gaussian, mulberry32 } from './random.js';
+import { SECOND, T0 } from '../../src/synthetic.js';
 
-export const T0 = 1_723_161_600_000_000_000n; // 2024-08-09T00:00:00Z, ns
 export const MS = 1_000_000n;
-export const SECOND = 1_000_000_000n;
+export { T0, SECOND };
 
 export interface MarketOptions {
   seed: number;

@@ -3,9 +3,9 @@
 //
 // Scratch memory, from align16(heap_base()):  config f64[C_LEN] | arena | batch (capacity events) | alerts
 // (alertCapacity records) | 4 KiB guard (filled with 0xA5; see guardIntact).
-import * as K from '../../src/reference/constants.js';
-import type { RefAlert, RefEvent } from '../../src/reference/engine.js';
-import { align16, loadWasm, type AtcKernelExports, type Build, type LoadedWasm } from './wasm.js';
+import { ALERT_BYTES, BATCH_BYTES_PER_EVENT, C_LEN, INSTRUMENT_STATS, N_FIELDS, batchColumns, readAlertRecord, type AlertRecord, type AtcExports } from '../../src/abi.js';
+import type { RefEvent } from '../../src/reference/engine.js';
+import { align16, loadWasm, type Build, type LoadedWasm } from './wasm.js';
 
 export const GUARD_BYTES = 4096;
 
@@ -13,7 +13,7 @@ export interface WasmRun {
   status: number[];
   /** Sequence numbers after numbering (the module writes them back into the batch). */
   seq: bigint[];
-  alerts: RefAlert[];
+  alerts: AlertRecord[];
   /** ingest calls made (more than the number of chunks when the alert buffer filled up). */
   calls: number;
 }
@@ -31,20 +31,21 @@ export class WasmEngine {
     this.wasm = loadWasm(build);
     const x = this.x;
     this.configPtr = this.wasm.base;
-    new Float64Array(this.wasm.memory.buffer, this.configPtr, K.C_LEN).set(config);
-    this.arena = align16(this.configPtr + K.C_LEN * 8);
+    new Float64Array(this.wasm.memory.buffer, this.configPtr, C_LEN).set(config);
+    this.arena = align16(this.configPtr + C_LEN * 8);
     this.arenaBytes = x.arena_bytes(this.configPtr);
     if (this.arenaBytes < 0) throw new Error(`arena_bytes: error ${this.arenaBytes}`);
     this.batch = align16(this.arena + this.arenaBytes);
-    this.alerts = align16(this.batch + capacity * K.BATCH_BYTES_PER_EVENT);
-    this.guard = this.alerts + alertCapacity * K.AL_BYTES;
-    if (this.guard + GUARD_BYTES > this.wasm.memory.buffer.byteLength) throw new Error('scratch memory too small');
+    this.alerts = align16(this.batch + capacity * BATCH_BYTES_PER_EVENT);
+    this.guard = this.alerts + alertCapacity * ALERT_BYTES;
+    const short = this.guard + GUARD_BYTES - this.wasm.memory.buffer.byteLength;
+    if (short > 0) this.wasm.memory.grow(Math.ceil(short / 65536));
     const rc = x.init(this.arena, this.configPtr);
     if (rc !== 0) throw new Error(`init: error ${rc}`);
     new Uint8Array(this.wasm.memory.buffer, this.guard, GUARD_BYTES).fill(0xa5);
   }
 
-  get x(): AtcKernelExports { return this.wasm.exports; }
+  get x(): AtcExports { return this.wasm.exports; }
 
   register(id: number): number { return this.x.register(this.arena, id); }
 
@@ -61,19 +62,20 @@ export class WasmEngine {
     for (let start = 0; start < events.length; start += C) {
       const chunk = events.slice(start, start + C);
       const buf = this.wasm.memory.buffer;
-      const ts = new BigInt64Array(buf, this.batch, C);
-      const seq = new BigInt64Array(buf, this.batch + 8 * C, C);
-      const id = new Uint32Array(buf, this.batch + 16 * C, C);
-      const kind = new Uint32Array(buf, this.batch + 20 * C, C);
-      const f = Array.from({ length: K.N_FIELDS }, (_, k) => new Float64Array(buf, this.batch + (24 + 8 * k) * C, C));
-      const status = new Uint8Array(buf, this.batch + 72 * C, C);
+      const col = batchColumns(C);
+      const ts = new BigInt64Array(buf, this.batch + col.ts, C);
+      const seq = new BigInt64Array(buf, this.batch + col.seq, C);
+      const id = new Uint32Array(buf, this.batch + col.instrument, C);
+      const kind = new Uint32Array(buf, this.batch + col.kind, C);
+      const f = Array.from({ length: N_FIELDS }, (_, k) => new Float64Array(buf, this.batch + col.field(k), C));
+      const status = new Uint8Array(buf, this.batch + col.status, C);
       status.fill(0xff);
       chunk.forEach((e, i) => {
         ts[i] = e.tsNs;
         seq[i] = e.seq;
         id[i] = e.instrument >>> 0;
         kind[i] = e.kind >>> 0;
-        for (let k = 0; k < K.N_FIELDS; k++) f[k][i] = k < e.f.length ? e.f[k] : NaN;
+        for (let k = 0; k < N_FIELDS; k++) f[k][i] = k < e.f.length ? e.f[k] : NaN;
       });
       let from = 0;
       while (from < chunk.length) {
@@ -94,34 +96,17 @@ export class WasmEngine {
     return out;
   }
 
-  readAlerts(n: number): RefAlert[] {
+  readAlerts(n: number): AlertRecord[] {
     const v = new DataView(this.wasm.memory.buffer);
-    const alerts: RefAlert[] = [];
-    for (let i = 0; i < n; i++) {
-      const o = this.alerts + i * K.AL_BYTES;
-      alerts.push({
-        tsNs: v.getBigInt64(o + K.AL_TS, true),
-        seq: v.getBigInt64(o + K.AL_SEQ, true),
-        instrument: v.getUint32(o + K.AL_INSTRUMENT, true),
-        feature: v.getUint8(o + K.AL_FEATURE),
-        detector: v.getUint8(o + K.AL_DETECTOR),
-        severity: v.getUint8(o + K.AL_SEVERITY),
-        regime: v.getUint8(o + K.AL_REGIME),
-        value: v.getFloat64(o + K.AL_VALUE, true),
-        expected: v.getFloat64(o + K.AL_EXPECTED, true),
-        score: v.getFloat64(o + K.AL_SCORE, true),
-        threshold: v.getFloat64(o + K.AL_THRESHOLD, true),
-        regimeFactor: v.getFloat32(o + K.AL_REGIME_FACTOR, true),
-        mode: v.getUint32(o + K.AL_MODE, true),
-      });
-    }
-    return alerts;
+    return Array.from({ length: n }, (_, i) => readAlertRecord(v, this.alerts + i * ALERT_BYTES));
   }
 
   counter(which: number): number { return this.x.counter(this.arena, which); }
   featureStat(id: number, feature: number, stat: number): number { return this.x.feature_stat(this.arena, id, feature, stat); }
   channelStat(id: number, feature: number, detector: number, stat: number): number { return this.x.channel_stat(this.arena, id, feature, detector, stat); }
-  instrumentStat(id: number, stat: number): number { return this.x.instrument_stat(this.arena, id, stat); }
+  instrumentStat(id: number, stat: number | (typeof INSTRUMENT_STATS)[number]): number {
+    return this.x.instrument_stat(this.arena, id, typeof stat === 'number' ? stat : INSTRUMENT_STATS.indexOf(stat));
+  }
   setInstrumentThreshold(id: number, feature: number, detector: number, threshold: number): number {
     return this.x.set_instrument_threshold(this.arena, id, feature, detector, threshold);
   }

@@ -1,0 +1,66 @@
+// Raw configuration arrays (f64[C_LEN], docs/abi.md) for the tests that drive the module through its exports:
+// every value set explicitly, so a test can name exactly what it changes.
+import {
+  ABI_VERSION, C, C_LEN, N_DETECTORS, N_FEATURES, channelModeIndex, channelThresholdIndex, featureEnabledIndex,
+  featureMaskIndex, featureMinScaleIndex,
+} from '../../src/abi.js';
+
+/** Base thresholds by detector: z, robust, EWMA chart, CUSUM, Page-Hinkley. */
+export const BASE_THRESHOLDS = [4, 4.5, 4, 5, 5];
+
+/** Channel modes cycling static, regime, target, fixed over the 80 channels. */
+export const cyclingModes = (f: number, d: number): number => (f * N_DETECTORS + d) % 4;
+
+/**
+ * A configuration with every feature and detector on, windows of 64 values and 10 s in 10 buckets; `over` sets raw
+ * indices (C.*, featureMaskIndex(f), ...) after the defaults, `mode` gives each channel's calibrator mode.
+ */
+export function engineConfig(over: Partial<Record<number, number>> = {}, mode: (f: number, d: number) => number = cyclingModes): Float64Array {
+  const c = new Float64Array(C_LEN);
+  c[C.VERSION] = ABI_VERSION;
+  c[C.MAX_INSTRUMENTS] = 8;
+  c[C.WINDOW] = 64;
+  c[C.TIME_WINDOW_NS] = 10e9;
+  c[C.TIME_BUCKETS] = 10;
+  c[C.RESERVED_5] = 0;
+  c[C.WARMUP] = 16;
+  c[C.EWMA_ALPHA] = 0.05;
+  c[C.CHART_LAMBDA] = 0.2;
+  c[C.CUSUM_K] = 0.5;
+  c[C.PH_DELTA] = 0.5;
+  c[C.PH_ALPHA] = 0.99;
+  c[C.VOL_FAST_NS] = 5e9;
+  c[C.VOL_SLOW_NS] = 60e9;
+  c[C.REGIME_VOL_EXP] = 0.5;
+  c[C.REGIME_LIQ_EXP] = 0.5;
+  c[C.REGIME_MIN] = 0.5;
+  c[C.REGIME_MAX] = 4;
+  c[C.TARGET_PER_HOUR] = 5;
+  c[C.TAIL_P] = 0.02;
+  c[C.TAIL_MEMORY] = 200;
+  c[C.QUANTILE_STEP] = 0.05;
+  c[C.CALIB_WARMUP] = 200;
+  c[C.RATE_EPOCH_NS] = 10e9;
+  c[C.RATE_MEMORY_NS] = 600e9;
+  c[C.HYSTERESIS] = 0.8;
+  c[C.COOLDOWN_NS] = 1e9;
+  c[C.MIN_PERSISTENCE] = 1;
+  c[C.THRESHOLD_FLOOR] = 0;
+  c[C.AUTO_REGISTER] = 1;
+  c[C.SCORE_CAP] = 1e6;
+  c[C.RATE_GAIN] = 0.05;
+  for (let f = 0; f < N_FEATURES; f++) {
+    c[featureEnabledIndex(f)] = 1;
+    c[featureMaskIndex(f)] = 31;
+    c[featureMinScaleIndex(f)] = 1e-9;
+    for (let d = 0; d < N_DETECTORS; d++) {
+      c[channelModeIndex(f, d)] = mode(f, d);
+      c[channelThresholdIndex(f, d)] = BASE_THRESHOLDS[d];
+    }
+  }
+  for (const [i, v] of Object.entries(over)) c[Number(i)] = v as number;
+  return c;
+}
+
+/** Every channel in one mode. */
+export const allModes = (mode: number) => (): number => mode;

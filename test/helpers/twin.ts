@@ -1,0 +1,147 @@
+// Holding the WASM engine against the reference twin: run both on the same events, compare alerts and end state.
+// The tolerances are explained at the top of test/reference-engine.test.ts.
+import { expect } from 'vitest';
+import * as K from '../../src/abi.js';
+import { RefEngine, type RefAlert, type RefEvent } from '../../src/reference/engine.js';
+import { WasmEngine, type WasmRun } from './wasm-engine.js';
+import type { Build } from './wasm.js';
+import { expectClose } from './close.js';
+
+export const RTOL = 1e-9;
+export const F32_RTOL = 2 ** -23;
+
+export function runTwin(ref: RefEngine, events: readonly RefEvent[]): { status: number[]; seq: bigint[]; alerts: RefAlert[] } {
+  const out = { status: [] as number[], seq: [] as bigint[], alerts: [] as RefAlert[] };
+  for (const e of events) {
+    const r = ref.ingest(e);
+    out.status.push(r.status);
+    out.seq.push(r.seq);
+    out.alerts.push(...r.alerts);
+  }
+  return out;
+}
+
+const key = (a: RefAlert): string =>
+  `seq=${a.seq} ts=${a.tsNs} id=${a.instrument} f=${a.feature} d=${a.detector} sev=${a.severity} reg=${a.regime} mode=${a.mode}`;
+
+/**
+ * Condition number of a z-type score |x - e| / s: relative errors of x and e of RTOL become a relative error of
+ * RTOL (|x| + |e|) / |x - e| in the score. It matters when the scale s is the floor minScale (a window whose MAD
+ * or sd is 0): the score then magnifies the last-bit differences of x, which the two sides compute by different
+ * but equally valid roundings. CUSUM and Page-Hinkley scores are judged at plain RTOL.
+ */
+function scoreCondition(a: RefAlert): number {
+  if (a.detector > K.D_EWMA) return 1;
+  const diff = Math.abs(a.value - a.expected);
+  return diff > 0 ? Math.max(1, (Math.abs(a.value) + Math.abs(a.expected)) / diff) : 1;
+}
+
+export function expectSameAlerts(wasm: readonly RefAlert[], twin: readonly RefAlert[]): void {
+  const n = Math.min(wasm.length, twin.length);
+  for (let i = 0; i < n; i++) {
+    const a = wasm[i];
+    const b = twin[i];
+    const label = `alert ${i} (${key(b)})`;
+    expect(key(a), label).toBe(key(b));
+    expectClose(a.value, b.value, RTOL, `${label} value`);
+    expectClose(a.expected, b.expected, RTOL, `${label} expected`, Math.abs(b.value));
+    expectClose(a.score, b.score, RTOL * scoreCondition(b), `${label} score`);
+    expectClose(a.threshold, b.threshold, RTOL, `${label} threshold`);
+    expectClose(a.regimeFactor, b.regimeFactor, F32_RTOL, `${label} regimeFactor`);
+  }
+  expect(wasm.length, 'alert count').toBe(twin.length);
+}
+
+/** End state: the module's stat exports against the twin's objects. */
+export function expectSameState(w: WasmEngine, ref: RefEngine): void {
+  expect(w.counter(0), 'accepted').toBe(ref.accepted);
+  expect(w.counter(1), 'alerts').toBe(ref.alertCount);
+  for (let r = 1; r < K.N_REJECT; r++) expect(w.counter(2 + r), `rejects ${r}`).toBe(ref.rejects[r]);
+  for (const inst of ref.slots) {
+    const id = inst.id;
+    const lbl = `instrument ${id}`;
+    expect(w.instrumentStat(id, 4), `${lbl} events`).toBe(inst.events);
+    expect(w.instrumentStat(id, 5), `${lbl} last ts`).toBe(Number(inst.lastTs));
+    expectClose(w.instrumentStat(id, 0), inst.regime.volRatio, RTOL, `${lbl} volRatio`);
+    expectClose(w.instrumentStat(id, 1), inst.regime.liqRatio, RTOL, `${lbl} liqRatio`);
+    expectClose(w.instrumentStat(id, 2), inst.regime.factor, RTOL, `${lbl} regimeFactor`);
+    // Counts, but the module sums them as n * mean over merged buckets, so not always an exact integer.
+    expectClose(w.instrumentStat(id, 6), inst.trades.sum(), RTOL, `${lbl} trades in window`);
+    expectClose(w.instrumentStat(id, 7), inst.volume.sum(), RTOL, `${lbl} size in window`);
+    expectClose(w.instrumentStat(id, 8), inst.flow.sum(), RTOL, `${lbl} signed size in window`, inst.volume.sum());
+    expectClose(w.instrumentStat(id, 9), inst.quotes.sum(), RTOL, `${lbl} quotes in window`);
+    expectClose(w.instrumentStat(id, 10), Math.sqrt(inst.ret2.sum()), RTOL, `${lbl} rvol`);
+    for (let f = 0; f < K.N_FEATURES; f++) {
+      const fs = inst.features[f];
+      if (!fs) continue;
+      const fl = `${lbl} feature ${f}`;
+      expect(w.featureStat(id, f, 9), `${fl} observations`).toBe(fs.observations);
+      expect(w.featureStat(id, f, 0), `${fl} count`).toBe(fs.window.count);
+      if (fs.window.count === 0) continue;
+      const scale = Math.max(Math.abs(fs.window.min()), Math.abs(fs.window.max()));
+      expectClose(w.featureStat(id, f, 1), fs.window.mean(), RTOL, `${fl} mean`, scale);
+      const v = fs.window.variance();
+      // A window holding values near +-1e308 has a variance beyond the doubles: Infinity on both sides.
+      if (Number.isFinite(v)) expect(Math.abs(w.featureStat(id, f, 2) - v), `${fl} variance`).toBeLessThanOrEqual(RTOL * v + 8 * Number.EPSILON * scale * scale);
+      else expect(w.featureStat(id, f, 2), `${fl} variance`).toBe(v);
+      // The held values themselves may differ in the last bits (bucket sums as n * mean vs a plain sum,
+      // Math.log from two libraries), so order statistics are compared within RTOL here, exactly in kernels.test.ts.
+      expectClose(w.featureStat(id, f, 3), fs.window.min(), RTOL, `${fl} min`, scale);
+      expectClose(w.featureStat(id, f, 4), fs.window.max(), RTOL, `${fl} max`, scale);
+      if (ref.params.features[f].mask & (1 << K.D_ROBUST)) {
+        expectClose(w.featureStat(id, f, 5), fs.window.median(), RTOL, `${fl} median`, scale);
+        expectClose(w.featureStat(id, f, 6), fs.window.mad(), RTOL, `${fl} mad`, scale);
+        expectClose(w.x.feature_quantile(w.arena, id, f, 0.9), fs.window.quantile(0.9), RTOL, `${fl} q0.9`, scale);
+      } else {
+        // Without the robust detector the module keeps no sorted copy: order statistics read NaN.
+        expect(w.featureStat(id, f, 5), `${fl} median`).toBeNaN();
+        expect(w.featureStat(id, f, 6), `${fl} mad`).toBeNaN();
+      }
+      expectClose(w.featureStat(id, f, 7), fs.ewma.mean(), RTOL, `${fl} ewma mean`, scale);
+      expectClose(w.featureStat(id, f, 8), fs.ewma.variance(), RTOL, `${fl} ewma var`, scale * scale * 1e-6);
+      expectClose(w.featureStat(id, f, 10), fs.last, RTOL, `${fl} last`, scale);
+      expectClose(w.featureStat(id, f, 11), fs.rate.perHour(inst.lastTs), RTOL, `${fl} rate`);
+      for (let d = 0; d < K.N_DETECTORS; d++) {
+        const ch = fs.channels[d];
+        const cl = `${fl} detector ${d}`;
+        expect(w.channelStat(id, f, d, 2), `${cl} alerts`).toBe(ch.alerts);
+        expect(w.channelStat(id, f, d, 3), `${cl} exceedances`).toBe(ch.exceedances);
+        expect(w.channelStat(id, f, d, 4), `${cl} calibrated`).toBe(ch.calibrator.n);
+        expect(w.channelStat(id, f, d, 6), `${cl} in episode`).toBe(ch.suppressor.inEpisode ? 1 : 0);
+        expectClose(w.channelStat(id, f, d, 0), ch.lastScore, RTOL, `${cl} last score`, 1e-6);
+        expectClose(w.channelStat(id, f, d, 1), ch.lastThreshold, RTOL, `${cl} last threshold`);
+        expectClose(w.channelStat(id, f, d, 5), ch.calibrator.u, RTOL, `${cl} base quantile`, 1e-6);
+        const fixed = w.channelStat(id, f, d, 7);
+        if (Number.isNaN(ch.fixedThreshold)) expect(fixed).toBeNaN(); else expect(fixed).toBe(ch.fixedThreshold);
+      }
+    }
+  }
+}
+
+export interface BothOptions {
+  /** Events per batch region, and alert records per ingest call, on the module's side. */
+  capacity?: number;
+  alertCapacity?: number;
+  /** Called with both engines before the events: register instruments, set thresholds. */
+  prepare?: (wasm: WasmEngine, ref: RefEngine) => void;
+}
+
+/**
+ * The module (one build) and the twin on the same events: statuses, sequence numbers, alerts and end state agree,
+ * and the module wrote nothing past its alert buffer.
+ */
+export function runBoth(build: Build, cfg: Float64Array, events: readonly RefEvent[], o: BothOptions = {}): {
+  wasm: WasmEngine; ref: RefEngine; w: WasmRun; t: ReturnType<typeof runTwin>;
+} {
+  const wasm = new WasmEngine(build, cfg, o.capacity, o.alertCapacity);
+  const ref = new RefEngine(cfg);
+  o.prepare?.(wasm, ref);
+  const w = wasm.run(events);
+  const t = runTwin(ref, events);
+  expect(w.status).toEqual(t.status);
+  expect(w.seq).toEqual(t.seq);
+  expectSameAlerts(w.alerts, t.alerts);
+  expectSameState(wasm, ref);
+  expect(wasm.guardIntact()).toBe(true);
+  return { wasm, ref, w, t };
+}
