@@ -6,7 +6,7 @@ export const ABI_VERSION: u32 = 1;
 export const MAGIC: u32 = 0x31435441; // "ATC1" little-endian
 
 // ---- Feature ids -------------------------------------------------------------------------------------------
-export const F_RETURN: i32 = 0;       // trade price log return, bps
+export const F_RETURN: i32 = 0;       // trade price return since the previous trade, (p - p0) / p0, bps
 // Bucket features (rvol, intensity, volume, flow, quoteRate) are observed once per closed time bucket, when the
 // instrument's next event arrives: non-overlapping samples, so that consecutive values are not near-duplicates.
 export const F_RVOL: i32 = 1;         // realised volatility in the bucket: sqrt(sum r^2) of trade returns, bps
@@ -14,7 +14,7 @@ export const F_INTENSITY: i32 = 2;    // trades per second in the bucket
 export const F_VOLUME: i32 = 3;       // ln(1 + size traded in the bucket)
 export const F_FLOW: i32 = 4;         // signed flow in the bucket: (buy - sell) / (buy + sell)
 export const F_SPREAD: i32 = 5;       // (ask - bid) / mid, bps
-export const F_MID_JUMP: i32 = 6;     // mid log change since the previous quote, bps
+export const F_MID_JUMP: i32 = 6;     // mid change since the previous quote, (m - m0) / m0, bps
 export const F_IMBALANCE: i32 = 7;    // top of book (bidSize - askSize) / (bidSize + askSize)
 export const F_DEPTH: i32 = 8;        // bidDepth + askDepth
 export const F_DEPTH_IMB: i32 = 9;    // (bidDepth - askDepth) / (bidDepth + askDepth)
@@ -74,12 +74,13 @@ export const AL_VALUE: i32 = 24;      // f64 feature value
 export const AL_EXPECTED: i32 = 32;   // f64 what the detector expected
 export const AL_SCORE: i32 = 40;      // f64
 export const AL_THRESHOLD: i32 = 48;  // f64
-export const AL_REGIME_FACTOR: i32 = 56; // f32 volatility/liquidity factor
-export const AL_MODE: i32 = 60;       // u8 calibrator mode
+export const AL_REGIME_FACTOR: i32 = 56; // f32 volatility ratio (fast / slow realised volatility)
+export const AL_MODE: i32 = 60;       // u32 calibrator mode
 export const AL_BYTES: i32 = 64;
-// An event makes at most 14 observations: closing a bucket observes 5 bucket features plus 3 for a run of empty
-// buckets, and the event itself at most 6 (a quote with depth). Each observation fires at most one alert per
-// detector: 14 x 5 = 70.
+// An event makes at most 13 observations: closing a bucket observes 5 bucket features plus 3 for a run of empty
+// buckets, and the event itself at most 5 (a quote with depth: spread, mid jump, imbalance, depth, depth
+// imbalance). Each observation fires at most one alert per detector: 13 x 5 = 65 (50 in practice, as a channel
+// fires at most once per event). 70 leaves room for one more feature per event without an ABI change.
 export const MAX_ALERTS_PER_EVENT: i32 = 70;
 
 // ---- Configuration: an array of f64 ------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+// docs/abi.md must be enough to write a host from: its worked example ("A host, step by step") is run here, as
+// written, on every golden case; its configuration defaults are the TypeScript host's; every export it names is the
+// module's and every export of the module is named.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { C_LEN, DETECTORS, FEATURES } from '../src/abi.js';
+import { defaultConfig, encodeConfig } from '../src/config.js';
+import { wasmPath } from '../src/wasm/load.js';
+import type { Manifest } from '../scripts/golden.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DOC = readFileSync(join(ROOT, 'docs/abi.md'), 'utf8');
+const GOLDEN = join(ROOT, 'test/golden');
+const manifest: Manifest = JSON.parse(readFileSync(join(GOLDEN, 'manifest.json'), 'utf8'));
+
+/** The text of a `## title` section, up to the next `## `. */
+function section(title: string): string {
+  const start = DOC.indexOf(`\n## ${title}\n`);
+  expect(start, `docs/abi.md has a "## ${title}" section`).toBeGreaterThan(0);
+  const end = DOC.indexOf('\n## ', start + 1);
+  return DOC.slice(start, end < 0 ? undefined : end);
+}
+
+/** Rows of the markdown tables in `text` whose first cell is a number: cells trimmed. */
+function numberedRows(text: string): string[][] {
+  return text.split('\n').filter((l) => /^\| \d+ \|/.test(l)).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+}
+
+describe('docs/abi.md', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atc-abi-doc-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('its worked example is a host that reproduces every golden case', async () => {
+    const code = /```js\n([\s\S]*?)```/.exec(section('A host, step by step'))?.[1];
+    expect(code, 'a ```js block').toBeDefined();
+    const file = join(dir, 'host.mjs');
+    writeFileSync(file, code!);
+    const { runBatch } = await import(pathToFileURL(file).href);
+    const wasm = readFileSync(wasmPath('release'));
+    for (const c of manifest.cases) {
+      const read = (key: keyof typeof c.files) => new Uint8Array(readFileSync(join(GOLDEN, c.files[key].path)));
+      const cfgBytes = read('config');
+      const config = new Float64Array(C_LEN);
+      const v = new DataView(cfgBytes.buffer);
+      for (let i = 0; i < C_LEN; i++) config[i] = v.getFloat64(8 * i, true);
+      const idBytes = read('instruments');
+      const ids = Array.from({ length: idBytes.length / 4 }, (_, i) => new DataView(idBytes.buffer).getUint32(4 * i, true));
+      const { records, status } = await runBatch(wasm, config, ids, read('batch'), c.capacity, c.n, c.alertCapacity);
+      const alerts = Buffer.concat(records as Uint8Array[]);
+      expect(alerts.equals(read('alerts')), `${c.name}: alert records`).toBe(true);
+      expect(Buffer.from(status as Uint8Array).equals(read('status')), `${c.name}: status bytes`).toBe(true);
+    }
+  });
+
+  it('its configuration defaults are the encoding of the default configuration', () => {
+    const expected = encodeConfig(defaultConfig());
+    const text = section('Configuration array');
+    const rows = numberedRows(text);
+    // The first table: index | name | default | valid, indices 0..31.
+    const globals = rows.filter((r) => r.length === 4);
+    expect(globals.map((r) => Number(r[0]))).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe(expected[Number(index)]);
+    // The second: f | feature | enabled | mask | minimum scale.
+    const features = rows.filter((r) => r.length === 5);
+    expect(features.map((r) => r[1])).toEqual(FEATURES.map((f) => `\`${f}\``));
+    for (const [f, name, enabled, mask, minScale] of features) {
+      const i = 32 + 3 * Number(f);
+      expect([Number(enabled), parseInt(mask, 10), Number(minScale)], name).toEqual([expected[i], expected[i + 1], expected[i + 2]]);
+    }
+    // Channels, as the text states them: target-rate everywhere; 8, or 12 for cusum and pageHinkley.
+    expect(text).toContain('mode 2 (target-rate) for every channel; threshold 8, except 12 for `cusum` and\n`pageHinkley`');
+    for (let c = 0; c < FEATURES.length * DETECTORS.length; c++) {
+      const d = DETECTORS[c % DETECTORS.length];
+      expect([expected[80 + 2 * c], expected[81 + 2 * c]], `channel ${c}`).toEqual([2, d === 'cusum' || d === 'pageHinkley' ? 12 : 8]);
+    }
+  });
+
+  it('names every export of the module, and only those', () => {
+    const exported = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(wasmPath('release')))).map((e) => e.name).sort();
+    const calls = [...section('Calls, in the order a host makes them').matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]);
+    const kernels = [...section('Kernels').matchAll(/`([a-z_]+)[(`]/g)].map((m) => m[1]).filter((name) => name.includes('_'));
+    expect([...new Set([...calls, ...kernels])].sort()).toEqual(exported);
+  });
+});
