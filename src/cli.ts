@@ -1,21 +1,25 @@
 #!/usr/bin/env node
-// The `atc` command. `atc replay` streams recorded market data through one engine and writes its alerts as
-// NDJSON; a human summary goes to stderr, so stdout stays machine-readable.
+// The `atc` command. `atc replay` streams recorded market data (Binance and Deribit captures, canonical NDJSON
+// events, `timestamp,value` CSV series) through one engine and writes its alerts as NDJSON; a human summary and,
+// on a terminal, a progress line go to stderr, so stdout stays machine-readable.
 import { createWriteStream, realpathSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
-import { BinanceReader, MALFORMED_REASONS, type BinanceStats } from './adapters/binance.js';
-import { firstLine } from './adapters/lines.js';
+import { totalEvents, type ReaderStats } from './adapters/common.js';
+import type { DeribitStats } from './adapters/deribit.js';
+import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
 import { ConfigError, resolveConfig, type Config } from './config.js';
 import { Engine, type Alert } from './engine.js';
+import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
 
 export interface Io {
   stdout: Writable;
-  stderr: Writable;
+  /** `isTTY` true (a terminal) turns on the progress line of long replays. */
+  stderr: Writable & { isTTY?: boolean };
 }
 
 const EXIT_OK = 0;
@@ -34,38 +38,64 @@ Usage:
   atc <command> --help             the options of a command
   atc --help | --version
 
-Example:
+Inputs: Binance and Deribit WebSocket captures, canonical events (NDJSON, docs/protocol.md) and
+"timestamp,value" CSV series; the format of each file is detected from its first lines.
+
+Examples:
   atc replay data/samples/binance-usdm-btcusdt.txt.gz > alerts.ndjson
+  atc replay DERIBIT.0 DERIBIT.ws.1.0 --out alerts.ndjson
+  atc replay nab/data/realKnownCause/*.csv --format csv
 `;
 
-const REPLAY_HELP = `Usage: atc replay <file...> [--format auto|binance|ndjson] [--config FILE] [--out FILE]
+const REPLAY_HELP = `Usage: atc replay <file...> [--format auto|binance|deribit|ndjson|csv] [--config FILE] [--out FILE]
+                  [--deribit-instruments FILE] [--progress]
 
 Replays recorded market data through the anomaly engine and writes one JSON line per alert. Files are
 streamed, never loaded whole; gzip is recognised by its content, whatever the file is called. Several files
-are replayed one after the other through one engine, so instruments keep their state across files (give
-them in time order: an instrument's events that go back in time are rejected).
+are replayed one after the other through one engine and one instrument registry, so instruments keep their
+state across files (give them in time order: an instrument's events that go back in time are rejected).
 
 Options:
-  --format FMT   the input format (default: auto)
-                   auto     decide per file from its first non-empty line
-                   binance  a Binance WebSocket capture, lines of "<receive time ns> <message JSON>":
-                            trade -> trade events, bookTicker -> quotes (time = the receive time);
+  --format FMT   the input format of every file (default: auto)
+                   auto     decide per file from its first non-empty lines
+                   binance  Binance WebSocket capture, lines of "<receive time ns> <message JSON>":
+                            trade -> trades, bookTicker -> quotes (time = the receive time);
                             depth diffs, the REST depth snapshot and other streams are counted and skipped
-                   ndjson   canonical events, one JSON object per line (not supported yet)
+                   deribit  Deribit capture, lines of "<receive time>: <JSON-RPC message>" (receive time in
+                            seconds with a fraction, or integer s/ms/us/ns): trades.* -> trades;
+                            ticker.* -> option tickers (mark/bid/ask IV as fractions, underlying, mark
+                            price) for options, mark events (mark, index, funding_8h) for futures, and
+                            quotes until the instrument's book is seen; book.* -> a local book, one quote
+                            per message with the depth of its 10 best levels, change ids checked for gaps.
+                            Time = the receive time, else the message's timestamp. A get_instruments
+                            listing (such as DERIBIT.0) registers instruments and their contract terms
+                   ndjson   canonical events, one JSON object per line: docs/protocol.md, "Canonical
+                            events (NDJSON)"; every line is validated, bad ones reported by line number
+                   csv      a "timestamp,value" series (the NAB layout): value events, times read as UTC
+                            unless they carry a zone, the instrument named "<folder>/<file>"
+  --deribit-instruments FILE
+                 a Deribit instrument listing (get_instruments responses, like DERIBIT.0) to register
+                 before the replay; may be given more than once. A listing passed among the input files
+                 is recognised and read first as well
   --config FILE  the engine configuration, a JSON object (docs/configuration.md); fields it leaves out
                  take their defaults. Instruments are registered on first sight unless it sets
                  "autoRegister": false.
   --out FILE     write the alerts to FILE instead of stdout
+  --progress     always show progress on stderr (by default it is shown only when stderr is a terminal
+                 and the replay takes more than a second): events read, events per second, percent of
+                 the input's bytes read
   -h, --help     show this help
 
 Output, one JSON object per alert:
   time        ISO 8601 UTC, to the nanosecond ("2024-08-08T23:55:01.123456789Z")
   tsNs        the same instant in integer nanoseconds since the epoch, as a string
-  instrument  the instrument's name (Binance: the symbol, e.g. "BTCUSDT")
+  instrument  the instrument's name (Binance: the symbol, e.g. "BTCUSDT"; Deribit: the instrument,
+              e.g. "BTC-24SEP21-8000-P"; NDJSON: its "instrument"; CSV: "<folder>/<file>")
   feature, detector, severity (1-4), regime, value, expected, score, threshold, volRatio, mode
   seq         the sequence number of the event that fired, as a string
-Lines that cannot be read are counted by reason, with their line numbers, and skipped. A summary of
-events, skipped and malformed lines, rejected events, alerts and speed goes to stderr at the end.
+Lines that cannot be read are counted by reason, with their line numbers, and skipped. The summary on
+stderr at the end gives the events by kind, order-book gaps, skipped messages, malformed lines, events the
+engine rejected (by reason), alerts by feature and detector, and events per second.
 
 Exit status: 0 done (malformed lines do not fail a replay), 1 runtime failure, 2 usage or configuration error.
 `;
@@ -106,7 +136,7 @@ async function version(): Promise<string> {
 }
 
 // ---- replay ------------------------------------------------------------------------------------------------------
-const FORMATS = ['auto', 'binance', 'ndjson'] as const;
+const FORMATS = ['auto', ...INPUT_FORMATS] as const;
 type Format = (typeof FORMATS)[number];
 
 interface ReplayArgs {
@@ -114,6 +144,8 @@ interface ReplayArgs {
   format: Format;
   config: string | undefined;
   out: string | undefined;
+  deribitInstruments: string[];
+  progress: boolean;
 }
 
 function parseReplayArgs(argv: string[]): ReplayArgs | 'help' {
@@ -127,6 +159,8 @@ function parseReplayArgs(argv: string[]): ReplayArgs | 'help' {
         format: { type: 'string', default: 'auto' },
         config: { type: 'string' },
         out: { type: 'string' },
+        'deribit-instruments': { type: 'string', multiple: true },
+        progress: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -140,10 +174,13 @@ function parseReplayArgs(argv: string[]): ReplayArgs | 'help' {
     throw new UsageError(`replay: --format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(v.format)}`);
   }
   if (parsed.positionals.length === 0) throw new UsageError('replay: no input file given; see atc replay --help');
-  return { files: parsed.positionals, format: v.format as Format, config: v.config, out: v.out };
+  return {
+    files: parsed.positionals, format: v.format as Format, config: v.config, out: v.out,
+    deribitInstruments: v['deribit-instruments'] ?? [], progress: v.progress === true,
+  };
 }
 
-async function checkFile(path: string, what: string): Promise<void> {
+async function checkFile(path: string, what: string): Promise<number> {
   let s;
   try {
     s = await stat(path);
@@ -152,14 +189,7 @@ async function checkFile(path: string, what: string): Promise<void> {
     throw new UsageError(code === 'ENOENT' ? `${what} ${path}: no such file` : `${what} ${path}: ${(err as Error).message}`);
   }
   if (!s.isFile()) throw new UsageError(`${what} ${path}: not a file`);
-}
-
-/** The input format of a capture from its first non-empty line, or undefined when it is neither. */
-export function detectFormat(line: string | undefined): Exclude<Format, 'auto'> | undefined {
-  if (line === undefined) return undefined;
-  if (/^\d+ +\{/.test(line)) return 'binance';
-  if (line.startsWith('{')) return 'ndjson';
-  return undefined;
+  return s.size;
 }
 
 async function loadConfig(path: string | undefined): Promise<Config> {
@@ -202,8 +232,81 @@ async function openOut(path: string): Promise<Writable> {
 
 interface FileRun {
   path: string;
-  format: Exclude<Format, 'auto'>;
-  stats: BinanceStats;
+  format: InputFormat;
+  /** A Deribit instrument listing: read for its contract terms, before the event files. */
+  listing: boolean;
+  bytes: number;
+  stats: ReaderStats | undefined;
+}
+
+/** Which file is which, checked before any output: every file exists and has a known format. */
+async function planRuns(args: ReplayArgs): Promise<FileRun[]> {
+  const listings: FileRun[] = [];
+  const inputs: FileRun[] = [];
+  for (const path of args.deribitInstruments) {
+    const bytes = await checkFile(path, '--deribit-instruments');
+    if (!(await detectFileFormat(path)).deribitListing) {
+      throw new UsageError(`--deribit-instruments ${path}: not a Deribit instrument listing (lines of "https://...deribit.com/.../get_instruments... -> <time>: {json}")`);
+    }
+    listings.push({ path, format: 'deribit', listing: true, bytes, stats: undefined });
+  }
+  for (const path of args.files) {
+    const bytes = await checkFile(path, 'input');
+    const detected = await detectFileFormat(path);
+    const format = args.format === 'auto' ? detected.format : args.format;
+    if (format === undefined) {
+      throw new UsageError(`input ${path}: cannot tell its format from its first lines (none of "<ns> {json}" (binance), ` +
+        `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);
+    }
+    const run: FileRun = { path, format, listing: format === 'deribit' && detected.deribitListing, bytes, stats: undefined };
+    // Contract terms first: a ticker read before its listing would be classified from its own fields only.
+    (run.listing ? listings : inputs).push(run);
+  }
+  return [...listings, ...inputs];
+}
+
+const PROGRESS_DELAY_MS = 1000;
+const PROGRESS_EVERY_MS = 250;
+
+/**
+ * One status line on stderr, redrawn in place on a terminal (a line per update otherwise, when forced): events
+ * read, their rate and the share of the input's bytes read. Short replays never show it.
+ */
+class Progress {
+  readonly #stream: Io['stderr'];
+  readonly #tty: boolean;
+  readonly #enabled: boolean;
+  readonly #delayMs: number;
+  readonly #totalBytes: number;
+  readonly #started = performance.now();
+  #lastMs = -Infinity;
+  #drawn = false;
+
+  constructor(stream: Io['stderr'], forced: boolean, totalBytes: number) {
+    this.#stream = stream;
+    this.#tty = stream.isTTY === true;
+    this.#enabled = forced || this.#tty;
+    this.#delayMs = forced ? 0 : PROGRESS_DELAY_MS;
+    this.#totalBytes = totalBytes;
+  }
+
+  update(events: number, bytesRead: number, file: number, files: number): void {
+    if (!this.#enabled) return;
+    const now = performance.now();
+    if (now - this.#started < this.#delayMs || now - this.#lastMs < PROGRESS_EVERY_MS) return;
+    this.#lastMs = now;
+    const seconds = (now - this.#started) / 1000;
+    const percent = this.#totalBytes > 0 ? Math.min(100, (100 * bytesRead) / this.#totalBytes) : 100;
+    const text = `atc replay: ${int(events)} events, ${int(events / Math.max(seconds, 1e-3))} events/s, ` +
+      `${percent.toFixed(0)}% of ${bytes(this.#totalBytes)} read${files > 1 ? ` (file ${file + 1} of ${files})` : ''}`;
+    this.#stream.write(this.#tty ? `\r\x1b[K${text}` : `${text}\n`);
+    this.#drawn = true;
+  }
+
+  /** Clears the line so that the summary starts on a clean one. */
+  end(): void {
+    if (this.#drawn && this.#tty) this.#stream.write('\r\x1b[K');
+  }
 }
 
 async function replay(argv: string[], io: Io): Promise<number> {
@@ -213,16 +316,7 @@ async function replay(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   // Check everything the user can get wrong before any output: files, formats, configuration.
-  const formats: Exclude<Format, 'auto'>[] = [];
-  for (const file of args.files) {
-    await checkFile(file, 'input');
-    const format = args.format === 'auto' ? detectFormat(await firstLine(file)) : args.format;
-    if (format === undefined) {
-      throw new UsageError(`input ${file}: cannot tell its format from the first line (neither "<ns> {json}" nor "{json}"); pass --format`);
-    }
-    if (format === 'ndjson') throw new UsageError(`input ${file}: format ndjson is not supported yet`);
-    formats.push(format);
-  }
+  const runs = await planRuns(args);
   const config = await loadConfig(args.config);
   const engine = Engine.create(config);
   const out = args.out === undefined ? io.stdout : await openOut(args.out);
@@ -240,17 +334,27 @@ async function replay(argv: string[], io: Io): Promise<number> {
     }
   };
 
+  // One registry and one catalog for every file: the same instrument in two files is one instrument.
   const registry = new Registry();
-  const runs: FileRun[] = [];
+  const catalog = new InstrumentCatalog(registry);
+  /** Instruments that had events (a listing registers hundreds that never trade in the capture). */
+  const active = new Set<number>();
   const alertCounts = new Map<string, number>();
   let alerts = 0;
+  const totalBytes = runs.reduce((s, r) => s + r.bytes, 0);
+  const progress = new Progress(io.stderr, args.progress, totalBytes);
+  let eventsBefore = 0, bytesBefore = 0;
   const started = performance.now();
   try {
-    files: for (let k = 0; k < args.files.length; k++) {
-      const reader = new BinanceReader(args.files[k], { registry });
-      runs.push({ path: args.files[k], format: formats[k], stats: reader.stats });
+    files: for (let k = 0; k < runs.length; k++) {
+      const run = runs[k];
+      const reader = await openInput(run.path, run.format, { registry, catalog });
+      run.stats = reader.stats;
       for await (const batch of reader) {
+        const ids = batch.instrument;
+        for (let i = 0; i < batch.length; i++) active.add(ids[i]);
         const result = engine.ingest(batch);
+        progress.update(eventsBefore + totalEvents(reader.stats.events), bytesBefore + reader.stats.bytesRead, k, runs.length);
         if (result.alerts.length === 0) continue;
         let text = '';
         for (const a of result.alerts) {
@@ -263,6 +367,8 @@ async function replay(argv: string[], io: Io): Promise<number> {
         if (!write(text)) await settle(out, 'drain');
         if (outError) break files;
       }
+      eventsBefore += totalEvents(reader.stats.events);
+      bytesBefore += run.bytes;
     }
     if (args.out !== undefined && !outError) {
       out.end();
@@ -270,13 +376,14 @@ async function replay(argv: string[], io: Io): Promise<number> {
     }
   } finally {
     out.off('error', onOutError);
+    progress.end();
   }
   const wallMs = performance.now() - started;
   // A closed pipe (`atc replay ... | head`) is the reader saying it has seen enough, not a failure.
   const pipeClosed = (outError as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
   if (outError && !pipeClosed) throw new Error(`cannot write alerts to ${args.out ?? 'stdout'}: ${outError.message}`);
 
-  io.stderr.write(summary({ runs, engine, registry, alerts, alertCounts, wallMs, config, stoppedEarly: pipeClosed }));
+  io.stderr.write(summary({ runs, engine, registry, active, alerts, alertCounts, wallMs, config, stoppedEarly: pipeClosed }));
   return EXIT_OK;
 }
 
@@ -328,6 +435,8 @@ interface SummaryInput {
   runs: FileRun[];
   engine: Engine;
   registry: Registry;
+  /** Ids of the instruments that had events. */
+  active: Set<number>;
   alerts: number;
   alertCounts: Map<string, number>;
   wallMs: number;
@@ -335,42 +444,48 @@ interface SummaryInput {
   stoppedEarly: boolean;
 }
 
+const KIND_ORDER = ['trade', 'quote', 'mark', 'option', 'value'] as const;
+
 function summary(s: SummaryInput): string {
   const lines: string[] = [];
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(12)} ${text}`);
-  let trades = 0, quotes = 0, lineCount = 0;
+  const events = { trade: 0, quote: 0, mark: 0, option: 0, value: 0 };
+  let lineCount = 0, bookGaps = 0;
   let first: bigint | undefined, last: bigint | undefined;
   const skipped = new Map<string, number>();
-  for (const { stats } of s.runs) {
-    trades += stats.events.trade;
-    quotes += stats.events.quote;
+  const read = s.runs.filter((r): r is FileRun & { stats: ReaderStats } => r.stats !== undefined);
+  for (const { stats } of read) {
+    for (const k of KIND_ORDER) events[k] += stats.events[k];
     lineCount += stats.lines;
+    bookGaps += stats.bookGaps;
     if (stats.firstTsNs !== undefined && (first === undefined || stats.firstTsNs < first)) first = stats.firstTsNs;
     if (stats.lastTsNs !== undefined && (last === undefined || stats.lastTsNs > last)) last = stats.lastTsNs;
     for (const [type, n] of Object.entries(stats.skipped)) skipped.set(type, (skipped.get(type) ?? 0) + n);
   }
-  const events = trades + quotes;
+  const eventTotal = totalEvents(events);
   const marketS = first !== undefined && last !== undefined ? Number(last - first) / 1e9 : 0;
 
   lines.push(`atc replay: ${s.stoppedEarly ? 'stopped early (output closed)' : 'done'}`);
-  for (const r of s.runs) {
-    row('input', `${r.path} (${r.format}${r.stats.gzip ? ', gzip' : ''}, ${bytes(r.stats.bytesRead)}, ${int(r.stats.lines)} lines)`);
+  for (const r of read) {
+    const what = r.listing
+      ? `deribit instrument listing, ${plural((r.stats as DeribitStats).instruments ?? 0, 'instrument')}`
+      : `${r.format}${r.stats.gzip ? ', gzip' : ''}, ${bytes(r.stats.bytesRead)}, ${int(r.stats.lines)} lines`;
+    row('input', `${r.path} (${what})`);
   }
   if (first !== undefined && last !== undefined) {
     row('market time', `${isoNs(first).replace(/\.\d+Z$/, 'Z')} .. ${isoNs(last).replace(/\.\d+Z$/, 'Z')} (${marketS.toFixed(1)} s)`);
   }
-  row('events', `${int(events)}: trade ${int(trades)}, quote ${int(quotes)}`);
-  row('skipped', `${plural([...skipped.values()].reduce((a, b) => a + b, 0), 'line')} by stream type: ${list(byCount(skipped))}`);
+  row('events', `${int(eventTotal)}: ${KIND_ORDER.map((k) => `${k} ${int(events[k])}`).join(', ')}`);
+  row('book gaps', `${int(bookGaps)}${bookGaps > 0 ? ' (book updates lost; quotes resume at the next snapshot)' : ''}`);
+  row('skipped', `${int([...skipped.values()].reduce((a, b) => a + b, 0))} by type: ${list(byCount(skipped))}`);
 
   let malformedTotal = 0;
   const malformedRows: string[] = [];
-  for (const r of s.runs) {
-    for (const reason of MALFORMED_REASONS) {
-      const m = r.stats.malformed[reason];
-      if (!m) continue;
+  for (const r of read) {
+    for (const [reason, m] of Object.entries(r.stats.malformed)) {
       malformedTotal += m.count;
       const more = m.count > m.lines.length ? `, ... (first ${m.lines.length} shown)` : '';
-      malformedRows.push(`    ${reason} ${int(m.count)}${s.runs.length > 1 ? ` in ${r.path}` : ''}: lines ${m.lines.join(', ')}${more}`);
+      malformedRows.push(`    ${reason} ${int(m.count)}${read.length > 1 ? ` in ${r.path}` : ''}: lines ${m.lines.join(', ')}${more}`);
       malformedRows.push(`      e.g. ${m.example}`);
     }
   }
@@ -385,9 +500,9 @@ function summary(s: SummaryInput): string {
   if (counters.rejected.unknownInstrument > 0 && !s.config.autoRegister) rejectText += ' (the config sets "autoRegister": false)';
   row('rejected', rejectText);
 
-  const instruments = s.registry.size;
+  const instruments = s.active.size;
   const perHour = marketS > 0 && instruments > 0 ? s.alerts / instruments / (marketS / 3600) : NaN;
-  row('alerts', `${int(s.alerts)}${Number.isFinite(perHour) ? ` (${perHour.toFixed(1)} per instrument-hour of market time; target ${s.config.calibration.targetPerHour})` : ''}`);
+  row('alerts', `${int(s.alerts)}${Number.isFinite(perHour) ? ` (${perHour.toFixed(1)} per instrument-hour of market time; target ${s.config.calibration.targetPerHour} per channel)` : ''}`);
   if (s.alerts > 0) {
     const byFeature = new Map<string, number>(), byDetector = new Map<string, number>();
     for (const [key, n] of s.alertCounts) {
@@ -400,9 +515,12 @@ function summary(s: SummaryInput): string {
     row('  channel', list(byCount(s.alertCounts)));
   }
   const seconds = s.wallMs / 1000;
-  row('wall time', `${seconds.toFixed(2)} s, ${int(events / Math.max(seconds, 1e-9))} events/s (${int(lineCount / Math.max(seconds, 1e-9))} lines/s)`);
+  row('wall time', `${seconds.toFixed(2)} s, ${int(eventTotal / Math.max(seconds, 1e-9))} events/s (${int(lineCount / Math.max(seconds, 1e-9))} lines/s)`);
+  const names = [...s.active].slice(0, 8).map((id) => s.registry.name(id));
+  const listed = s.registry.size - instruments;
   row('engine', plural(s.engine.instrumentCount, 'instrument') +
-    `${instruments > 0 ? ` (${s.registry.toJSON().slice(0, 8).join(', ')}${instruments > 8 ? ', ...' : ''})` : ''}, ` +
+    `${instruments > 0 ? ` (${names.join(', ')}${instruments > 8 ? ', ...' : ''})` : ''}` +
+    `${listed > 0 ? ` and ${int(listed)} listed without events` : ''}, ` +
     `${bytes(s.engine.bytesPerInstrument)} of state per instrument, arena ${bytes(s.engine.arenaBytes)} for ${int(s.config.maxInstruments)}`);
   return lines.join('\n') + '\n';
 }

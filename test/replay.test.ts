@@ -59,7 +59,12 @@ describe('BinanceReader on the committed sample', () => {
     for (let i = 0; i < events.length; i++) (events.kind[i] === Kind.trade ? t++ : events.kind[i] === Kind.quote ? q++ : 0);
     expect([t, q]).toEqual([trades, quotes]);
     expect(stats.lines).toBe(lines.length);
-    expect(stats.skipped).toEqual({ depthSnapshot: 1 });
+    // The REST snapshot (line 49) loads BTCUSDT's book, which no depth diff ever continues in this sample: it
+    // stays syncing, and quotes carry no depth.
+    expect(stats.skipped).toEqual({});
+    expect(stats.messages).toEqual({ trade: trades, bookTicker: quotes, depth: 0, snapshot: 1 });
+    expect(stats.books.BTCUSDT?.state).toBe('syncing');
+    expect(stats.quotes).toEqual({ fromTicker: quotes, fromBook: 0, withDepth: 0, superseded: 0 });
     expect(stats.malformed).toEqual({});
     expect(stats.gzip).toBe(true);
     expect(batches.slice(0, -1).every((n) => n === 4096)).toBe(true);
@@ -127,11 +132,13 @@ describe('BinanceReader on damaged input', () => {
     // The valid lines around the bad ones, in order: 1, 3, 12, 15.
     expect([...events.tsNs.subarray(0, events.length)]).toEqual([1000000000000000001n, 1000000000000000003n, 1000000000000000012n, 1000000000000000015n]);
     expect([...events.f[2].subarray(0, events.length)]).toEqual([1, 100.6, -1, 1]);
-    expect(stats.skipped).toEqual({ 'depth@0ms': 1, 'markPrice@1s': 1, depthSnapshot: 1 });
+    // Line 8, a depth diff without symbol or sequence numbers, is malformed; line 10, a snapshot, loads a book.
+    expect(stats.skipped).toEqual({ 'markPrice@1s': 1 });
+    expect(stats.messages).toEqual({ trade: 3, bookTicker: 1, depth: 0, snapshot: 1 });
     const m = stats.malformed;
     expect(Object.keys(m).sort()).toEqual(['badField', 'badJson', 'badNumber', 'badTimestamp', 'missingField']);
     expect(m.badJson?.lines).toEqual([2, 13]);
-    expect(m.missingField?.lines).toEqual([4]);
+    expect(m.missingField?.lines).toEqual([4, 8]);
     expect(m.missingField?.example).toContain('"p"');
     expect(m.badNumber?.lines).toEqual([5, 11]);
     expect(m.badNumber?.example).toContain('"p"');
@@ -234,7 +241,7 @@ describe('atc replay (in process)', () => {
     const alerts = checkAlerts(r.stdout);
     expect(alerts.length).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/events +36,960: trade 6,231, quote 30,729/);
-    expect(r.stderr).toMatch(/skipped +1 line by stream type: depthSnapshot 1/);
+    expect(r.stderr).toMatch(/skipped +0 by type: none/); // the REST snapshot line now loads the book
     expect(r.stderr).toMatch(/malformed +none/);
     expect(r.stderr).toMatch(/rejected +none/);
     expect(r.stderr).toContain(`alerts       ${alerts.length} `);
@@ -291,15 +298,15 @@ describe('atc replay (in process)', () => {
   });
 
   it('gives clear usage errors with exit code 2', async () => {
-    const ndjson = join(dir, 'events.ndjson');
-    writeFileSync(ndjson, '\n{"kind":"trade"}\n');
+    const unknown = join(dir, 'events.txt');
+    writeFileSync(unknown, '\nhello world\n');
     const cases: [string[], RegExp][] = [
       [['replay', SAMPLE, '--bogus'], /Unknown option '--bogus'/],
-      [['replay', SAMPLE, '--format', 'csv'], /--format must be one of auto, binance, ndjson/],
+      [['replay', SAMPLE, '--format', 'xml'], /--format must be one of auto, binance, deribit, ndjson, csv/],
       [['replay'], /no input file/],
       [['replay', join(dir, 'nope.gz')], /nope\.gz: no such file/],
       [['replay', SAMPLE, '--config', join(dir, 'nope.json')], /nope\.json: no such file/],
-      [['replay', ndjson], /format ndjson is not supported yet/],
+      [['replay', unknown], /events\.txt: cannot tell its format from its first lines/],
       [['replay', dir], /not a file/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [[], /Usage:/],

@@ -33,11 +33,17 @@ describe.skipIf(!DATA)('full Binance captures in ../shared/data (set ATC_SHARED_
         alerts += r.alerts.length;
       }
       const skipped = Object.values(reader.stats.skipped).reduce((s, n) => s + n, 0);
-      // Every message is a trade, a quote, a skipped depth/snapshot line: nothing malformed, nothing lost.
-      expect(trades + quotes + skipped).toBe(c.messages); // the README counts the REST snapshot line too
+      const m = reader.stats.messages;
+      // Every message is a trade, a bookTicker, a depth diff or the REST snapshot: nothing malformed, nothing lost.
+      expect(m.trade + m.bookTicker + m.depth + m.snapshot + skipped).toBe(c.messages); // the README counts the snapshot too
+      expect(reader.stats.malformed).toEqual({});
+      expect(trades).toBe(m.trade);
+      // A quote per bookTicker, and one per depth diff applied to the live book.
+      expect(quotes).toBe(m.bookTicker + reader.stats.quotes.fromBook);
       if (c.trades !== undefined) {
-        expect(trades).toBe(c.trades);
-        expect(quotes).toBe(c.quotes);
+        expect(m.trade).toBe(c.trades);
+        expect(m.bookTicker).toBe(c.quotes);
+        expect(m.depth).toBe(c.depth);
       }
       expect(engine.counters().accepted).toBe(trades + quotes);
       console.log(`${c.file}: ${trades} trades, ${quotes} quotes, ${alerts} alerts`);

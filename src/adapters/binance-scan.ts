@@ -1,0 +1,648 @@
+// The fast parser: one pass over a capture line's bytes, for the message shapes Binance sends (trade, bookTicker,
+// depth diffs, the REST snapshot), with no JSON.parse, no string per field and no object per message. Anything it
+// does not fully recognise (an escape in a string, a number where a string was expected, a key given twice, a
+// nested value under an unknown key, bad syntax) goes to parseJsonMessage, which then decides exactly as if the
+// scanner did not exist: the two agree on every line, and test/shared/binance-parse.test.ts holds them to it over
+// every line of the three captures.
+//
+// Being sure means checking all of the JSON, not only the fields read: a line cut in half must not pass as a
+// message. So the scanner validates the whole object (strings, numbers by JSON's grammar, literals, nesting, the
+// end of the line) and hands over to JSON.parse at the first thing it is not certain of.
+//
+// Numbers: a decimal string of at most 15-16 digits is read as an integer mantissa m and a count of decimals k;
+// m / 10^k is then the correctly rounded double of the decimal (both operands are exact and IEEE division rounds
+// once), the same double JSON.parse + unary plus give. Longer ones go to the fallback.
+import {
+  isDiffDepthType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, POW10,
+  parseJsonMessage, type ParsedMessage,
+} from './binance-message.js';
+
+// Field ids: the keys the classifier reads. Unknown keys are validated and skipped.
+const F_STREAM = 0, F_DATA = 1, F_E = 2, F_S = 3, F_P = 4, F_Q = 5, F_M = 6, F_B = 7, F_BSIZE = 8, F_A = 9,
+  F_ASIZE = 10, F_U = 11, F_FIRST = 12, F_PU = 13, F_T = 14, F_LAST_ID = 15, F_BIDS = 16, F_ASKS = 17, F_SYMBOL = 18;
+const NF = 19;
+/** Frames: the top-level object, and the "data" object of a combined-stream message. */
+const TOP = 0, DATA = NF;
+
+// Value kinds.
+const V_STRING = 1, V_INT = 2, V_NUMBER = 3, V_TRUE = 4, V_FALSE = 5, V_NULL = 6, V_ARRAY = 7, V_OBJECT = 8;
+
+const FAIL = -1;
+
+const Q = 34, BACKSLASH = 92, COMMA = 44, COLON = 58, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
+const DOT = 46, MINUS = 45, PLUS = 43, ZERO = 48, NINE = 57, AT = 64;
+
+const TYPE_TRADE = 1, TYPE_TICKER = 2, TYPE_DEPTH = 3, TYPE_OTHER = 4;
+
+/** NaN as a float64 load (see #trade). */
+const NAN = new Float64Array([NaN]);
+
+/** JSON whitespace: space, tab, newline, carriage return. */
+const WS = new Uint8Array(256);
+WS[32] = WS[9] = WS[10] = WS[13] = 1;
+
+/** Strings of symbols and stream types by their bytes, so that a line costs no string allocation once they are known. */
+class Interner {
+  #table: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(64).fill(undefined);
+  #size = 0;
+  /** The last two strings asked for: a capture alternates between a symbol and a stream type, and repeats them. */
+  #recent0: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: '' };
+  #recent1: { bytes: Uint8Array; text: string } = { bytes: new Uint8Array(0), text: '' };
+
+  get(buf: Uint8Array, start: number, end: number): string {
+    const len = end - start;
+    const r0 = this.#recent0;
+    if (r0.bytes.length === len && same(r0.bytes, buf, start, len)) return r0.text;
+    const r1 = this.#recent1;
+    if (r1.bytes.length === len && same(r1.bytes, buf, start, len)) {
+      this.#recent1 = r0;
+      this.#recent0 = r1;
+      return r1.text;
+    }
+    const e = this.#lookup(buf, start, end);
+    this.#recent1 = r0;
+    this.#recent0 = e;
+    return e.text;
+  }
+
+  #lookup(buf: Uint8Array, start: number, end: number): { bytes: Uint8Array; text: string } {
+    let h = 0x811c9dc5;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+    const mask = this.#table.length - 1;
+    const len = end - start;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = this.#table[slot];
+      if (e === undefined) break;
+      if (e.bytes.length === len && same(e.bytes, buf, start, len)) return e;
+    }
+    // Only ASCII reaches here (the scanner hands anything else to the fallback).
+    let text = '';
+    for (let i = start; i < end; i++) text += String.fromCharCode(buf[i]);
+    // A copy: a Buffer's slice() is a view, and the line's bytes may be a scratch buffer that is reused.
+    const e = { bytes: Uint8Array.from(buf.subarray(start, end)), text };
+    // Bounded: a capture full of distinct garbage symbols must not grow this without end.
+    if (this.#size < 4096) this.#insert(e);
+    return e;
+  }
+
+  #insert(e: { bytes: Uint8Array; text: string }): void {
+    if (2 * (this.#size + 1) > this.#table.length) {
+      const old = this.#table;
+      this.#table = new Array(old.length * 2).fill(undefined);
+      for (const e of old) if (e) this.#place(e);
+    }
+    this.#place(e);
+    this.#size++;
+  }
+
+  #place(e: { bytes: Uint8Array; text: string }): void {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < e.bytes.length; i++) h = Math.imul(h ^ e.bytes[i], 0x01000193);
+    const mask = this.#table.length - 1;
+    let slot = h & mask;
+    while (this.#table[slot] !== undefined) slot = (slot + 1) & mask;
+    this.#table[slot] = e;
+  }
+}
+
+// Keeps a leading U+FEFF, as the line reader's StringDecoder does: JSON.parse must see the same text either way.
+const textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * The byte scanner: `parse` has the contract of a MessageParser over bytes. It keeps nothing from one line to the
+ * next but interned strings, so one instance can serve every reader of a process (sharedScanner()): that is how
+ * the reader uses it, because V8 throws away the optimised code of a class whose instance it was specialised on
+ * when that instance is collected, and re-optimised it ran the captures 2 to 5 times slower in our measurements
+ * (a new scanner per file, then a garbage collection). Parsing is synchronous, so readers never interleave in it.
+ */
+export class BinanceScanner {
+  /** Lines handed to parseJsonMessage: 0 on the captures we know. */
+  fallbacks = 0;
+  /** Whether the last parse went to parseJsonMessage. */
+  fellBack = false;
+  #buf: Uint8Array = Buffer.alloc(0);
+  #end = 0;
+  #out: ParsedMessage | undefined;
+  /** Per (frame, field): the line it was last seen on (a generation), its value kind, span or integer value. */
+  readonly #gen = new Int32Array(2 * NF);
+  readonly #kind = new Uint8Array(2 * NF);
+  readonly #from = new Int32Array(2 * NF);
+  readonly #to = new Int32Array(2 * NF);
+  readonly #int = new Float64Array(2 * NF);
+  /** A string value read as a plain decimal (-?digits(.digits)?): mantissa (NaN when it is not one), decimals, sign. */
+  readonly #mant = new Float64Array(2 * NF);
+  readonly #dec = new Uint8Array(2 * NF);
+  readonly #neg = new Uint8Array(2 * NF);
+  #line = 0;
+  /** The (frame, field) slot whose array filled out.bids / out.asks on this line, or -1. */
+  #bidsSlot = -1;
+  #asksSlot = -1;
+  readonly #interner = new Interner();
+
+  /**
+   * Parse the message in buf[start, end) (the line after its receive time, without the newline) into `out`;
+   * returns an MSG_ kind exactly as parseJsonMessage would on the same text.
+   */
+  parse(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    const kind = this.#scan(buf, start, end, out);
+    this.fellBack = kind === FAIL;
+    if (kind !== FAIL) return kind;
+    this.fallbacks++;
+    return parseJsonMessage(textDecoder.decode(buf.subarray(start, end)), 0, out);
+  }
+
+  /** The symbol or type string of bytes buf[start, end) (ASCII), interned. */
+  intern(buf: Uint8Array, start: number, end: number): string {
+    return this.#interner.get(buf, start, end);
+  }
+
+  #scan(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    this.#buf = buf;
+    this.#end = end;
+    this.#out = out;
+    // A new generation marks every field of the previous line as absent without clearing anything.
+    this.#line = (this.#line + 1) | 0;
+    if (this.#line === 0) { this.#gen.fill(0); this.#line = 1; }
+    this.#bidsSlot = -1;
+    this.#asksSlot = -1;
+    let pos = this.#ws(start);
+    if (pos >= end || buf[pos] !== LBRACE) return FAIL;
+    pos = this.#object(pos, TOP);
+    if (pos === FAIL) return FAIL;
+    if (this.#ws(pos) !== end) return FAIL;
+    return this.#classify(out);
+  }
+
+  #has(slot: number): boolean { return this.#gen[slot] === this.#line; }
+  #kindOf(slot: number): number { return this.#gen[slot] === this.#line ? this.#kind[slot] : 0; }
+
+  #classify(out: ParsedMessage): number {
+    let frame: number;
+    let type: number;
+    let typeFrom = 0, typeTo = 0;
+    const buf = this.#buf;
+    if (this.#has(TOP + F_STREAM)) {
+      if (this.#kindOf(TOP + F_STREAM) !== V_STRING || this.#kindOf(TOP + F_DATA) !== V_OBJECT) return FAIL;
+      typeFrom = this.#from[TOP + F_STREAM];
+      typeTo = this.#to[TOP + F_STREAM];
+      for (let i = typeFrom; i < typeTo; i++) if (buf[i] === AT) { typeFrom = i + 1; break; }
+      frame = DATA;
+      type = this.#typeOf(typeFrom, typeTo);
+    } else if (this.#has(TOP + F_LAST_ID)) {
+      return this.#snapshot(out);
+    } else if (this.#kindOf(TOP + F_E) === V_STRING) {
+      frame = TOP;
+      typeFrom = this.#from[TOP + F_E];
+      typeTo = this.#to[TOP + F_E];
+      type = this.#typeOf(typeFrom, typeTo);
+    } else if (this.#has(TOP + F_U) && this.#has(TOP + F_B) && this.#has(TOP + F_A)) {
+      frame = TOP; // a raw spot bookTicker carries no "e"
+      type = TYPE_TICKER;
+    } else {
+      return FAIL;
+    }
+    if (type === TYPE_TRADE) return this.#trade(frame, out);
+    if (type === TYPE_TICKER) return this.#ticker(frame, out);
+    if (type === TYPE_DEPTH) return this.#depth(frame, typeFrom, typeTo, out);
+    out.what = this.#interner.get(buf, typeFrom, typeTo);
+    return MSG_SKIP;
+  }
+
+  /** The stream type in buf[from, to): trade, bookTicker, a diff-depth type, or another. */
+  #typeOf(from: number, to: number): number {
+    const buf = this.#buf, n = to - from;
+    if (n === 5 && buf[from] === 116 /* t */ && buf[from + 1] === 114 && buf[from + 2] === 97 && buf[from + 3] === 100 && buf[from + 4] === 101) return TYPE_TRADE;
+    if (n === 10 && buf[from] === 98 /* b */ && buf[from + 4] === 84 /* T */ && equalsAscii(buf, from, 'bookTicker')) return TYPE_TICKER;
+    if (n >= 5 && buf[from] === 100 /* d */ && isDiffDepthType(this.#interner.get(buf, from, to))) return TYPE_DEPTH;
+    return TYPE_OTHER;
+  }
+
+  /** The symbol field "s" of a frame: a non-empty string, or '' (the caller falls back). */
+  #symbol(frame: number): string {
+    const slot = frame + F_S;
+    if (this.#kindOf(slot) !== V_STRING || this.#to[slot] === this.#from[slot]) return '';
+    return this.#interner.get(this.#buf, this.#from[slot], this.#to[slot]);
+  }
+
+  /** Whether a slot holds a plain decimal string (its value is then #mant / 10^#dec, negated when #neg). */
+  #isDecimal(slot: number): boolean {
+    return this.#kindOf(slot) === V_STRING && this.#mant[slot] === this.#mant[slot];
+  }
+
+  /**
+   * Whether an optional id (t, u) is usable: absent or not a number (then NaN) or an exact integer; another number
+   * goes to the fallback.
+   */
+  #idOk(slot: number): boolean {
+    return this.#kindOf(slot) !== V_NUMBER;
+  }
+
+  // The doubles are computed where they are stored: a double returned from a call that is not inlined is boxed,
+  // and four boxes per bookTicker were most of the garbage a replay made. NaN comes from NAN[0] for the same reason:
+  // `cond ? float64Array[i] : NaN` boxed its result on every store (the constant made the choice a tagged value).
+
+  #trade(frame: number, out: ParsedMessage): number {
+    const symbol = this.#symbol(frame);
+    if (symbol === '') return FAIL;
+    const p = frame + F_P, q = frame + F_Q, t = frame + F_T;
+    const m = this.#kindOf(frame + F_M);
+    if (!this.#isDecimal(p) || !this.#isDecimal(q) || (m !== V_TRUE && m !== V_FALSE) || !this.#idOk(t)) return FAIL;
+    const mant = this.#mant, dec = this.#dec, neg = this.#neg;
+    out.symbol = symbol;
+    out.price = (neg[p] === 1 ? -1 : 1) * (mant[p] / POW10[dec[p]]);
+    out.size = (neg[q] === 1 ? -1 : 1) * (mant[q] / POW10[dec[q]]);
+    out.side = m === V_TRUE ? -1 : 1;
+    out.tradeId = this.#kindOf(t) === V_INT ? this.#int[t] : NAN[0];
+    return MSG_TRADE;
+  }
+
+  #ticker(frame: number, out: ParsedMessage): number {
+    const symbol = this.#symbol(frame);
+    if (symbol === '') return FAIL;
+    const b = frame + F_B, bq = frame + F_BSIZE, a = frame + F_A, aq = frame + F_ASIZE, u = frame + F_U;
+    if (!this.#isDecimal(b) || !this.#isDecimal(bq) || !this.#isDecimal(a) || !this.#isDecimal(aq) || !this.#idOk(u)) return FAIL;
+    const mant = this.#mant, dec = this.#dec, neg = this.#neg;
+    out.symbol = symbol;
+    out.bid = (neg[b] === 1 ? -1 : 1) * (mant[b] / POW10[dec[b]]);
+    out.bidSize = (neg[bq] === 1 ? -1 : 1) * (mant[bq] / POW10[dec[bq]]);
+    out.ask = (neg[a] === 1 ? -1 : 1) * (mant[a] / POW10[dec[a]]);
+    out.askSize = (neg[aq] === 1 ? -1 : 1) * (mant[aq] / POW10[dec[aq]]);
+    out.updateId = this.#kindOf(u) === V_INT ? this.#int[u] : NAN[0];
+    return MSG_QUOTE;
+  }
+
+  #depth(frame: number, typeFrom: number, typeTo: number, out: ParsedMessage): number {
+    const symbol = this.#symbol(frame);
+    if (symbol === '') return FAIL;
+    if (this.#kindOf(frame + F_FIRST) !== V_INT || this.#kindOf(frame + F_U) !== V_INT) return FAIL;
+    const pu = this.#kindOf(frame + F_PU);
+    if (pu !== 0 && pu !== V_NULL && pu !== V_INT) return FAIL;
+    if (this.#bidsSlot !== frame + F_B || this.#asksSlot !== frame + F_A) return FAIL;
+    out.symbol = symbol;
+    out.firstUpdateId = this.#int[frame + F_FIRST];
+    out.updateId = this.#int[frame + F_U];
+    out.prevUpdateId = pu === V_INT ? this.#int[frame + F_PU] : NAN[0];
+    out.what = this.#interner.get(this.#buf, typeFrom, typeTo);
+    return MSG_DEPTH;
+  }
+
+  #snapshot(out: ParsedMessage): number {
+    if (this.#kindOf(TOP + F_LAST_ID) !== V_INT) return FAIL;
+    if (this.#bidsSlot !== TOP + F_BIDS || this.#asksSlot !== TOP + F_ASKS) return FAIL;
+    const sk = this.#kindOf(TOP + F_SYMBOL);
+    if (sk !== 0 && sk !== V_STRING) return FAIL;
+    out.symbol = sk === V_STRING ? this.#interner.get(this.#buf, this.#from[TOP + F_SYMBOL], this.#to[TOP + F_SYMBOL]) : '';
+    out.updateId = this.#int[TOP + F_LAST_ID];
+    out.what = 'depthSnapshot';
+    return MSG_SNAPSHOT;
+  }
+
+  // ---- JSON syntax -------------------------------------------------------------------------------------------
+
+  #ws(pos: number): number {
+    const buf = this.#buf, end = this.#end;
+    while (pos < end && WS[buf[pos]] === 1) pos++;
+    return pos;
+  }
+
+  /**
+   * The object at buf[pos] === '{' in a frame; returns the position after its '}', or FAIL. Written as one loop with
+   * its scans inline: every byte of a line passes through here once, and a call per token costs more than the token.
+   */
+  #object(pos: number, frame: number): number {
+    const buf = this.#buf, end = this.#end;
+    pos++;
+    while (pos < end && WS[buf[pos]] === 1) pos++;
+    if (pos < end && buf[pos] === RBRACE) return pos + 1;
+    for (;;) {
+      if (pos >= end || buf[pos] !== Q) return FAIL;
+      const keyFrom = ++pos;
+      let c = 0;
+      let f: number;
+      if (pos + 1 < end && buf[pos + 1] === Q && (c = buf[pos]) >= 32 && c <= 126 && c !== BACKSLASH) {
+        // Most of Binance's keys are one letter.
+        f = ONE_LETTER_FIELD[c];
+        pos += 2;
+      } else {
+        while (pos < end && (c = buf[pos]) !== Q) {
+          if (c === BACKSLASH || c < 32 || c > 126) return FAIL;
+          pos++;
+        }
+        if (pos >= end) return FAIL;
+        f = fieldOf(buf, keyFrom, pos);
+        pos++;
+      }
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      if (pos >= end || buf[pos] !== COLON) return FAIL;
+      pos++;
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      if (pos >= end) return FAIL;
+      const slot = frame + f;
+      // A known key given twice: JSON.parse keeps the last; rather than mimic that, let it decide.
+      if (f >= 0 && this.#gen[slot] === this.#line) return FAIL;
+      c = buf[pos];
+      let kind: number;
+      if (c === Q) {
+        // A string, read once: where it ends, and whether it is a plain decimal (-?digits(.digits)?) and its value.
+        const from = ++pos;
+        let m = 0, dot = -1, plain = true;
+        for (;;) {
+          if (pos >= end) return FAIL;
+          c = buf[pos];
+          if (c === Q) break;
+          if (c >= ZERO && c <= NINE) m = m * 10 + (c - ZERO);
+          else if (c === DOT && dot < 0) dot = pos;
+          else if (c !== MINUS || pos !== from) {
+            // Not a decimal (a symbol, a stream name): only the end matters now.
+            plain = false;
+            for (;;) {
+              if (c === BACKSLASH || c < 32 || c > 126) return FAIL;
+              if (++pos >= end) return FAIL;
+              c = buf[pos];
+              if (c === Q) break;
+            }
+            break;
+          }
+          pos++;
+        }
+        if (f >= 0) {
+          this.#from[slot] = from;
+          this.#to[slot] = pos;
+          const neg = buf[from] === MINUS ? 1 : 0;
+          const k = dot < 0 ? 0 : pos - dot - 1;
+          // Digits before the dot and after it, at most 22 decimals (10^22 is exact), the mantissa exact: past 2^53
+          // the running mantissa rounds, but never back below it, so this test catches every inexact one.
+          const ok = plain && (dot < 0 ? pos : dot) - from - neg > 0 && (dot < 0 || k > 0) && k <= 22 && m <= Number.MAX_SAFE_INTEGER;
+          this.#mant[slot] = ok ? m : NaN;
+          this.#dec[slot] = ok ? k : 0;
+          this.#neg[slot] = neg;
+        }
+        pos++;
+        kind = V_STRING;
+      } else if (c === LBRACE) {
+        if (f !== F_DATA || frame !== TOP) return FAIL;
+        pos = this.#object(pos, DATA);
+        if (pos === FAIL) return FAIL;
+        kind = V_OBJECT;
+      } else if (c === LBRACKET) {
+        const out = this.#out!;
+        if (f === F_B || f === F_BIDS) {
+          if (this.#bidsSlot !== -1) return FAIL;
+          this.#bidsSlot = slot;
+          pos = this.#levels(pos, out.bids);
+        } else if (f === F_A || f === F_ASKS) {
+          if (this.#asksSlot !== -1) return FAIL;
+          this.#asksSlot = slot;
+          pos = this.#levels(pos, out.asks);
+        } else {
+          return FAIL;
+        }
+        if (pos === FAIL) return FAIL;
+        kind = V_ARRAY;
+      } else if (c === 116 /* t */) {
+        if (!this.#literal(pos, 'true')) return FAIL;
+        pos += 4;
+        kind = V_TRUE;
+      } else if (c === 102 /* f */) {
+        if (!this.#literal(pos, 'false')) return FAIL;
+        pos += 5;
+        kind = V_FALSE;
+      } else if (c === 110 /* n */) {
+        if (!this.#literal(pos, 'null')) return FAIL;
+        pos += 4;
+        kind = V_NULL;
+      } else {
+        // A number by JSON's grammar, read once; a plain non-negative integer (Binance's ids and sequence numbers)
+        // is kept when exact.
+        let isInt = true;
+        if (c === MINUS) {
+          isInt = false;
+          if (++pos >= end) return FAIL;
+          c = buf[pos];
+        }
+        let v = 0;
+        if (c === ZERO) {
+          pos++;
+        } else if (c > ZERO && c <= NINE) {
+          while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) { v = v * 10 + (c - ZERO); pos++; }
+        } else {
+          return FAIL;
+        }
+        if (pos < end && buf[pos] === DOT) {
+          isInt = false;
+          const from = ++pos;
+          while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) pos++;
+          if (pos === from) return FAIL;
+        }
+        if (pos < end && ((c = buf[pos]) === 101 || c === 69)) {
+          isInt = false;
+          pos++;
+          if (pos < end && ((c = buf[pos]) === PLUS || c === MINUS)) pos++;
+          const from = pos;
+          while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) pos++;
+          if (pos === from) return FAIL;
+        }
+        kind = V_NUMBER;
+        if (f >= 0 && isInt && v <= Number.MAX_SAFE_INTEGER) { this.#int[slot] = v; kind = V_INT; }
+      }
+      if (f >= 0) { this.#gen[slot] = this.#line; this.#kind[slot] = kind; }
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      if (pos >= end) return FAIL;
+      c = buf[pos];
+      if (c === COMMA) {
+        pos++;
+        while (pos < end && WS[buf[pos]] === 1) pos++;
+        continue;
+      }
+      if (c === RBRACE) return pos + 1;
+      return FAIL;
+    }
+  }
+
+  #literal(pos: number, word: string): boolean {
+    if (pos + word.length > this.#end) return false;
+    for (let i = 0; i < word.length; i++) if (this.#buf[pos + i] !== word.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /**
+   * A levels array [["price","size"], ...] at buf[pos] === '[' into `into`; position after its ']', or FAIL. Prices
+   * and sizes must be plain decimals (digits, an optional fraction, at most MAX_DECIMALS decimals, mantissa exact),
+   * read in the same pass that checks the syntax. The bulk of a depth message: one tight loop, no calls.
+   */
+  #levels(pos: number, into: Levels): number {
+    const buf = this.#buf, end = this.#end;
+    let pm = into.pxMant, pd = into.pxDec, qm = into.qtyMant, qd = into.qtyDec;
+    let n = 0;
+    into.n = 0;
+    pos++;
+    while (pos < end && WS[buf[pos]] === 1) pos++;
+    if (pos < end && buf[pos] === RBRACKET) return pos + 1;
+    for (;;) {
+      if (pos >= end || buf[pos] !== LBRACKET) return FAIL;
+      pos++;
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      // price
+      if (pos >= end || buf[pos] !== Q) return FAIL;
+      let from = ++pos, m = 0, c = 0;
+      while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) { m = m * 10 + (c - ZERO); pos++; }
+      if (pos === from) return FAIL;
+      let k = 0;
+      if (c === DOT) {
+        const f = ++pos;
+        while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) { m = m * 10 + (c - ZERO); pos++; }
+        k = pos - f;
+        if (k === 0) return FAIL;
+      }
+      if (pos >= end || c !== Q || k > MAX_DECIMALS || m > Number.MAX_SAFE_INTEGER) return FAIL;
+      const price = m, priceDec = k;
+      pos++;
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      if (pos >= end || buf[pos] !== COMMA) return FAIL;
+      pos++;
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      // size
+      if (pos >= end || buf[pos] !== Q) return FAIL;
+      from = ++pos;
+      m = 0;
+      while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) { m = m * 10 + (c - ZERO); pos++; }
+      if (pos === from) return FAIL;
+      k = 0;
+      if (c === DOT) {
+        const f = ++pos;
+        while (pos < end && (c = buf[pos]) >= ZERO && c <= NINE) { m = m * 10 + (c - ZERO); pos++; }
+        k = pos - f;
+        if (k === 0) return FAIL;
+      }
+      if (pos >= end || c !== Q || k > MAX_DECIMALS || m > Number.MAX_SAFE_INTEGER) return FAIL;
+      pos++;
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      if (pos >= end || buf[pos] !== RBRACKET) return FAIL;
+      pos++;
+      if (n === pm.length) {
+        into.n = n;
+        into.grow();
+        pm = into.pxMant; pd = into.pxDec; qm = into.qtyMant; qd = into.qtyDec;
+      }
+      pm[n] = price; pd[n] = priceDec; qm[n] = m; qd[n] = k;
+      n++;
+      while (pos < end && WS[buf[pos]] === 1) pos++;
+      if (pos >= end) return FAIL;
+      c = buf[pos];
+      if (c === COMMA) {
+        pos++;
+        while (pos < end && WS[buf[pos]] === 1) pos++;
+        continue;
+      }
+      if (c === RBRACKET) { into.n = n; return pos + 1; }
+      return FAIL;
+    }
+  }
+}
+
+function same(a: Uint8Array, buf: Uint8Array, start: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[i] !== buf[start + i]) return false;
+  return true;
+}
+
+function equalsAscii(buf: Uint8Array, from: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (buf[from + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/** Field ids of the one-letter keys, by byte; -1 for the rest. */
+const ONE_LETTER_FIELD = new Int8Array(256).fill(-1);
+for (const [letter, f] of [['e', F_E], ['s', F_S], ['p', F_P], ['q', F_Q], ['m', F_M], ['b', F_B], ['B', F_BSIZE], ['a', F_A],
+  ['A', F_ASIZE], ['u', F_U], ['U', F_FIRST], ['t', F_T]] as const) ONE_LETTER_FIELD[letter.charCodeAt(0)] = f;
+
+/** The field id of the key in buf[from, to), or -1 for a key the classifier does not read. */
+function fieldOf(buf: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  const c = buf[from];
+  if (n === 1) {
+    switch (c) {
+      case 101: return F_E;      // e
+      case 115: return F_S;      // s
+      case 112: return F_P;      // p
+      case 113: return F_Q;      // q
+      case 109: return F_M;      // m
+      case 98: return F_B;       // b
+      case 66: return F_BSIZE;   // B
+      case 97: return F_A;       // a
+      case 65: return F_ASIZE;   // A
+      case 117: return F_U;      // u
+      case 85: return F_FIRST;   // U
+      case 116: return F_T;      // t
+      default: return -1;
+    }
+  }
+  if (n === 2) return c === 112 && buf[from + 1] === 117 ? F_PU : -1; // pu
+  if (n === 4) {
+    if (equalsAscii(buf, from, 'data')) return F_DATA;
+    if (equalsAscii(buf, from, 'bids')) return F_BIDS;
+    if (equalsAscii(buf, from, 'asks')) return F_ASKS;
+    return -1;
+  }
+  if (n === 6) {
+    if (equalsAscii(buf, from, 'stream')) return F_STREAM;
+    if (equalsAscii(buf, from, 'symbol')) return F_SYMBOL;
+    return -1;
+  }
+  if (n === 12 && equalsAscii(buf, from, 'lastUpdateId')) return F_LAST_ID;
+  return -1;
+}
+
+let shared: BinanceScanner | undefined;
+
+/** The process's scanner, shared by every reader (see BinanceScanner). */
+export function sharedScanner(): BinanceScanner {
+  return (shared ??= new BinanceScanner());
+}
+
+// ---- The receive time -------------------------------------------------------------------------------------------
+
+/** i64 max as seconds and nanoseconds: 9,223,372,036 s + 854,775,807 ns. */
+const MAX_SEC = 9_223_372_036;
+const MAX_SEC_NS = 854_775_807;
+export const TIME_BAD = -1;
+export const TIME_BLANK = -2;
+
+/** A receive time as whole seconds and nanoseconds: both exact in doubles, where the ns count is not. */
+export class ReceiveTime {
+  sec = 0;
+  nsec = 0;
+}
+
+/**
+ * The receive-time prefix of a capture line bytes[start, end): 1 to 19 digits, then a space. Leaves the time in
+ * `out` and returns the space's position; TIME_BAD when there is no such prefix or it exceeds an i64; TIME_BLANK
+ * for an empty line or one of only tabs and carriage returns (a line with a space in it is never blank, as for
+ * the string reader before).
+ */
+export function scanReceiveTime(bytes: Uint8Array, start: number, end: number, out: ReceiveTime): number {
+  let i = start;
+  for (; i < end; i++) {
+    const c = bytes[i];
+    if (c < ZERO || c > NINE) break;
+  }
+  const digits = i - start;
+  if (i < end && bytes[i] === 32 && digits >= 1 && digits <= 19) {
+    // Seconds are the digits before the last nine, nanoseconds the last nine.
+    const split = Math.max(start, i - 9);
+    let sec = 0, nsec = 0;
+    for (let j = start; j < split; j++) sec = sec * 10 + (bytes[j] - ZERO);
+    for (let j = split; j < i; j++) nsec = nsec * 10 + (bytes[j] - ZERO);
+    if (sec > MAX_SEC || (sec === MAX_SEC && nsec > MAX_SEC_NS)) return TIME_BAD;
+    out.sec = sec;
+    out.nsec = nsec;
+    return i;
+  }
+  if (digits === 0) {
+    for (let j = start; j < end; j++) {
+      const c = bytes[j];
+      if (c !== 9 && c !== 13) return TIME_BAD;
+    }
+    return TIME_BLANK;
+  }
+  return TIME_BAD;
+}

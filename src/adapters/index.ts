@@ -1,0 +1,158 @@
+// Input formats: which one a file is, and the reader for it. Every reader streams its file as EventBatch chunks,
+// keeps ReaderStats while it goes, and names instruments in the one Registry it is given, so that several files
+// replayed one after another feed the same instruments of the same engine.
+import type { EventBatch } from '../events.js';
+import { InstrumentCatalog } from '../instruments.js';
+import { Registry } from '../registry.js';
+import { BinanceReader, type BinanceStats } from './binance.js';
+import { emptyEventCounts, newReaderStats, type OnMalformed, type ReaderStats } from './common.js';
+import { CsvReader, isCsvHeader } from './csv.js';
+import { DeribitReader, type DeribitOptions, type DeribitStats } from './deribit.js';
+import { LineReader } from './lines.js';
+import { NdjsonReader } from './ndjson.js';
+
+export const INPUT_FORMATS = ['binance', 'deribit', 'ndjson', 'csv'] as const;
+export type InputFormat = (typeof INPUT_FORMATS)[number];
+
+export interface Detection {
+  /** undefined when the lines look like none of the formats. */
+  format: InputFormat | undefined;
+  /** A Deribit instrument listing (get_instruments responses): contract terms, no events. */
+  deribitListing: boolean;
+}
+
+/**
+ * The format of a file from its first non-empty lines (a few are enough; the first usually decides):
+ *   binance  `<receive ns> {json}`
+ *   deribit  `<receive time>: {"jsonrpc"...}`, `wss://...deribit... <-> <time>`, a listing `https://...deribit... -> <time>: {`,
+ *            or a bare `{"jsonrpc"...}`
+ *   ndjson   any other line starting with `{`
+ *   csv      the header `timestamp,value`
+ */
+export function detectFormat(lines: readonly string[]): Detection {
+  for (const raw of lines) {
+    const line = raw.replace(/^\uFEFF/, '').trim();
+    if (line.length === 0) continue;
+    // The recorder's own settings line says nothing of the messages: decide on the next line.
+    if (/^configuration\s*:\s*\{/.test(line)) continue;
+    if (/^\d{1,19} +\{/.test(line)) return { format: 'binance', deribitListing: false };
+    if (/^(wss?|https?):\/\/\S*deribit\.com/i.test(line)) {
+      return { format: 'deribit', deribitListing: /^https?:\/\/\S*\/get_instruments\S* +-> /.test(line) };
+    }
+    if (/^\d+(\.\d+)?\s*:\s*\{/.test(line) && line.includes('"jsonrpc"')) return { format: 'deribit', deribitListing: false };
+    if (line.startsWith('{')) return { format: line.includes('"jsonrpc"') ? 'deribit' : 'ndjson', deribitListing: false };
+    if (isCsvHeader(line)) return { format: 'csv', deribitListing: false };
+    return { format: undefined, deribitListing: false };
+  }
+  return { format: undefined, deribitListing: false };
+}
+
+/** The first `max` non-blank lines of a file (gzip or plain), reading no more of it than that. */
+export async function headLines(path: string, max = 3): Promise<string[]> {
+  const out: string[] = [];
+  for await (const lines of new LineReader(path)) {
+    for (const line of lines) {
+      if (line.trim().length === 0) continue;
+      out.push(line);
+      if (out.length === max) return out;
+    }
+  }
+  return out;
+}
+
+/** detectFormat over the head of a file. */
+export async function detectFileFormat(path: string): Promise<Detection> {
+  return detectFormat(await headLines(path));
+}
+
+/** A reader of any format: EventBatch chunks, and its statistics kept up to date as it streams. */
+export interface InputReader extends AsyncIterable<EventBatch> {
+  readonly format: InputFormat;
+  readonly path: string;
+  readonly stats: ReaderStats;
+}
+
+export interface InputOptions {
+  /** Events per yielded batch (default 4096). */
+  batchSize?: number;
+  /** Shared by every reader of a replay. A new one by default. */
+  registry?: Registry;
+  /** Contract terms (Deribit listings fill it); must use `registry`. A new one by default. */
+  catalog?: InstrumentCatalog;
+  /** Reuse one EventBatch for every yield (default): consume each batch before asking for the next. */
+  reuseBatch?: boolean;
+  /** Called for every malformed line (Deribit, NDJSON and CSV readers). */
+  onMalformed?: OnMalformed;
+  /** Deribit's choices of time source, ticker quotes and depth. */
+  deribit?: Pick<DeribitOptions, 'time' | 'tickerQuotes' | 'depthLevels' | 'market'>;
+  /** The instrument name of a CSV series (default: folder/file). */
+  csvInstrument?: string;
+}
+
+/** Binance's reader under the common statistics (its own say more: books, out-of-order messages, quote sources). */
+class BinanceInput implements InputReader {
+  readonly format = 'binance' as const;
+  readonly path: string;
+  readonly stats: ReaderStats = newReaderStats();
+  readonly #reader: BinanceReader;
+
+  constructor(path: string, opts: InputOptions, registry: Registry) {
+    this.path = path;
+    this.#reader = new BinanceReader(path, { registry, batchSize: opts.batchSize, reuseBatch: opts.reuseBatch });
+  }
+
+  #sync(): void {
+    const from: BinanceStats = this.#reader.stats;
+    const to = this.stats;
+    to.lines = from.lines;
+    to.events = { ...emptyEventCounts(), ...from.events };
+    to.skipped = from.skipped;
+    to.malformed = from.malformed as ReaderStats['malformed'];
+    to.bookGaps = from.bookGaps;
+    to.firstTsNs = from.firstTsNs;
+    to.lastTsNs = from.lastTsNs;
+    to.gzip = from.gzip;
+    to.bytesRead = from.bytesRead;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<EventBatch> {
+    for await (const batch of this.#reader) {
+      this.#sync();
+      yield batch;
+    }
+    this.#sync();
+  }
+}
+
+class Input<R extends AsyncIterable<EventBatch> & { stats: ReaderStats; path: string }> implements InputReader {
+  constructor(readonly format: InputFormat, readonly reader: R) {}
+  get path(): string { return this.reader.path; }
+  get stats(): ReaderStats { return this.reader.stats; }
+  [Symbol.asyncIterator](): AsyncIterator<EventBatch> { return this.reader[Symbol.asyncIterator](); }
+}
+
+export class UnknownFormatError extends Error {
+  override name = 'UnknownFormatError';
+}
+
+/**
+ * The reader of a file in `format` ('auto': detected from its first lines; an UnknownFormatError when that
+ * fails). Give every reader of a replay the same registry and catalog.
+ */
+export async function openInput(path: string, format: InputFormat | 'auto' = 'auto', opts: InputOptions = {}): Promise<InputReader> {
+  const registry = opts.catalog?.registry ?? opts.registry ?? new Registry();
+  let f: InputFormat | undefined = format === 'auto' ? undefined : format;
+  if (f === undefined) {
+    f = (await detectFileFormat(path)).format;
+    if (f === undefined) throw new UnknownFormatError(`${path}: cannot tell the format from its first lines`);
+  }
+  const common = { registry, batchSize: opts.batchSize, reuseBatch: opts.reuseBatch, onMalformed: opts.onMalformed };
+  switch (f) {
+    case 'binance': return new BinanceInput(path, opts, registry);
+    case 'deribit': return new Input<DeribitReader>('deribit', new DeribitReader(path, { ...common, ...opts.deribit, catalog: opts.catalog ?? new InstrumentCatalog(registry) }));
+    case 'ndjson': return new Input('ndjson', new NdjsonReader(path, common));
+    case 'csv': return new Input('csv', new CsvReader(path, { ...common, instrument: opts.csvInstrument }));
+  }
+}
+
+export type { ReaderStats, DeribitStats };
