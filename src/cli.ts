@@ -59,8 +59,10 @@ Options:
   --format FMT   the input format of every file (default: auto)
                    auto     decide per file from its first non-empty lines
                    binance  Binance WebSocket capture, lines of "<receive time ns> <message JSON>":
-                            trade -> trades, bookTicker -> quotes (time = the receive time);
-                            depth diffs, the REST depth snapshot and other streams are counted and skipped
+                            trade -> trades, bookTicker -> quotes (time = the receive time); depth diffs
+                            and the REST snapshot build an order book per instrument (sequence numbers
+                            checked, gaps reported by line, a stale book gives quotes without depth) whose
+                            depth within 10 bps rides on the quotes; other streams are counted and skipped
                    deribit  Deribit capture, lines of "<receive time>: <JSON-RPC message>" (receive time in
                             seconds with a fraction, or integer s/ms/us/ns): trades.* -> trades;
                             ticker.* -> option tickers (mark/bid/ask IV as fractions, underlying, mark
