@@ -73,13 +73,13 @@ export function defaultConfig(): Config {
     features: {
       return: feature(['zscore'], 0.5),
       rvol: feature(['cusum'], 0.5),
-      intensity: feature(['ewma', 'cusum'], 0.5),
-      volume: feature(['robust'], 0.05),
+      intensity: feature(['cusum'], 0.5),
+      volume: feature(['robust'], 0.5),
       flow: feature(['cusum'], 0.05),
-      spread: feature(['zscore', 'ewma'], 0.05),
+      spread: feature(['zscore'], 0.1),
       midJump: feature(['zscore'], 0.5),
       imbalance: feature(['cusum'], 0.05),
-      depth: feature(['zscore', 'cusum'], 1e-9),
+      depth: feature(['cusum'], 25),
       depthImbalance: feature(['cusum'], 0.05),
       quoteRate: feature(['ewma'], 0.5),
       basis: feature(['zscore', 'cusum'], 0.1),
@@ -90,8 +90,11 @@ export function defaultConfig(): Config {
     },
     thresholds: {
       default: { mode: 'target', threshold: 8 },
-      cusum: { mode: 'target', threshold: 12 },
-      pageHinkley: { mode: 'target', threshold: 12 },
+      cusum: { mode: 'target', threshold: 20 },
+      pageHinkley: { mode: 'target', threshold: 20 },
+      'imbalance.cusum': { mode: 'target', threshold: 150 },
+      'depthImbalance.cusum': { mode: 'target', threshold: 150 },
+      'depth.cusum': { mode: 'target', threshold: 150 },
     },
   };
 }

@@ -20,7 +20,14 @@ const SAMPLE = join(ROOT, 'data/samples/binance-usdm-btcusdt.txt.gz');
 const run = promisify(execFile);
 
 let dir: string;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'atc-replay-')); });
+// The default configuration raises no alert on the 3-minute sample (test/real-anomalies.test.ts); these tests check
+// the alert output, so they replay with a sensitive configuration (static thresholds of 4) that raises some.
+let sensitive: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'atc-replay-'));
+  sensitive = join(dir, 'sensitive.json');
+  writeFileSync(sensitive, JSON.stringify({ thresholds: { default: { mode: 'static', threshold: 4 } } }));
+});
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 /** Every event of a file as one batch, and the reader's stats. */
@@ -236,7 +243,7 @@ function checkAlerts(ndjson: string): Record<string, unknown>[] {
 
 describe('atc replay (in process)', () => {
   it('replays the sample: NDJSON alerts on stdout, the summary on stderr, exit 0', async () => {
-    const r = await cli('replay', SAMPLE);
+    const r = await cli('replay', SAMPLE, '--config', sensitive);
     expect(r.code).toBe(0);
     const alerts = checkAlerts(r.stdout);
     expect(alerts.length).toBeGreaterThan(0);
@@ -248,12 +255,12 @@ describe('atc replay (in process)', () => {
     expect(r.stderr).toMatch(/of state per instrument/);
     expect(r.stderr).toMatch(/events\/s/);
     // The same input gives the same alerts.
-    expect((await cli('replay', '--format', 'binance', SAMPLE)).stdout).toBe(r.stdout);
+    expect((await cli('replay', '--format', 'binance', SAMPLE, '--config', sensitive)).stdout).toBe(r.stdout);
   });
 
   it('writes alerts to --out and nothing to stdout', async () => {
     const out = join(dir, 'alerts.ndjson');
-    const r = await cli('replay', SAMPLE, '--out', out);
+    const r = await cli('replay', SAMPLE, '--out', out, '--config', sensitive);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(checkAlerts(readFileSync(out, 'utf8')).length).toBeGreaterThan(0);
@@ -337,7 +344,7 @@ describe('atc replay (the built bin)', () => {
   }, 120_000);
 
   it('runs dist/src/cli.js on the sample, and exits 2 on a bad config', async () => {
-    const ok = await run(process.execPath, ['dist/src/cli.js', 'replay', 'data/samples/binance-usdm-btcusdt.txt.gz'], { cwd: ROOT, maxBuffer: 64 << 20 });
+    const ok = await run(process.execPath, ['dist/src/cli.js', 'replay', 'data/samples/binance-usdm-btcusdt.txt.gz', '--config', sensitive], { cwd: ROOT, maxBuffer: 64 << 20 });
     expect(checkAlerts(ok.stdout).length).toBeGreaterThan(0);
     expect(ok.stderr).toMatch(/atc replay: done/);
     const config = join(dir, 'bin-bad.json');

@@ -1,0 +1,254 @@
+// Anomalies injected into real market data (the committed Binance USD-M BTCUSDT slices), each in its own copy of
+// the stream, must be found by the DEFAULT configuration within a stated delay, by a named feature and detector;
+// the untouched slices must stay quiet. Injection is at the canonical-event level: the slice is read with
+// BinanceReader, then the EventBatch columns are edited (or events inserted) with timestamps kept monotonic.
+//
+// Alert rate on the untouched slices, measured over the whole slice, warm-up included: 0 alerts on the 3-minute
+// trades+bookTicker slice and 0 on the 30-second depth slice (the default target is at most 2 alerts per hour per
+// instrument and feature; scripts/alert-rate.ts measures it on the longer captures).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kind } from '../src/abi.js';
+import { BinanceReader } from '../src/adapters/binance.js';
+import { Engine, type Alert } from '../src/engine.js';
+import { EventBatch } from '../src/events.js';
+
+const SAMPLE = fileURLToPath(new URL('../data/samples/binance-usdm-btcusdt.txt.gz', import.meta.url));
+const DEPTH = fileURLToPath(new URL('../data/samples/binance-usdm-btcusdt-depth.txt.gz', import.meta.url));
+const SECOND = 1_000_000_000n;
+const DEBUG = process.env.ATC_DEBUG_INJECT === '1';
+
+/** Every event of a capture, in one batch of its own (copied out of the reader's reused batch). */
+async function readAll(path: string): Promise<EventBatch> {
+  const out = new EventBatch(1 << 16);
+  for await (const b of new BinanceReader(path)) {
+    for (let i = 0; i < b.length; i++) copy(b, i, out);
+  }
+  return out;
+}
+
+function copy(src: EventBatch, i: number, out: EventBatch, tsNs = src.tsNs[i]): number {
+  const f = src.f;
+  return out.push(src.kind[i], src.instrument[i], tsNs, f[0][i], f[1][i], f[2][i], f[3][i], f[4][i], f[5][i]);
+}
+
+/** A copy of `src` in which `edit` may change each event (in the copy) and insert events before it. */
+function inject(src: EventBatch, edit: (out: EventBatch, i: number, tsNs: bigint) => void): EventBatch {
+  const out = new EventBatch(src.length + 4096);
+  for (let i = 0; i < src.length; i++) edit(out, i, src.tsNs[i]);
+  for (let i = 1; i < out.length; i++) expect(out.tsNs[i] >= out.tsNs[i - 1]).toBe(true);
+  return out;
+}
+
+function run(batch: EventBatch): Alert[] {
+  // The default configuration; only autoRegister is set, so that the slice's instrument is taken on first sight.
+  const e = Engine.create({ autoRegister: true });
+  const alerts: Alert[] = [];
+  for (let s = 0; s < batch.length; s += 4096) alerts.push(...e.ingest(batch.slice(s, Math.min(batch.length, s + 4096))).alerts);
+  return alerts;
+}
+
+const isQuote = (b: EventBatch, i: number) => b.kind[i] === Kind.quote;
+const isTrade = (b: EventBatch, i: number) => b.kind[i] === Kind.trade;
+const secs = (ns: bigint) => Number(ns) / 1e9;
+
+function show(name: string, alerts: Alert[], at: bigint): void {
+  if (!DEBUG) return;
+  console.log(name, alerts.map((a) => `${a.feature}.${a.detector} +${secs(a.tsNs - at).toFixed(3)}s seq ${a.seq} v ${a.value.toPrecision(4)} s ${a.score.toFixed(1)} thr ${a.threshold.toFixed(1)}`));
+}
+
+/** The first alert of `feature.detector` at or after `at`. */
+function caught(alerts: Alert[], channel: string, at: bigint): Alert | undefined {
+  return alerts.find((a) => `${a.feature}.${a.detector}` === channel && a.tsNs >= at);
+}
+
+let base: EventBatch;
+let depthBase: EventBatch;
+let t0: bigint;
+let at: bigint;
+
+beforeAll(async () => {
+  base = await readAll(SAMPLE);
+  depthBase = await readAll(DEPTH);
+  t0 = base.tsNs[0];
+  at = t0 + 120n * SECOND; // two minutes in: past every warm-up of the quote features
+});
+
+describe('real data: the untouched slices stay quiet (default configuration)', () => {
+  it('the 3-minute trades+bookTicker slice raises no alert, warm-up included', () => {
+    expect(base.length).toBeGreaterThan(20_000);
+    const alerts = run(base);
+    show('untouched', alerts, t0);
+    expect(alerts).toEqual([]);
+  });
+
+  it('the 30-second depth slice (quotes with depth from diffs) raises no alert, warm-up included', () => {
+    let withDepth = 0;
+    for (let i = 0; i < depthBase.length; i++) if (isQuote(depthBase, i) && !Number.isNaN(depthBase.f[4][i])) withDepth++;
+    expect(withDepth).toBeGreaterThan(1000);
+    const alerts = run(depthBase);
+    show('untouched depth', alerts, depthBase.tsNs[0]);
+    expect(alerts).toEqual([]);
+  });
+});
+
+describe('real data: injected anomalies are found within a stated delay (default configuration)', () => {
+  it('a 30 bps price jump: midJump.zscore on the first quote after it', () => {
+    const k = 1 + 30e-4;
+    let first = -1;
+    const b = inject(base, (out, i, ts) => {
+      const j = copy(base, i, out);
+      if (ts < at) return;
+      if (isQuote(base, i)) {
+        out.f[0][j] *= k; out.f[2][j] *= k;
+        if (first < 0) first = j;
+      } else if (isTrade(base, i)) out.f[0][j] *= k;
+    });
+    const alerts = run(b);
+    show('price jump', alerts, at);
+    const a = caught(alerts, 'midJump.zscore', at);
+    expect(a?.seq).toBe(BigInt(first));
+    expect(a!.value).toBeCloseTo(30, 0);
+    expect(alerts.filter((x) => x.tsNs < at)).toEqual([]);
+  });
+
+  it('a volume burst (1,000 buyer-initiated trades of 4 BTC within 1 s, ~25x the slice rate): volume.robust and intensity.cusum within 2 s', () => {
+    let inserted = false;
+    let price = NaN;
+    const b = inject(base, (out, i, ts) => {
+      if (!inserted && ts >= at) {
+        inserted = true;
+        for (let n = 0; n < 1000; n++) out.trade(base.instrument[i], at + BigInt(n) * 1_000_000n, price, 4, 1);
+      }
+      copy(base, i, out, ts < at || ts >= at + SECOND ? ts : at + SECOND); // the slice's own events of that second come after
+      if (isTrade(base, i)) price = base.f[0][i];
+    });
+    const alerts = run(b);
+    show('volume burst', alerts, at);
+    for (const ch of ['volume.robust', 'intensity.cusum']) {
+      const a = caught(alerts, ch, at);
+      expect(a, ch).toBeDefined();
+      expect(secs(a!.tsNs - at), ch).toBeLessThanOrEqual(2);
+    }
+    expect(alerts.filter((x) => x.tsNs < at)).toEqual([]);
+  });
+
+  // KNOWN GAPS (it.fails: these assert the detection we want and are expected to fail today; when a change makes
+  // them pass, vitest reports it and they become plain tests). With the 128-observation count window, ~170 quotes a
+  // second are 0.75 s of history: a book that turns one-sided is the baseline within a second, so the CUSUM of
+  // `imbalance` / `depthImbalance` peaks at ~200 while its calibrated threshold on this market's (very lopsided,
+  // autocorrelated) top of book is ~300-500. Levers outside the defaults' scope (a longer or time-based window for
+  // quote features) are needed.
+  it.fails('KNOWN GAP: a one-sided book (top-of-book sizes 1000:1 for 5 s): imbalance.cusum within 1 s', () => {
+    const b = inject(base, (out, i, ts) => {
+      const j = copy(base, i, out);
+      if (isQuote(base, i) && ts >= at && ts < at + 5n * SECOND) { out.f[1][j] = 50; out.f[3][j] = 0.05; }
+    });
+    const alerts = run(b);
+    show('one-sided book', alerts, at);
+    const a = caught(alerts, 'imbalance.cusum', at);
+    expect(a).toBeDefined();
+    expect(secs(a!.tsNs - at)).toBeLessThanOrEqual(1);
+    expect(a!.value).toBeGreaterThan(0.99);
+  });
+
+  it('a spread blow-out (to 5 bps, for 2 s): spread.zscore on the first wide quote', () => {
+    let first = -1;
+    const b = inject(base, (out, i, ts) => {
+      const j = copy(base, i, out);
+      if (isQuote(base, i) && ts >= at && ts < at + 2n * SECOND) {
+        const mid = (out.f[0][j] + out.f[2][j]) / 2;
+        out.f[0][j] = mid * (1 - 2.5e-4); out.f[2][j] = mid * (1 + 2.5e-4);
+        if (first < 0) first = j;
+      }
+    });
+    const alerts = run(b);
+    show('spread blow-out', alerts, at);
+    const a = caught(alerts, 'spread.zscore', at);
+    expect(a?.seq).toBe(BigInt(first));
+    expect(a!.value).toBeCloseTo(5, 3);
+  });
+
+  it('a burst of quote updates (30x the slice rate, ~5,000 a second, for 2 s): quoteRate.ewma within 2 s', () => {
+    const b = inject(base, (out, i, ts) => {
+      if (isQuote(base, i) && ts >= at && ts < at + 2n * SECOND) {
+        // 29 repeats of each quote (the same top of book: a flood of updates that change nothing), spread over
+        // the gap before the next event. (About 20x is the least the default finds: the slice's own quote rate
+        // swings between ~100 and ~900 a second.)
+        const next = base.tsNs[Math.min(i + 1, base.length - 1)];
+        const step = (next - ts) / 30n;
+        copy(base, i, out);
+        for (let r = 1n; r <= 29n; r++) copy(base, i, out, ts + r * step);
+        return;
+      }
+      copy(base, i, out);
+    });
+    const alerts = run(b);
+    show('quote burst', alerts, at);
+    const a = caught(alerts, 'quoteRate.ewma', at);
+    expect(a).toBeDefined();
+    expect(secs(a!.tsNs - at)).toBeLessThanOrEqual(2);
+    expect(alerts.filter((x) => x.tsNs < at)).toEqual([]);
+  });
+
+  it.fails('KNOWN GAP: depth withdrawn from the ask side (ask depth to 5% for 3 s, depth slice): depthImbalance.cusum within 1 s', () => {
+    const t = depthBase.tsNs[0] + 20n * SECOND;
+    const b = inject(depthBase, (out, i, ts) => {
+      const j = copy(depthBase, i, out);
+      if (isQuote(depthBase, i) && ts >= t && ts < t + 3n * SECOND) out.f[5][j] *= 0.05;
+    });
+    const alerts = run(b);
+    show('depth withdrawn', alerts, t);
+    const a = caught(alerts, 'depthImbalance.cusum', t);
+    expect(a).toBeDefined();
+    expect(secs(a!.tsNs - t)).toBeLessThanOrEqual(1);
+    expect(alerts.filter((x) => x.tsNs < t)).toEqual([]);
+  });
+});
+
+describe('real data: damaged input', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'atc-real-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('malformed lines and a truncated gzip in a copy of the slice: counted with line numbers, every valid event delivered', async () => {
+    const lines = gunzipSync(readFileSync(SAMPLE)).toString('utf8').split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    const bad = new Map<number, string>([[10, '1723161256000000000 {"stream":"btcusdt@trade","data":{"e":"trade"'], [20, 'not a timestamp {"x":1}'], [30, '1723161256000000000 {"stream":"btcusdt@trade","data":{"e":"trade","s":"BTCUSDT","p":"abc","q":"1","T":1,"t":1,"m":true}}']]);
+    const out: string[] = [];
+    const keep = 5000; // the valid lines before the cut
+    for (let i = 0; i < keep; i++) {
+      const lineNo = out.length + 1;
+      if (bad.has(lineNo)) out.push(bad.get(lineNo)!);
+      out.push(lines[i]);
+    }
+    const gz = gzipSync(out.join('\n') + '\n' + lines.slice(keep, keep + 2000).join('\n') + '\n');
+    const path = join(dir, 'damaged.gz');
+    writeFileSync(path, gz.subarray(0, gz.length - 2000)); // cut inside the compressed stream
+
+    // What a clean read of the same valid lines delivers.
+    const cleanPath = join(dir, 'clean.gz');
+    writeFileSync(cleanPath, gzipSync(lines.slice(0, keep).join('\n') + '\n'));
+    const clean = new BinanceReader(cleanPath, { reuseBatch: false });
+    const cleanEvents: bigint[] = [];
+    for await (const b of clean) cleanEvents.push(...b.tsNs.subarray(0, b.length));
+
+    const reader = new BinanceReader(path, { reuseBatch: false });
+    const got: bigint[] = [];
+    for await (const b of reader) got.push(...b.tsNs.subarray(0, b.length));
+    const m = reader.stats.malformed;
+    if (DEBUG) console.log(m, reader.stats.lines, got.length, cleanEvents.length);
+    expect(m.badJson?.lines).toEqual([10]);
+    expect(m.badTimestamp?.lines).toEqual([20]);
+    expect(m.badNumber?.lines).toEqual([30]);
+    expect(m.truncated?.count).toBe(1);
+    expect(m.truncated!.lines[0]).toBeGreaterThan(keep + 3);
+    // Every valid event of the lines before the cut is delivered, in order (and those after it up to the cut).
+    expect(got.slice(0, cleanEvents.length)).toEqual(cleanEvents);
+    expect(got.length).toBeGreaterThan(cleanEvents.length);
+  });
+});
