@@ -1,7 +1,7 @@
 // The engine API: a validated configuration, batches of events in, alerts out, thresholds changed live,
 // state snapshotted to bytes and restored. One WASM instance and one arena per Engine.
 import {
-  AL, ALERT_BYTES, BATCH_BYTES_PER_EVENT, C, C_LEN, CHANNEL_STATS, DETECTORS, ERRORS, FEATURES, FEATURE_STATS,
+  ALERT_BYTES, readAlertRecord, BATCH_BYTES_PER_EVENT, C, C_LEN, CHANNEL_STATS, DETECTORS, ERRORS, FEATURES, FEATURE_STATS,
   INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, REGIMES, REJECT_REASONS,
   type AtcExports, type DetectorName, type FeatureName, type ModeName, type RegimeName, type RejectReason,
 } from './abi.js';
@@ -280,21 +280,14 @@ function detectorIndex(d: DetectorName): number {
   return i;
 }
 
+/** An alert record (docs/abi.md) with its ids named: the raw record is read by src/abi.ts's readAlertRecord. */
 export function decodeAlert(v: DataView, o: number): Alert {
+  const r = readAlertRecord(v, o);
   return {
-    tsNs: v.getBigInt64(o + AL.TS, true),
-    seq: v.getBigInt64(o + AL.SEQ, true),
-    instrument: v.getUint32(o + AL.INSTRUMENT, true),
-    feature: FEATURES[v.getUint8(o + AL.FEATURE)],
-    detector: DETECTORS[v.getUint8(o + AL.DETECTOR)],
-    severity: v.getUint8(o + AL.SEVERITY),
-    regime: REGIMES[v.getUint8(o + AL.REGIME)],
-    value: v.getFloat64(o + AL.VALUE, true),
-    expected: v.getFloat64(o + AL.EXPECTED, true),
-    score: v.getFloat64(o + AL.SCORE, true),
-    threshold: v.getFloat64(o + AL.THRESHOLD, true),
-    volRatio: v.getFloat32(o + AL.REGIME_FACTOR, true),
-    mode: MODES[v.getUint32(o + AL.MODE, true)],
+    tsNs: r.tsNs, seq: r.seq, instrument: r.instrument,
+    feature: FEATURES[r.feature], detector: DETECTORS[r.detector], severity: r.severity, regime: REGIMES[r.regime],
+    value: r.value, expected: r.expected, score: r.score, threshold: r.threshold, volRatio: r.regimeFactor,
+    mode: MODES[r.mode],
   };
 }
 
