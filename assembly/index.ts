@@ -7,7 +7,6 @@
 //   alerts                     64-byte records
 // Nothing here allocates; no state lives in globals: every call names the arena it works on.
 import * as L from "./layout";
-import { finite } from "./util";
 import { ldf, ldi, ldu, ld32, stf } from "./util";
 import * as E from "./engine";
 import { cfgAt, channelPtr, rateNow } from "./channel";

@@ -4,6 +4,8 @@
 // Timestamps never pass through a float: "1626993723.8049479" seconds and "2014-04-01 00:00:00.123456789" are
 // cut into integer parts and assembled as bigint nanoseconds, so that a replay is exact to the digit it was given.
 import type { KindName } from '../abi.js';
+import { EventBatch } from '../events.js';
+import { LineReader } from './lines.js';
 
 export interface MalformedCount {
   count: number;
@@ -164,4 +166,41 @@ export function isoToNs(text: string, assumeUtc: boolean): bigint | string {
   const ms = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMin * 60_000;
   if (ms < 0) return 'is before 1970';
   return BigInt(ms) * NS_PER_MS + BigInt((frac ?? '').padEnd(9, '0'));
+}
+
+/**
+ * The loop every line-oriented reader shares: read `path` (gzip or plain) line by line, hand each non-blank line
+ * and its number to `onLine` (which appends its events to the batch it is given), yield the batch whenever it
+ * holds `batchSize` events or more and once at the end, and keep `stats`' line count, bytes read and gzip flag
+ * current. A truncated or corrupt gzip is counted as malformed at the line where the input ends.
+ */
+export async function* batchedLines(
+  path: string, stats: ReaderStats, opts: { batchSize: number; reuse: boolean; onMalformed?: OnMalformed },
+  onLine: (line: string, lineNo: number, batch: EventBatch) => void,
+): AsyncGenerator<EventBatch> {
+  const input = new LineReader(path);
+  const size = opts.batchSize;
+  let batch = new EventBatch(size);
+  let lineNo = 0;
+  for await (const lines of input) {
+    stats.gzip = input.gzip;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      lineNo++;
+      if (isBlank(line)) continue;
+      onLine(line, lineNo, batch);
+      if (batch.length >= size) {
+        stats.lines = lineNo;
+        stats.bytesRead = input.bytesRead;
+        yield batch;
+        batch = opts.reuse ? batch.clear() : new EventBatch(size);
+      }
+    }
+    stats.lines = lineNo;
+    stats.bytesRead = input.bytesRead;
+  }
+  stats.gzip = input.gzip;
+  stats.bytesRead = input.bytesRead;
+  if (input.damage) countMalformed(stats, input.damage, input.damageLine, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`, opts.onMalformed);
+  if (batch.length > 0) yield batch;
 }

@@ -12,8 +12,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { EventBatch } from '../events.js';
 import { Registry } from '../registry.js';
-import { countMalformed, isBlank, isoToNs, newReaderStats, show, type OnMalformed, type ReaderStats } from './common.js';
-import { LineReader } from './lines.js';
+import { batchedLines, countMalformed, isoToNs, newReaderStats, show, type OnMalformed, type ReaderStats } from './common.js';
 
 export const CSV_MALFORMED_REASONS = ['badHeader', 'badColumns', 'badTimestamp', 'badNumber', 'truncated', 'corrupt'] as const;
 export type CsvMalformedReason = (typeof CSV_MALFORMED_REASONS)[number];
@@ -71,51 +70,29 @@ export class CsvReader implements AsyncIterable<EventBatch> {
     this.stats = newReaderStats();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<EventBatch> {
+  [Symbol.asyncIterator](): AsyncIterator<EventBatch> {
     const stats = this.stats;
-    const input = new LineReader(this.path);
-    const size = this.#batchSize;
     const id = this.registry.id(this.instrument);
     const bad = (reason: CsvMalformedReason, line: number, detail: string) => countMalformed(stats, reason, line, detail, this.#onMalformed);
-    let batch = new EventBatch(size);
-    let lineNo = 0;
     let seenFirst = false;
-    for await (const lines of input) {
-      stats.gzip = input.gzip;
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        lineNo++;
-        if (isBlank(line)) continue;
-        if (!seenFirst) {
-          seenFirst = true;
-          if (isCsvHeader(line)) continue;
-          // No header: a file of rows alone is fine; anything else in the first line is a header we cannot read.
-          if (!/^\uFEFF?\s*"?\d{4}-/.test(line)) { bad('badHeader', lineNo, `expected the header "timestamp,value", got ${show(line)}`); continue; }
-        }
-        const cells = line.split(',');
-        if (cells.length !== 2) { bad('badColumns', lineNo, `expected 2 columns (timestamp,value), got ${cells.length}: ${show(line)}`); continue; }
-        const time = unquote(cells[0]), value = unquote(cells[1]);
-        const ts = isoToNs(time, true);
-        if (typeof ts === 'string') { bad('badTimestamp', lineNo, `timestamp ${show(time)}: ${ts}`); continue; }
-        const x = DECIMAL_RE.test(value) ? +value : NaN;
-        if (!Number.isFinite(x)) { bad('badNumber', lineNo, `value ${show(value)} is not a finite number`); continue; }
-        batch.value(id, ts, x);
-        stats.events.value++;
-        if (stats.firstTsNs === undefined) stats.firstTsNs = ts;
-        stats.lastTsNs = ts;
-        if (batch.length === size) {
-          stats.lines = lineNo;
-          stats.bytesRead = input.bytesRead;
-          yield batch;
-          batch = this.#reuse ? batch.clear() : new EventBatch(size);
-        }
+    return batchedLines(this.path, stats, { batchSize: this.#batchSize, reuse: this.#reuse, onMalformed: this.#onMalformed }, (line, lineNo, batch) => {
+      if (!seenFirst) {
+        seenFirst = true;
+        if (isCsvHeader(line)) return;
+        // No header: a file of rows alone is fine; anything else in the first line is a header we cannot read.
+        if (!/^\uFEFF?\s*"?\d{4}-/.test(line)) { bad('badHeader', lineNo, `expected the header "timestamp,value", got ${show(line)}`); return; }
       }
-      stats.lines = lineNo;
-      stats.bytesRead = input.bytesRead;
-    }
-    stats.gzip = input.gzip;
-    stats.bytesRead = input.bytesRead;
-    if (input.damage) bad(input.damage, input.damageLine, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`);
-    if (batch.length > 0) yield batch;
+      const cells = line.split(',');
+      if (cells.length !== 2) { bad('badColumns', lineNo, `expected 2 columns (timestamp,value), got ${cells.length}: ${show(line)}`); return; }
+      const time = unquote(cells[0]), value = unquote(cells[1]);
+      const ts = isoToNs(time, true);
+      if (typeof ts === 'string') { bad('badTimestamp', lineNo, `timestamp ${show(time)}: ${ts}`); return; }
+      const x = DECIMAL_RE.test(value) ? +value : NaN;
+      if (!Number.isFinite(x)) { bad('badNumber', lineNo, `value ${show(value)} is not a finite number`); return; }
+      batch.value(id, ts, x);
+      stats.events.value++;
+      if (stats.firstTsNs === undefined) stats.firstTsNs = ts;
+      stats.lastTsNs = ts;
+    });
   }
 }

@@ -36,10 +36,9 @@ import { EventBatch } from '../events.js';
 import { InstrumentCatalog, type InstrumentInfo, type InstrumentKind } from '../instruments.js';
 import { Registry } from '../registry.js';
 import {
-  countMalformed, countSkipped, decimalSecondsToNs, integerEpochToNs, isBlank, msToNs, newReaderStats, show,
+  batchedLines, countMalformed, countSkipped, decimalSecondsToNs, integerEpochToNs, msToNs, newReaderStats, show,
   type OnMalformed, type ReaderStats,
 } from './common.js';
-import { LineReader } from './lines.js';
 
 export const DERIBIT_MALFORMED_REASONS = ['badTimestamp', 'badJson', 'missingField', 'badNumber', 'badField', 'truncated', 'corrupt'] as const;
 export type DeribitMalformedReason = (typeof DERIBIT_MALFORMED_REASONS)[number];
@@ -461,46 +460,21 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     throw new Malformed('missingField', 'neither "method" nor "result": not a Deribit JSON-RPC message');
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<EventBatch> {
+  [Symbol.asyncIterator](): AsyncIterator<EventBatch> {
     const stats = this.stats;
-    const input = new LineReader(this.path);
-    const size = this.#batchSize;
-    let lineNo = 0;
-    for await (const lines of input) {
-      stats.gzip = input.gzip;
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        lineNo++;
-        if (isBlank(line)) continue;
-        // A message is taken whole or not at all: on a problem, drop (and uncount) what it already put in the batch.
-        const mark = this.#batch.length;
-        try {
-          this.#line(line);
-        } catch (err) {
-          if (!(err instanceof Malformed)) throw err;
-          const batch = this.#batch;
-          for (let k = mark; k < batch.length; k++) stats.events[KIND_NAMES[batch.kind[k]]]--;
-          batch.length = mark;
-          countMalformed(stats, err.reason, lineNo, err.detail, this.#onMalformed);
-          continue;
-        }
-        if (this.#batch.length >= size) {
-          stats.lines = lineNo;
-          stats.bytesRead = input.bytesRead;
-          yield this.#batch;
-          this.#batch = this.#reuse ? this.#batch.clear() : new EventBatch(size);
-        }
+    return batchedLines(this.path, stats, { batchSize: this.#batchSize, reuse: this.#reuse, onMalformed: this.#onMalformed }, (line, lineNo, batch) => {
+      this.#batch = batch; // the message handlers append to it
+      // A message is taken whole or not at all: on a problem, drop (and uncount) what it already put in the batch.
+      const mark = batch.length;
+      try {
+        this.#line(line);
+      } catch (err) {
+        if (!(err instanceof Malformed)) throw err;
+        for (let k = mark; k < batch.length; k++) stats.events[KIND_NAMES[batch.kind[k]]]--;
+        batch.length = mark;
+        countMalformed(stats, err.reason, lineNo, err.detail, this.#onMalformed);
       }
-      stats.lines = lineNo;
-      stats.bytesRead = input.bytesRead;
-    }
-    stats.gzip = input.gzip;
-    stats.bytesRead = input.bytesRead;
-    if (input.damage) countMalformed(stats, input.damage, input.damageLine, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`, this.#onMalformed);
-    if (this.#batch.length > 0) {
-      yield this.#batch;
-      this.#batch = this.#reuse ? this.#batch.clear() : new EventBatch(size);
-    }
+    });
   }
 }
 

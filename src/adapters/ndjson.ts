@@ -10,8 +10,7 @@
 import { Kind, type KindName } from '../abi.js';
 import { EventBatch } from '../events.js';
 import { Registry } from '../registry.js';
-import { countMalformed, isBlank, isoToNs, MAX_NS, newReaderStats, show, type OnMalformed, type ReaderStats } from './common.js';
-import { LineReader } from './lines.js';
+import { batchedLines, countMalformed, isoToNs, MAX_NS, newReaderStats, show, type OnMalformed, type ReaderStats } from './common.js';
 
 /** The schema version this reader reads and the writer writes (a line's optional `"v"`). */
 export const NDJSON_SCHEMA_VERSION = 1;
@@ -278,44 +277,22 @@ export class NdjsonReader implements AsyncIterable<EventBatch> {
     this.stats = newReaderStats();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<EventBatch> {
+  [Symbol.asyncIterator](): AsyncIterator<EventBatch> {
     const stats = this.stats;
-    const input = new LineReader(this.path);
-    const size = this.#batchSize;
     const ev = newCanonicalEvent();
-    let batch = new EventBatch(size);
-    let lineNo = 0;
-    for await (const lines of input) {
-      stats.gzip = input.gzip;
-      for (let i = 0; i < lines.length; i++) {
-        const line = lines[i];
-        lineNo++;
-        if (isBlank(line)) continue;
-        const problem = parseCanonicalEvent(line, ev);
-        if (problem) {
-          countMalformed(stats, problem.reason, lineNo, problem.detail, this.#onMalformed);
-          continue;
-        }
-        let id = this.#ids.get(ev.instrument);
-        if (id === undefined) { id = this.registry.id(ev.instrument); this.#ids.set(ev.instrument, id); }
-        const f = ev.f;
-        batch.push(ev.kind, id, ev.tsNs, f[0], f[1], f[2], f[3], f[4], f[5], ev.seq);
-        stats.events[ev.kindName]++;
-        if (stats.firstTsNs === undefined) stats.firstTsNs = ev.tsNs;
-        stats.lastTsNs = ev.tsNs;
-        if (batch.length === size) {
-          stats.lines = lineNo;
-          stats.bytesRead = input.bytesRead;
-          yield batch;
-          batch = this.#reuse ? batch.clear() : new EventBatch(size);
-        }
+    return batchedLines(this.path, stats, { batchSize: this.#batchSize, reuse: this.#reuse, onMalformed: this.#onMalformed }, (line, lineNo, batch) => {
+      const problem = parseCanonicalEvent(line, ev);
+      if (problem) {
+        countMalformed(stats, problem.reason, lineNo, problem.detail, this.#onMalformed);
+        return;
       }
-      stats.lines = lineNo;
-      stats.bytesRead = input.bytesRead;
-    }
-    stats.gzip = input.gzip;
-    stats.bytesRead = input.bytesRead;
-    if (input.damage) countMalformed(stats, input.damage, input.damageLine, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`, this.#onMalformed);
-    if (batch.length > 0) yield batch;
+      let id = this.#ids.get(ev.instrument);
+      if (id === undefined) { id = this.registry.id(ev.instrument); this.#ids.set(ev.instrument, id); }
+      const f = ev.f;
+      batch.push(ev.kind, id, ev.tsNs, f[0], f[1], f[2], f[3], f[4], f[5], ev.seq);
+      stats.events[ev.kindName]++;
+      if (stats.firstTsNs === undefined) stats.firstTsNs = ev.tsNs;
+      stats.lastTsNs = ev.tsNs;
+    });
   }
 }

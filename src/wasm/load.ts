@@ -38,21 +38,23 @@ export interface Instance {
 }
 
 const PAGE = 65536;
+/** Bytes below the host's first free byte: the module's static data lies there. */
+const RESERVED_BYTES = PAGE;
 
 /** Instantiate over a new memory of at least `bytes` bytes past the module's static data. */
 export function instantiate(bytes: number, build: Build = 'release'): Instance {
   const module = wasmModule(build);
-  // The static data must be in place before we can ask where it ends: 1 page holds it (checked below).
-  const pages = Math.ceil((65536 + bytes) / PAGE) + 1;
+  const pages = Math.ceil((RESERVED_BYTES + bytes) / PAGE) + 1;
   const memory = new WebAssembly.Memory({ initial: pages });
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const exports = instance.exports as unknown as AtcExports;
   if (exports.abi_version() !== ABI_VERSION) {
     throw new Error(`atc: module ABI ${exports.abi_version()} but host expects ${ABI_VERSION}`);
   }
-  const heapBase = align(exports.heap_base(), 64);
-  if (heapBase > 65536) throw new Error(`atc: module static data (${heapBase} bytes) exceeds the reserved page`);
-  return { exports, memory, heapBase: 65536 };
+  // The host keeps the whole first page for the module's static data (11 KiB today), so that hosts agree on
+  // where the arena may start whatever the build.
+  if (exports.heap_base() > RESERVED_BYTES) throw new Error(`atc: module static data (${exports.heap_base()} bytes) exceeds the reserved page`);
+  return { exports, memory, heapBase: RESERVED_BYTES };
 }
 
 export function align(n: number, a: number): number {
