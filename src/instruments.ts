@@ -4,7 +4,7 @@
 // an option-surface feature) reads them by id without knowing which venue or file they came from.
 import type { Registry } from './registry.js';
 
-export type InstrumentKind = 'option' | 'future' | 'perpetual' | 'spot' | 'combo';
+export type InstrumentKind = 'option' | 'future' | 'perpetual' | 'spot' | 'combo' | 'index';
 
 export interface InstrumentInfo {
   /** The name in the Registry (with the reader's market prefix, if it was given one). */

@@ -42,7 +42,10 @@ const LAYOUT = Object.fromEntries(KIND_NAMES.map((k) => {
 export interface CanonicalEvent {
   kind: number;
   kindName: KindName;
+  /** The instrument's name; '' when the event gave an id instead (readCanonicalObject only). */
   instrument: string;
+  /** The instrument's id when the event gave one (readCanonicalObject only), else -1. */
+  instrumentId: number;
   tsNs: bigint;
   /** -1n when the line gives none (the engine numbers the event). */
   seq: bigint;
@@ -51,41 +54,62 @@ export interface CanonicalEvent {
 }
 
 export function newCanonicalEvent(): CanonicalEvent {
-  return { kind: 0, kindName: 'value', instrument: '', tsNs: 0n, seq: -1n, f: [NaN, NaN, NaN, NaN, NaN, NaN] };
+  return { kind: 0, kindName: 'value', instrument: '', instrumentId: -1, tsNs: 0n, seq: -1n, f: [NaN, NaN, NaN, NaN, NaN, NaN] };
 }
 
 export interface NdjsonProblem {
   reason: NdjsonMalformedReason;
   detail: string;
+  /** The field at fault, by its canonical name, when one is. */
+  field?: string;
 }
 
 class Malformed {
-  constructor(readonly reason: NdjsonMalformedReason, readonly detail: string) {}
+  constructor(readonly reason: NdjsonMalformedReason, readonly detail: string, readonly field?: string) {}
 }
 
 const DECIMAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DIGITS_RE = /^\d+$/;
 
 function typeName(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Uint8Array ? 'binary' : typeof v;
 }
 
-/** A field that must be a number: a JSON number, or a decimal string ("61800.2"), as exchanges send prices. */
+/** A value for a message: show() with bigints as their digits (JSON.stringify throws on them). */
+function showValue(v: unknown): string {
+  return typeof v === 'bigint' ? v.toString() : show(v);
+}
+
+/**
+ * A field that must be a number: a JSON number, or a decimal string ("61800.2"), as exchanges send prices. A
+ * bigint (a msgpack int64, from readCanonicalObject) is taken as its nearest double.
+ */
 function numberField(o: Record<string, unknown>, key: string, kind: string, required: boolean): number {
   const v = o[key];
   if (v === undefined || v === null) {
-    if (required) throw new Malformed('missingField', `${kind} field "${key}" is missing`);
+    if (required) throw new Malformed('missingField', `${kind} field "${key}" is missing`, key);
     return NaN;
   }
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
     const t = v.trim();
-    if (!DECIMAL_RE.test(t)) throw new Malformed('badNumber', `${kind} field "${key}" is not a number: ${show(v)}`);
+    if (!DECIMAL_RE.test(t)) throw new Malformed('badNumber', `${kind} field "${key}" is not a number: ${show(v)}`, key);
     const x = +t;
-    if (!Number.isFinite(x)) throw new Malformed('badNumber', `${kind} field "${key}" overflows a double: ${show(v)}`);
+    if (!Number.isFinite(x)) throw new Malformed('badNumber', `${kind} field "${key}" overflows a double: ${show(v)}`, key);
     return x;
   }
-  throw new Malformed('wrongType', `${kind} field "${key}" must be a number, got ${typeName(v)} ${show(v)}`);
+  if (typeof v === 'bigint') return Number(v);
+  throw new Malformed('wrongType', `${kind} field "${key}" must be a number, got ${typeName(v)} ${showValue(v)}`, key);
+}
+
+/**
+ * The text of number field `key`, parsed as `v`. From a JSON line (`line` given), its digits as written: JSON.parse
+ * rounds integers past 2^53. From an already decoded object (`line` null) the value is all there is, and past 2^53
+ * a double is not an exact integer: the text then says so, which no integer pattern matches.
+ */
+function numberText(line: string | null, key: string, v: number): string {
+  if (line !== null) return rawTopLevelNumber(line, key) ?? String(v);
+  return Number.isInteger(v) && !Number.isSafeInteger(v) ? `${v} (a double, not exact past 2^53: send an integer type or a string)` : String(v);
 }
 
 /**
@@ -122,33 +146,41 @@ export function rawTopLevelNumber(text: string, key: string): string | undefined
   return found;
 }
 
-/** An integer given as a JSON number (digits read from the text) or a string of digits; undefined otherwise. */
-function integerField(line: string, o: Record<string, unknown>, key: string): bigint | undefined {
+/**
+ * A non-negative integer below 2^63 given as a JSON number (digits read from the text), a string of digits or a
+ * bigint; undefined otherwise.
+ */
+function integerField(line: string | null, o: Record<string, unknown>, key: string): bigint | undefined {
   const v = o[key];
-  const digits = typeof v === 'number' ? rawTopLevelNumber(line, key) ?? String(v) : (v as string).trim();
+  if (typeof v === 'bigint') return v >= 0n && v <= MAX_NS ? v : undefined;
+  const digits = typeof v === 'number' ? numberText(line, key, v) : (v as string).trim();
   if (!DIGITS_RE.test(digits)) return undefined;
   const x = BigInt(digits);
   return x <= MAX_NS ? x : undefined;
 }
 
-function timestamp(line: string, o: Record<string, unknown>): bigint {
+function timestamp(line: string | null, o: Record<string, unknown>): bigint {
   const v = o.ts;
-  if (v === undefined || v === null) throw new Malformed('missingField', 'field "ts" is missing');
+  if (v === undefined || v === null) throw new Malformed('missingField', 'field "ts" is missing', 'ts');
+  if (typeof v === 'bigint') {
+    if (v < 0n || v > MAX_NS) throw new Malformed('badTimestamp', `"ts" ${v} is outside 0 .. 2^63 - 1 nanoseconds`, 'ts');
+    return v;
+  }
   if (typeof v === 'number') {
     const ns = integerField(line, o, 'ts');
-    if (ns === undefined) throw new Malformed('badTimestamp', `"ts" as a number must be an integer of nanoseconds since the epoch, got ${rawTopLevelNumber(line, 'ts') ?? v}`);
+    if (ns === undefined) throw new Malformed('badTimestamp', `"ts" as a number must be an integer of nanoseconds since the epoch, got ${numberText(line, 'ts', v)}`, 'ts');
     return ns;
   }
-  if (typeof v !== 'string') throw new Malformed('badTimestamp', `"ts" must be nanoseconds (a string or integer) or an ISO 8601 string, got ${typeName(v)}`);
+  if (typeof v !== 'string') throw new Malformed('badTimestamp', `"ts" must be nanoseconds (a string or integer) or an ISO 8601 string, got ${typeName(v)}`, 'ts');
   const t = v.trim();
   if (DIGITS_RE.test(t)) {
     const ns = integerField(line, o, 'ts');
-    if (ns === undefined) throw new Malformed('badTimestamp', `"ts" ${show(v)} is beyond 2^63 - 1 nanoseconds`);
+    if (ns === undefined) throw new Malformed('badTimestamp', `"ts" ${show(v)} is beyond 2^63 - 1 nanoseconds`, 'ts');
     return ns;
   }
   const ns = isoToNs(t, false);
-  if (typeof ns === 'string') throw new Malformed('badTimestamp', `"ts" ${show(v)} is neither integer nanoseconds nor ISO 8601: ${ns}`);
-  if (ns > MAX_NS) throw new Malformed('badTimestamp', `"ts" ${show(v)} is beyond 2^63 - 1 nanoseconds`);
+  if (typeof ns === 'string') throw new Malformed('badTimestamp', `"ts" ${show(v)} is neither integer nanoseconds nor ISO 8601: ${ns}`, 'ts');
+  if (ns > MAX_NS) throw new Malformed('badTimestamp', `"ts" ${show(v)} is beyond 2^63 - 1 nanoseconds`, 'ts');
   return ns;
 }
 
@@ -166,31 +198,47 @@ function parseInto(line: string, out: CanonicalEvent): void {
     throw new Malformed('badJson', (err as Error).message.slice(0, 80));
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Malformed('notObject', `a line must be one JSON object, got ${typeName(o)}`);
-  const obj = o as Record<string, unknown>;
-  if (obj.v !== undefined && obj.v !== NDJSON_SCHEMA_VERSION) throw new Malformed('badVersion', `schema version ${show(obj.v)} is not ${NDJSON_SCHEMA_VERSION}, the one this reader knows`);
+  readInto(o as Record<string, unknown>, line, false, out);
+}
+
+/**
+ * The schema's rules over one parsed object. `line` is its JSON text (numbers' digits come from it), or null for an
+ * object decoded from elsewhere (msgpack), whose numbers are what they are and whose integers may be bigints.
+ * `instrumentIds`: an integer `instrument` is an id (the sidecar's rows); NDJSON names its instruments.
+ */
+function readInto(obj: Record<string, unknown>, line: string | null, instrumentIds: boolean, out: CanonicalEvent): void {
+  if (obj.v !== undefined && obj.v !== NDJSON_SCHEMA_VERSION) throw new Malformed('badVersion', `schema version ${showValue(obj.v)} is not ${NDJSON_SCHEMA_VERSION}, the one this reader knows`, 'v');
   const kind = obj.kind;
-  if (kind === undefined || kind === null) throw new Malformed('missingField', 'field "kind" is missing');
-  if (typeof kind !== 'string') throw new Malformed('wrongType', `field "kind" must be a string, got ${typeName(kind)} ${show(kind)}`);
-  if (!Object.hasOwn(NDJSON_FIELDS, kind)) throw new Malformed('unknownKind', `unknown kind ${show(kind)} (known: ${KIND_NAMES.join(', ')})`);
+  if (kind === undefined || kind === null) throw new Malformed('missingField', 'field "kind" is missing', 'kind');
+  if (typeof kind !== 'string') throw new Malformed('wrongType', `field "kind" must be a string, got ${typeName(kind)} ${showValue(kind)}`, 'kind');
+  if (!Object.hasOwn(NDJSON_FIELDS, kind)) throw new Malformed('unknownKind', `unknown kind ${show(kind)} (known: ${KIND_NAMES.join(', ')})`, 'kind');
   const kindName = kind as KindName;
   const instrument = obj.instrument;
-  if (instrument === undefined || instrument === null) throw new Malformed('missingField', 'field "instrument" is missing');
-  if (typeof instrument !== 'string') throw new Malformed('wrongType', `field "instrument" must be a string (the name), got ${typeName(instrument)} ${show(instrument)}`);
-  if (instrument.length === 0) throw new Malformed('badValue', 'field "instrument" is empty');
+  if (instrument === undefined || instrument === null) throw new Malformed('missingField', 'field "instrument" is missing', 'instrument');
+  let instrumentId = -1;
+  if (typeof instrument !== 'string') {
+    if (!instrumentIds) throw new Malformed('wrongType', `field "instrument" must be a string (the name), got ${typeName(instrument)} ${showValue(instrument)}`, 'instrument');
+    if (typeof instrument !== 'number' && typeof instrument !== 'bigint') {
+      throw new Malformed('wrongType', `field "instrument" must be a name (string) or an id (integer), got ${typeName(instrument)} ${showValue(instrument)}`, 'instrument');
+    }
+    const id = Number(instrument);
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new Malformed('badValue', `field "instrument" as an id must be an integer in 0 .. 2^32 - 1, got ${showValue(instrument)}`, 'instrument');
+    instrumentId = id;
+  } else if (instrument.length === 0) throw new Malformed('badValue', 'field "instrument" is empty', 'instrument');
   out.tsNs = timestamp(line, obj);
   out.seq = -1n;
   const seq = obj.seq;
   if (seq !== undefined && seq !== null) {
-    if (typeof seq !== 'number' && typeof seq !== 'string') throw new Malformed('wrongType', `field "seq" must be an integer or a string of digits, got ${typeName(seq)}`);
+    if (typeof seq !== 'number' && typeof seq !== 'string' && typeof seq !== 'bigint') throw new Malformed('wrongType', `field "seq" must be an integer or a string of digits, got ${typeName(seq)}`, 'seq');
     const s = integerField(line, obj, 'seq');
-    if (s === undefined) throw new Malformed('badValue', `field "seq" must be a non-negative integer below 2^63, got ${show(seq)}`);
+    if (s === undefined) throw new Malformed('badValue', `field "seq" must be a non-negative integer below 2^63, got ${showValue(seq)}`, 'seq');
     out.seq = s;
   }
   const layout = LAYOUT[kindName];
   for (const key in obj) {
     if (!layout.keys.has(key)) {
       const near = closeKey(key, layout.keys);
-      throw new Malformed('unknownField', `field ${show(key)} is not part of a ${kindName} event${near ? ` (did you mean "${near}"?)` : ` (fields: ${layout.columns.join(', ')})`}`);
+      throw new Malformed('unknownField', `field ${show(key)} is not part of a ${kindName} event${near ? ` (did you mean "${near}"?)` : ` (fields: ${layout.columns.join(', ')})`}`, key);
     }
   }
   const f = out.f;
@@ -203,17 +251,18 @@ function parseInto(line: string, out: CanonicalEvent): void {
   }
   out.kind = Kind[kindName];
   out.kindName = kindName;
-  out.instrument = instrument;
+  out.instrument = instrumentId === -1 ? instrument as string : '';
+  out.instrumentId = instrumentId;
 }
 
 /** A trade's side: +1 / "buy" buyer-initiated, -1 / "sell" seller-initiated, 0 / absent unknown. */
 function side(v: unknown): number {
   if (v === undefined || v === null) return 0;
-  if (v === 1 || v === 'buy') return 1;
-  if (v === -1 || v === 'sell') return -1;
-  if (v === 0) return 0;
-  if (typeof v === 'number' || typeof v === 'string') throw new Malformed('badValue', `trade field "side" must be 1, -1, 0, "buy" or "sell", got ${show(v)}`);
-  throw new Malformed('wrongType', `trade field "side" must be a number or "buy"/"sell", got ${typeName(v)}`);
+  if (v === 1 || v === 'buy' || v === 1n) return 1;
+  if (v === -1 || v === 'sell' || v === -1n) return -1;
+  if (v === 0 || v === 0n) return 0;
+  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint') throw new Malformed('badValue', `trade field "side" must be 1, -1, 0, "buy" or "sell", got ${showValue(v)}`, 'side');
+  throw new Malformed('wrongType', `trade field "side" must be a number or "buy"/"sell", got ${typeName(v)}`, 'side');
 }
 
 /** Parses one canonical line into `out`; returns undefined when it is a valid event, else what is wrong. */
@@ -222,9 +271,29 @@ export function parseCanonicalEvent(line: string, out: CanonicalEvent): NdjsonPr
     parseInto(line, out);
     return undefined;
   } catch (err) {
-    if (err instanceof Malformed) return { reason: err.reason, detail: err.detail };
+    if (err instanceof Malformed) return problemOf(err);
     throw err;
   }
+}
+
+/**
+ * Reads one canonical event from an object decoded from elsewhere (the sidecar's msgpack `rows`) into `out`, by
+ * the rules of a line: returns undefined when it is a valid event, else what is wrong. Unlike a line, `ts` and
+ * `seq` may be bigints (msgpack int64), a number must be exact (a safe integer), and `instrument` may be an integer
+ * id (then `out.instrumentId` holds it and `out.instrument` is '').
+ */
+export function readCanonicalObject(obj: Record<string, unknown>, out: CanonicalEvent): NdjsonProblem | undefined {
+  try {
+    readInto(obj, null, true, out);
+    return undefined;
+  } catch (err) {
+    if (err instanceof Malformed) return problemOf(err);
+    throw err;
+  }
+}
+
+function problemOf(err: Malformed): NdjsonProblem {
+  return err.field === undefined ? { reason: err.reason, detail: err.detail } : { reason: err.reason, detail: err.detail, field: err.field };
 }
 
 /** Event i of a batch as one canonical NDJSON line (with its newline): the writer matching the reader. */
