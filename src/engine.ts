@@ -1,5 +1,6 @@
 // The engine API: a validated configuration, batches of events in, alerts out, thresholds changed live,
-// state snapshotted to bytes and restored. One WASM instance and one arena per Engine.
+// state snapshotted to bytes and restored. One WASM instance and one arena per Engine; an Engine either owns its
+// memory (create, restore) or is bound to a memory and a layout someone else made (attach: the worker pool's shards).
 import {
   ALERT_BYTES, readAlertRecord, BATCH_BYTES_PER_EVENT, C, C_LEN, CHANNEL_STATS, DETECTORS, ERRORS, FEATURES, FEATURE_STATS,
   INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, REGIMES, REJECT_REASONS,
@@ -7,7 +8,7 @@ import {
 } from './abi.js';
 import { encodeConfig, parseSelector, parseThreshold, resolveConfig, type Config, type ThresholdConfig } from './config.js';
 import type { EventBatch } from './events.js';
-import { align, instantiate, type Build } from './wasm/load.js';
+import { align, createMemory, instantiate, instantiateOn, MAX_PAGES, PAGE, RESERVED_BYTES, type Build } from './wasm/load.js';
 
 export interface Alert {
   instrument: number;
@@ -41,6 +42,89 @@ export interface EngineOptions {
   batchCapacity?: number;
   /** Alert records per ingest call (at least MAX_ALERTS_PER_EVENT). */
   alertCapacity?: number;
+}
+
+/**
+ * Where an engine's regions lie in its memory (all offsets in bytes, 64-aligned):
+ * ```
+ * 0        RESERVED_BYTES  configPtr        arena                        alerts               chunkBase
+ * |-static-|---------------|-config f64[240]-|-header|config|table|slots-|-64-byte records----|-chunk 0-|-chunk 1-|...
+ * ```
+ * A chunk is a batch region of `chunkEvents` events (docs/abi.md, "Events"). The chunks come last so that a
+ * memory can grow by whole chunks without moving anything. Plain numbers: a layout crosses to workers as is.
+ */
+export interface EngineLayout {
+  /** Configuration scratch: init reads the configuration from here (the arena keeps its own copy). */
+  configPtr: number;
+  arena: number;
+  arenaBytes: number;
+  alerts: number;
+  alertCapacity: number;
+  chunkEvents: number;
+  /** Bytes from one chunk to the next (the batch region, rounded up to 64). */
+  chunkBytes: number;
+  chunkBase: number;
+  /** Chunks the memory holds at `pages`. */
+  chunks: number;
+  pages: number;
+  /** Chunks a memory of MAX_PAGES pages would hold. */
+  maxChunks: number;
+}
+
+/** The layout of a memory holding one arena of `arenaBytes`, an alert region and `chunks` chunk regions. */
+export function engineLayout(arenaBytes: number, o: { chunkEvents: number; chunks?: number; alertCapacity?: number }): EngineLayout {
+  const chunkEvents = o.chunkEvents, chunks = o.chunks ?? 1;
+  const alertCapacity = Math.max(o.alertCapacity ?? 4096, MAX_ALERTS_PER_EVENT);
+  if (!Number.isInteger(arenaBytes) || arenaBytes < 512) throw new RangeError(`arenaBytes must be an integer >= 512, got ${arenaBytes}`);
+  if (!Number.isInteger(chunkEvents) || chunkEvents < 1) throw new RangeError(`chunkEvents must be a positive integer, got ${chunkEvents}`);
+  if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(alertCapacity)) throw new RangeError(`alertCapacity must be an integer, got ${alertCapacity}`);
+  const configPtr = RESERVED_BYTES;
+  const arena = align(configPtr + C_LEN * 8, 64);
+  const alerts = align(arena + arenaBytes, 64);
+  const chunkBytes = align(chunkEvents * BATCH_BYTES_PER_EVENT, 64);
+  const chunkBase = align(alerts + alertCapacity * ALERT_BYTES, 64);
+  const maxChunks = Math.floor((MAX_PAGES * PAGE - chunkBase) / chunkBytes);
+  if (chunks > maxChunks) throw new RangeError(`${chunks} chunks of ${chunkEvents} events do not fit in a 4 GiB memory (at most ${maxChunks})`);
+  const pages = Math.ceil((chunkBase + chunks * chunkBytes) / PAGE);
+  return { configPtr, arena, arenaBytes, alerts, alertCapacity, chunkEvents, chunkBytes, chunkBase, chunks, pages, maxChunks };
+}
+
+/** Byte offset of chunk k. */
+export function chunkPtr(layout: EngineLayout, k: number): number {
+  return layout.chunkBase + k * layout.chunkBytes;
+}
+
+/** Pages a memory with this layout needs to hold `chunks` chunks. */
+export function pagesFor(layout: EngineLayout, chunks: number): number {
+  return Math.ceil((layout.chunkBase + chunks * layout.chunkBytes) / PAGE);
+}
+
+/** A validated threshold change: per channel c = feature * N_DETECTORS + detector, (c, mode id, threshold) triples. */
+export type ThresholdPlan = number[];
+
+/**
+ * Plan a threshold change against the current thresholds (Engine.thresholds()): keys as in the configuration's
+ * `thresholds`, more specific keys win. Throws ConfigError naming the bad key or value; plans are absolute, so the
+ * same plan applied to engines with the same thresholds leaves them equal.
+ */
+export function planThresholds(current: readonly { mode: ModeName; threshold: number }[], update: Record<string, unknown>): ThresholdPlan {
+  if (typeof update !== 'object' || update === null) throw new TypeError('setThresholds: expected an object');
+  const entries = Object.entries(update).map(([key, value]) => ({ key, sel: parseSelector(key), value }));
+  entries.sort((a, b) => a.sel.rank - b.sel.rank);
+  const plan = new Map<number, ThresholdConfig>();
+  for (const { key, sel, value } of entries) {
+    for (const f of sel.features) {
+      for (const det of sel.detectors) {
+        const c = FEATURES.indexOf(f) * DETECTORS.length + DETECTORS.indexOf(det);
+        const base = plan.get(c) ?? { mode: current[c].mode, threshold: current[c].threshold };
+        plan.set(c, parseThreshold(key, value, base));
+      }
+    }
+  }
+  const out: ThresholdPlan = [];
+  for (const [c, t] of plan) out.push(c, MODES.indexOf(t.mode), t.threshold);
+  return out;
 }
 
 export class EngineError extends Error {
@@ -78,47 +162,95 @@ export class Engine {
   readonly #alertCap: number;
   #region: BatchRegion | undefined;
 
-  private constructor(arenaBytes: number, opts: EngineOptions, setup: (x: AtcExports, memory: WebAssembly.Memory, arena: number) => void) {
-    const batchCap = opts.batchCapacity ?? 4096;
-    const alertCap = Math.max(opts.alertCapacity ?? 4096, MAX_ALERTS_PER_EVENT);
-    if (!Number.isInteger(batchCap) || batchCap < 1) throw new RangeError(`batchCapacity must be a positive integer, got ${batchCap}`);
-    const scratch = align(C_LEN * 8, 64);
-    const batchBytes = align(batchCap * BATCH_BYTES_PER_EVENT, 64);
-    const { exports, memory, heapBase } = instantiate(scratch + arenaBytes + batchBytes + alertCap * ALERT_BYTES + 256, opts.build);
-    this.#x = exports;
+  private constructor(x: AtcExports, memory: WebAssembly.Memory, layout: EngineLayout) {
+    this.#x = x;
     this.#memory = memory;
-    this.#arena = align(heapBase + scratch, 64);
-    this.#batchPtr = align(this.#arena + arenaBytes, 64);
-    this.#batchCap = batchCap;
-    this.#alertsPtr = align(this.#batchPtr + batchBytes, 64);
-    this.#alertCap = alertCap;
-    setup(exports, memory, this.#arena);
+    this.#arena = layout.arena;
+    // The first chunk is this engine's own batch region (region(), ingest()).
+    this.#batchPtr = layout.chunkBase;
+    this.#batchCap = layout.chunkEvents;
+    this.#alertsPtr = layout.alerts;
+    this.#alertCap = layout.alertCapacity;
+  }
+
+  /** An engine over a new memory of its own, laid out for an arena of `arenaBytes`. */
+  static #own(arenaBytes: number, opts: EngineOptions): { engine: Engine; layout: EngineLayout } {
+    const batchCap = opts.batchCapacity ?? 4096;
+    if (!Number.isInteger(batchCap) || batchCap < 1) throw new RangeError(`batchCapacity must be a positive integer, got ${batchCap}`);
+    const layout = engineLayout(arenaBytes, { chunkEvents: batchCap, chunks: 1, alertCapacity: opts.alertCapacity });
+    const { exports, memory } = instantiateOn(createMemory(layout.pages, opts.build), opts.build);
+    return { engine: new Engine(exports, memory, layout), layout };
+  }
+
+  /** Bytes of arena a configuration needs (merged over the defaults and validated: throws ConfigError). */
+  static arenaBytes(config: unknown = {}, build: Build = 'release'): number {
+    return Engine.#arenaBytesOf(encodeConfig(resolveConfig(config)), build);
+  }
+
+  static #arenaBytesOf(encoded: Float64Array, build: Build | undefined): number {
+    const probe = instantiate(C_LEN * 8, build);
+    new Float64Array(probe.memory.buffer, probe.heapBase, C_LEN).set(encoded);
+    const bytes = probe.exports.arena_bytes(probe.heapBase);
+    if (bytes < 0) throw new EngineError('arena_bytes', bytes);
+    return bytes;
   }
 
   /** A new engine from a configuration (merged over the defaults and validated: throws ConfigError). */
   static create(config: unknown = {}, opts: EngineOptions = {}): Engine {
-    const resolved = resolveConfig(config);
-    const encoded = encodeConfig(resolved);
-    const probe = instantiate(C_LEN * 8, opts.build);
-    new Float64Array(probe.memory.buffer, probe.heapBase, C_LEN).set(encoded);
-    const bytes = probe.exports.arena_bytes(probe.heapBase);
-    if (bytes < 0) throw new EngineError('arena_bytes', bytes);
-    return new Engine(bytes, opts, (x, memory, arena) => {
-      const cfgPtr = arena - align(C_LEN * 8, 64);
-      new Float64Array(memory.buffer, cfgPtr, C_LEN).set(encoded);
-      const rc = x.init(arena, cfgPtr);
-      if (rc < 0) throw new EngineError('init', rc);
-    });
+    const encoded = encodeConfig(resolveConfig(config));
+    const { engine, layout } = Engine.#own(Engine.#arenaBytesOf(encoded, opts.build), opts);
+    engine.#init(encoded, layout);
+    return engine;
   }
 
   /** An engine that continues exactly where the one that took `snapshot` stopped. */
   static restore(snapshot: Uint8Array, opts: EngineOptions = {}): Engine {
     if (!(snapshot instanceof Uint8Array) || snapshot.byteLength < 512) throw new EngineError('restore', -3);
-    return new Engine(snapshot.byteLength, opts, (x, memory, arena) => {
-      new Uint8Array(memory.buffer, arena, snapshot.byteLength).set(snapshot);
-      const rc = x.restore_check(arena, snapshot.byteLength);
-      if (rc < 0) throw new EngineError('restore', rc);
-    });
+    const { engine } = Engine.#own(snapshot.byteLength, opts);
+    engine.load(snapshot);
+    return engine;
+  }
+
+  /**
+   * An engine bound to a memory and a layout it did not create (a pool shard's): `memory` must be of the kind
+   * `build` imports (shared for the shared builds) and hold `layout.pages` pages. With `config`, lays out a fresh
+   * arena there; without, the arena is taken as it is (laid out earlier, or restored with `load`). Instantiating
+   * writes the module's static data below the reserved page (see instantiateOn).
+   */
+  static attach(memory: WebAssembly.Memory, layout: EngineLayout, opts: { build?: Build; config?: unknown } = {}): Engine {
+    if (memory.buffer.byteLength < layout.pages * PAGE) {
+      throw new RangeError(`attach: the memory has ${memory.buffer.byteLength / PAGE} pages, the layout needs ${layout.pages}`);
+    }
+    const { exports } = instantiateOn(memory, opts.build);
+    const engine = new Engine(exports, memory, layout);
+    if (opts.config !== undefined) {
+      const encoded = encodeConfig(resolveConfig(opts.config));
+      const bytes = Engine.#arenaBytesOf(encoded, opts.build);
+      if (bytes !== layout.arenaBytes) throw new RangeError(`attach: the configuration needs an arena of ${bytes} bytes, the layout has ${layout.arenaBytes}`);
+      engine.#init(encoded, layout);
+    }
+    return engine;
+  }
+
+  #init(encoded: Float64Array, layout: EngineLayout): void {
+    new Float64Array(this.#memory.buffer, layout.configPtr, C_LEN).set(encoded);
+    const rc = this.#x.init(this.#arena, layout.configPtr);
+    if (rc < 0) throw new EngineError('init', rc);
+  }
+
+  /** Replace this engine's whole state with a snapshot's bytes (checked by the module's restore_check). */
+  load(snapshot: Uint8Array): void {
+    new Uint8Array(this.#memory.buffer, this.#arena, snapshot.byteLength).set(snapshot);
+    const rc = this.#x.restore_check(this.#arena, snapshot.byteLength);
+    if (rc < 0) throw new EngineError('restore', rc);
+  }
+
+  /** Copy the arena into `target` (at least arenaBytes long), allocating nothing; returns the bytes copied. */
+  snapshotInto(target: Uint8Array): number {
+    const n = this.#x.arena_total(this.#arena);
+    if (target.byteLength < n) throw new RangeError(`snapshotInto: the target holds ${target.byteLength} bytes, the arena has ${n}`);
+    target.set(new Uint8Array(this.#memory.buffer, this.#arena, n));
+    return n;
   }
 
   /** Arena bytes: the whole state, configuration and thresholds included. */
@@ -185,12 +317,20 @@ export class Engine {
    */
   ingestRegion(n: number, onAlerts?: (records: DataView, count: number) => void): number {
     if (!(n >= 0 && n <= this.#batchCap)) throw new RangeError(`n must be within [0, ${this.#batchCap}], got ${n}`);
+    return this.ingestBatch(this.#batchPtr, this.#batchCap, 0, n, onAlerts);
+  }
+
+  /**
+   * Ingest events [start, end) of the batch region of `capacity` events at byte offset `batchPtr` of this engine's
+   * memory (any region the host laid out: a pool shard's chunks). Same alerts, same records as ingestRegion.
+   */
+  ingestBatch(batchPtr: number, capacity: number, start: number, end: number, onAlerts?: (records: DataView, count: number) => void): number {
     const x = this.#x;
     let total = 0;
     // The module stops early when the alert buffer could overflow; it says where, and we go on from there.
-    for (let done = 0; done < n; ) {
-      const written = x.ingest(this.#arena, this.#batchPtr, this.#batchCap, done, n, this.#alertsPtr, this.#alertCap);
-      if (written < 0) throw new EngineError('ingest', written);
+    for (let done = start; done < end; ) {
+      const written = x.ingest(this.#arena, batchPtr, capacity, done, end, this.#alertsPtr, this.#alertCap);
+      if (written < 0) throw new EngineError(`ingest(batch ${batchPtr}, capacity ${capacity}, [${done}, ${end}))`, written);
       total += written;
       if (written > 0 && onAlerts) onAlerts(new DataView(this.#memory.buffer, this.#alertsPtr, written * ALERT_BYTES), written);
       done = x.consumed(this.#arena);
@@ -225,22 +365,14 @@ export class Engine {
    * a feature, "feature.detector"); more specific keys win. Validated as a whole before anything changes.
    */
   setThresholds(update: Record<string, Partial<ThresholdConfig>>): void {
-    if (typeof update !== 'object' || update === null) throw new TypeError('setThresholds: expected an object');
-    const current = this.thresholds();
-    const entries = Object.entries(update).map(([key, value]) => ({ key, sel: parseSelector(key), value }));
-    entries.sort((a, b) => a.sel.rank - b.sel.rank);
-    const plan = new Map<number, ThresholdConfig>();
-    for (const { key, sel, value } of entries) {
-      for (const f of sel.features) {
-        for (const det of sel.detectors) {
-          const c = FEATURES.indexOf(f) * DETECTORS.length + DETECTORS.indexOf(det);
-          const base = plan.get(c) ?? { mode: current[c].mode, threshold: current[c].threshold };
-          plan.set(c, parseThreshold(key, value, base));
-        }
-      }
-    }
-    for (const [c, t] of plan) {
-      const rc = this.#x.set_channel(this.#arena, Math.floor(c / DETECTORS.length), c % DETECTORS.length, MODES.indexOf(t.mode), t.threshold);
+    this.applyThresholdPlan(planThresholds(this.thresholds(), update));
+  }
+
+  /** Apply a plan from planThresholds (validated already): the channels' modes and base thresholds, in order. */
+  applyThresholdPlan(plan: ArrayLike<number>): void {
+    for (let i = 0; i + 2 < plan.length; i += 3) {
+      const c = plan[i];
+      const rc = this.#x.set_channel(this.#arena, Math.floor(c / DETECTORS.length), c % DETECTORS.length, plan[i + 1], plan[i + 2]);
       if (rc < 0) throw new EngineError('set_channel', rc);
     }
   }
