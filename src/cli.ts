@@ -15,6 +15,9 @@ import { ConfigError, resolveConfig, type Config } from './config.js';
 import { Engine, type Alert } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
+import { formatAlert, isoNs } from './alert-format.js';
+
+export { formatAlert, isoNs } from './alert-format.js';
 
 export interface Io {
   stdout: Writable;
@@ -34,6 +37,9 @@ export class UsageError extends Error {
 const MAIN_HELP = `atc: streaming anomaly detection for crypto-derivatives market data
 
 Usage:
+  atc serve [options]              run the sidecar: market data in over a local WebSocket, alerts out
+  atc send <file...> [options]     replay recorded market data into a running sidecar (load generator)
+  atc demo                         start a sidecar, replay the committed sample into it, print alerts
   atc replay <file...> [options]   replay recorded market data through the engine and print its alerts
   atc <command> --help             the options of a command
   atc --help | --version
@@ -42,6 +48,8 @@ Inputs: Binance and Deribit WebSocket captures, canonical events (NDJSON, docs/p
 "timestamp,value" CSV series; the format of each file is detected from its first lines.
 
 Examples:
+  atc serve --port 8787 --out alerts.ndjson
+  atc send data/samples/binance-usdm-btcusdt.txt.gz --speed 10x
   atc replay data/samples/binance-usdm-btcusdt.txt.gz > alerts.ndjson
   atc replay DERIBIT.0 DERIBIT.ws.1.0 --out alerts.ndjson
   atc replay nab/data/realKnownCause/*.csv --format csv
@@ -119,7 +127,12 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       return EXIT_OK;
     }
     if (command === 'replay') return await replay(rest, io);
-    throw new UsageError(`unknown command ${JSON.stringify(command)} (known: replay); see atc --help`);
+    if (command === 'serve' || command === 'send' || command === 'demo') {
+      // Loaded on demand: replay never loads the WebSocket server.
+      const commands = await import('./cli-serve.js');
+      return await commands[command](rest, io);
+    }
+    throw new UsageError(`unknown command ${JSON.stringify(command)} (known: serve, send, demo, replay); see atc --help`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       io.stderr.write(`atc: ${err.message}\n`);
@@ -387,37 +400,6 @@ async function replay(argv: string[], io: Io): Promise<number> {
 
   io.stderr.write(summary({ runs, engine, registry, active, alerts, alertCounts, wallMs, config, stoppedEarly: pipeClosed }));
   return EXIT_OK;
-}
-
-// ---- Alerts as NDJSON ------------------------------------------------------------------------------------------
-const NS_PER_S = 1_000_000_000n;
-
-/** An instant in integer ns as ISO 8601 UTC with all nine fractional digits. */
-export function isoNs(tsNs: bigint): string {
-  let s = tsNs / NS_PER_S;
-  let ns = tsNs % NS_PER_S;
-  if (ns < 0n) { ns += NS_PER_S; s -= 1n; }
-  const iso = new Date(Number(s) * 1000).toISOString(); // "...T23:55:01.000Z"
-  return `${iso.slice(0, -4)}${ns.toString().padStart(9, '0')}Z`;
-}
-
-export function formatAlert(a: Alert, registry: Registry): string {
-  return JSON.stringify({
-    time: isoNs(a.tsNs),
-    tsNs: a.tsNs.toString(),
-    instrument: registry.name(a.instrument),
-    feature: a.feature,
-    detector: a.detector,
-    severity: a.severity,
-    regime: a.regime,
-    value: a.value,
-    expected: a.expected,
-    score: a.score,
-    threshold: a.threshold,
-    volRatio: a.volRatio,
-    mode: a.mode,
-    seq: a.seq.toString(),
-  }) + '\n';
 }
 
 // ---- The summary -----------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ describe('README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     for (const cmd of ['npm install', 'npm start', 'npm test']) expect(readme).toContain(cmd);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg.scripts.start).toMatch(/replay data\/samples\//);
+    expect(pkg.scripts.start).toMatch(/cli\.js serve/);
+    expect(pkg.scripts.demo).toMatch(/cli\.js demo/);
     expect(pkg.scripts.prepare).toBe('npm run build');
   });
 });

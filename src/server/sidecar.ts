@@ -1,0 +1,645 @@
+// The sidecar: producers' market data in over a WebSocket (binary msgpack frames, docs/protocol.md), through the
+// shard pool (src/pool), alerts out to WebSocket subscribers, NDJSON sinks and stdout; control and metrics over
+// HTTP on the same port.
+//
+// The main thread does only what must be serial: check a frame (size, auth, sequence, credit), decode and
+// validate it, and copy its events into the shards' chunks. Everything numeric runs on the pool's workers.
+import { timingSafeEqual } from 'node:crypto';
+import { rename, writeFile } from 'node:fs/promises';
+import { ConfigError } from '../config.js';
+import { decodeAlert } from '../engine.js';
+import { InstrumentCatalog, type InstrumentInfo } from '../instruments.js';
+import { ShardPool, type AlertBatch } from '../pool/index.js';
+import { FrameDecoder, type ProtocolError, decodeSubscribe } from '../protocol/decode.js';
+import { encodeAlerts, encodeServerMessage, subscribedMessage, type NamedAlert, type ServerMessage } from '../protocol/encode.js';
+import { ALERT_BYTES } from '../abi.js';
+import { Registry } from '../registry.js';
+import { formatAlert } from '../alert-format.js';
+import { Counter, GaugeFn, Histogram, LATENCY_BOUNDS, Registry as Metrics } from './metrics.js';
+import { createLogger, type Logger } from './log.js';
+import { NdjsonSink } from './sinks.js';
+import { SubscriberHub, type SubscriberState } from './subscribers.js';
+import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket, type WebSocket } from './uws.js';
+import type { ServerOptions } from './options.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** A producer's resumable stream: what was accepted from it, kept across reconnects and checkpoints when named. */
+interface Stream {
+  name: string | undefined;
+  /** The seq the next frame must carry. */
+  nextSeq: number;
+  /** Events accepted from this stream, cumulative. */
+  events: number;
+  /** The producer may send while its events sent + a frame's n <= window. */
+  window: number;
+  /** Whether a connection holds it now (a second connection with the same name is refused). */
+  attached: boolean;
+}
+
+interface ProducerState {
+  role: 'producer';
+  id: number;
+  authorized: boolean;
+  stream: Stream | null;
+  decoder: FrameDecoder;
+  notify: boolean;
+  /** Accepted frames not yet processed: seq, end accept index, arrival (ms, performance.now()). Ring by head. */
+  pending: { seq: number; end: number; arrivalMs: number }[];
+  pendingHead: number;
+  closed: boolean;
+}
+
+type ConnState = ProducerState | SubscriberState;
+
+export interface SidecarOptions {
+  server: ServerOptions;
+  /** Engine configuration (src/config.ts). Ignored when restoring: the checkpoint carries its own. */
+  config?: unknown;
+  /** Checkpoint bytes to continue from. */
+  restore?: Uint8Array;
+  logger?: Logger;
+  /** Alerts as NDJSON lines go here when server.stdout is set (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
+}
+
+interface CheckpointMeta {
+  atc: 'sidecar';
+  instruments: InstrumentInfo[];
+  names: string[];
+  streams: { name: string; nextSeq: number; events: number }[];
+}
+
+export class Sidecar {
+  readonly options: ServerOptions;
+  readonly registry: Registry;
+  readonly catalog: InstrumentCatalog;
+  readonly pool: ShardPool;
+  readonly metrics = new Metrics();
+  readonly #log: Logger;
+  readonly #app: TemplatedApp;
+  #listen: us_listen_socket | null = null;
+  #port = 0;
+  readonly #streams = new Map<string, Stream>();
+  readonly #producers = new Set<WebSocket<ProducerState>>();
+  readonly #subscribers: SubscriberHub;
+  readonly #sinks: NdjsonSink[] = [];
+  /** Credit granted to connected producers and not yet used: never more than the pool's free room. */
+  #outstanding = 0;
+  #connections = 0;
+  #nextConnId = 1;
+  #draining = false;
+  readonly #startedMs = Date.now();
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  #checkpointing: Promise<{ path: string; bytes: number }> | null = null;
+
+  // Metrics updated on the hot path.
+  readonly #framesIn: Counter;
+  readonly #eventsIn: Counter;
+  readonly #framesRejected: Counter;
+  readonly #alertsOut: Counter;
+  readonly #alertLatency: Histogram;
+  readonly #processedLatency: Histogram;
+
+  private constructor(opts: SidecarOptions, pool: ShardPool, registry: Registry, catalog: InstrumentCatalog) {
+    this.options = opts.server;
+    this.pool = pool;
+    this.registry = registry;
+    this.catalog = catalog;
+    this.#log = opts.logger ?? createLogger(opts.server.logLevel);
+    const o = this.options;
+    this.#subscribers = new SubscriberHub(
+      { maxBufferedBytes: o.subscriberMaxBufferedBytes, maxDropped: o.subscriberMaxDropped },
+      (alerts, dropped, format) => encodeAlerts(alerts, dropped, format),
+    );
+    if (o.stdout) this.#sinks.push(new NdjsonSink('stdout', (opts.stdout ?? process.stdout) as never, false));
+    if (o.alertsFile) this.#sinks.push(NdjsonSink.file(o.alertsFile));
+
+    const m = this.metrics;
+    this.#framesIn = m.add(new Counter('atc_frames_total', 'Frames accepted, by type.', ['type']));
+    this.#eventsIn = m.add(new Counter('atc_events_total', 'Events accepted (each is processed exactly once).'));
+    this.#framesRejected = m.add(new Counter('atc_frames_rejected_total', 'Frames and messages refused, by error code.', ['code']));
+    this.#alertsOut = m.add(new Counter('atc_alerts_total', 'Alerts raised, by feature and detector.', ['feature', 'detector']));
+    this.#alertLatency = m.add(new Histogram('atc_ingest_to_alert_seconds', 'From the arrival of the frame carrying an event to the alert it fired reaching the sinks.', LATENCY_BOUNDS));
+    this.#processedLatency = m.add(new Histogram('atc_ingest_to_processed_seconds', 'From the arrival of a frame to the engine having processed all its events.', LATENCY_BOUNDS));
+    m.add(new GaugeFn('atc_events_rejected_total', 'Accepted events the engine refused, by reason (time going backwards, crossed quote, ...).', () =>
+      Object.entries(this.pool.stats().engine.rejected).map(([reason, v]) => [{ reason }, v] as [Record<string, string>, number])));
+    m.add(new GaugeFn('atc_events_processed_total', 'Events the engine has processed.', () => this.pool.stats().eventsProcessed));
+    m.add(new GaugeFn('atc_queue_events', 'Events accepted and waiting for a worker, all shards.', () => this.pool.stats().queuedEvents));
+    m.add(new GaugeFn('atc_tasks_in_flight', 'Shard batches running on workers.', () => this.pool.stats().inFlight));
+    m.add(new GaugeFn('atc_worker_utilization', 'Fraction of the pool\'s capacity busy since start (Piscina).', () => this.pool.stats().utilization));
+    m.add(new GaugeFn('atc_workers', 'Worker threads.', () => this.pool.stats().workers));
+    m.add(new GaugeFn('atc_worker_restarts_total', 'Workers that died and were replaced.', () => this.pool.stats().workerRestarts));
+    m.add(new GaugeFn('atc_shard_recoveries_total', 'Shards restored from their snapshot and journal after a worker died.', () => this.pool.stats().recoveries));
+    m.add(new GaugeFn('atc_instruments', 'Registered instruments.', () => this.registry.size));
+    m.add(new GaugeFn('atc_connections', 'Open WebSocket connections, by role.', () => [
+      [{ role: 'producer' }, this.#producers.size], [{ role: 'subscriber' }, this.#subscribers.size]]));
+    m.add(new GaugeFn('atc_alerts_dropped_total', 'Alerts not delivered because a consumer was too slow, by sink.', () => [
+      [{ sink: 'subscribers' }, this.#subscribers.droppedAlerts], ...this.#sinks.map((s) => [{ sink: s.name }, s.dropped] as [Record<string, string>, number])]));
+    m.add(new GaugeFn('atc_subscriber_disconnects_total', 'Subscribers disconnected for being too slow.', () => this.#subscribers.disconnects));
+    m.add(new GaugeFn('process_resident_memory_bytes', 'Resident set size.', () => process.memoryUsage.rss()));
+    m.add(new GaugeFn('nodejs_heap_used_bytes', 'V8 heap in use on the main thread.', () => process.memoryUsage().heapUsed));
+
+    pool.onAlerts = (batch) => this.#onAlerts(batch);
+    pool.onProgress = () => this.#onProgress();
+    this.#app = this.#buildApp();
+  }
+
+  /** Start a sidecar and listen; resolves once the port is bound. */
+  static async start(opts: SidecarOptions): Promise<Sidecar> {
+    const o = opts.server;
+    const poolOpts = {
+      workers: o.workers, chunkEvents: o.chunkEvents, maxQueuedEvents: o.maxQueuedEvents, snapshotEveryEvents: o.snapshotEveryEvents,
+    };
+    let registry = new Registry();
+    let catalog = new InstrumentCatalog(registry);
+    let meta: CheckpointMeta | undefined;
+    let pool: ShardPool;
+    if (opts.restore) {
+      meta = checkMeta(ShardPool.readCheckpointMeta(opts.restore));
+      pool = await ShardPool.restore(opts.restore, poolOpts);
+      registry = Registry.fromJSON(meta.names);
+      catalog = new InstrumentCatalog(registry);
+      for (const info of meta.instruments) catalog.add(info);
+    } else {
+      const engineConfig = (opts.config ?? {}) as Record<string, unknown>;
+      const maxInstruments = typeof engineConfig.maxInstruments === 'number' ? engineConfig.maxInstruments : 64;
+      pool = await ShardPool.create({ ...poolOpts, config: engineConfig, shards: o.shards, maxInstruments });
+    }
+    const sidecar = new Sidecar(opts, pool, registry, catalog);
+    if (meta) {
+      for (const s of meta.streams) sidecar.#streams.set(s.name, { name: s.name, nextSeq: s.nextSeq, events: s.events, window: s.events, attached: false });
+    }
+    try {
+      await sidecar.#listenOn(o.host, o.port);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    if (o.checkpointIntervalS > 0) {
+      sidecar.#checkpointTimer = setInterval(() => {
+        sidecar.checkpoint().catch((err) => sidecar.#log.error('periodic checkpoint failed', { err }));
+      }, o.checkpointIntervalS * 1000);
+      sidecar.#checkpointTimer.unref();
+    }
+    sidecar.#log.info('listening', {
+      url: sidecar.url, shards: pool.stats().shards, workers: pool.stats().workers, restored: !!opts.restore,
+      instruments: registry.size, auth: o.token !== undefined,
+    });
+    return sidecar;
+  }
+
+  get port(): number { return this.#port; }
+  /** Base URL: ws://host:port (HTTP endpoints answer on http://host:port). */
+  get url(): string { return `ws://${this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host}:${this.#port}`; }
+  get draining(): boolean { return this.#draining; }
+
+  #listenOn(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#app.listen(host, port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${host}:${port} (in use, or not an address of this machine)`));
+          return;
+        }
+        this.#listen = socket;
+        this.#port = uWS.us_socket_local_port(socket as never);
+        resolve();
+      });
+    });
+  }
+
+  // ---- The app ----------------------------------------------------------------------------------------------
+  #buildApp(): TemplatedApp {
+    const o = this.options;
+    const app = uWS.App();
+    const common = {
+      idleTimeout: o.idleTimeoutS,
+      sendPingsAutomatically: true,
+      upgrade: (res: HttpResponse, req: HttpRequest, context: unknown) => this.#upgrade(res, req, context),
+      close: (ws: WebSocket<ConnState>) => this.#onClose(ws),
+    };
+    app.ws<ConnState>('/ingest', {
+      ...common,
+      // Frames up to maxFrameBytes are read and judged; uWebSockets.js closes connections sending more than twice that.
+      maxPayloadLength: Math.min(2 * o.maxFrameBytes, 2 ** 31 - 1),
+      // Replies to a producer are small; one that does not read them is cut off rather than buffered without bound.
+      maxBackpressure: 16 << 20,
+      closeOnBackpressureLimit: 1,
+      message: (ws, message, isBinary) => this.#onProducerMessage(ws as WebSocket<ProducerState>, message, isBinary),
+    });
+    app.ws<ConnState>('/alerts', {
+      ...common,
+      maxPayloadLength: 64 << 10,
+      maxBackpressure: 2 * o.subscriberMaxBufferedBytes,
+      message: (ws, message, isBinary) => this.#onSubscriberMessage(ws as WebSocket<SubscriberState>, message, isBinary),
+    });
+    app.get('/health', (res) => this.#health(res));
+    app.get('/metrics', (res) => {
+      res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(this.metrics.render()));
+    });
+    app.get('/thresholds', (res, req) => {
+      if (!this.#httpAuthorized(res, req)) return;
+      json(res, '200 OK', { thresholds: this.pool.thresholds() });
+    });
+    app.put('/thresholds', (res, req) => {
+      if (!this.#httpAuthorized(res, req)) return;
+      readBody(res, 1 << 20, (body) => {
+        if (body === null) return json(res, '413 Payload Too Large', { error: 'body larger than 1 MiB' });
+        let update: unknown;
+        try { update = JSON.parse(body); } catch (err) {
+          return json(res, '400 Bad Request', { error: `body is not JSON: ${(err as Error).message}` });
+        }
+        if (typeof update !== 'object' || update === null || Array.isArray(update)) {
+          return json(res, '400 Bad Request', { error: 'body must be a JSON object of threshold settings, as the configuration\'s "thresholds" (docs/configuration.md)' });
+        }
+        try {
+          this.pool.setThresholds(update as Record<string, unknown>);
+        } catch (err) {
+          if (err instanceof ConfigError) return json(res, '400 Bad Request', { error: err.message, field: err.field });
+          this.#log.error('set thresholds failed', { err });
+          return json(res, '500 Internal Server Error', { error: (err as Error).message });
+        }
+        this.#log.info('thresholds changed', { update });
+        json(res, '200 OK', { thresholds: this.pool.thresholds() });
+      });
+    });
+    app.post('/snapshot', (res, req) => {
+      if (!this.#httpAuthorized(res, req)) return;
+      let aborted = false;
+      res.onAborted(() => { aborted = true; });
+      this.checkpoint().then(
+        (r) => { if (!aborted) json(res, '200 OK', r); },
+        (err) => { if (!aborted) json(res, '500 Internal Server Error', { error: (err as Error).message }); },
+      );
+    });
+    app.any('/*', (res, req) => {
+      json(res, '404 Not Found', { error: `no such endpoint: ${req.getMethod().toUpperCase()} ${req.getUrl()} (endpoints: WebSocket /ingest and /alerts; GET /health, GET /metrics, GET|PUT /thresholds, POST /snapshot)` });
+    });
+    return app;
+  }
+
+  #upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
+    const url = req.getUrl();
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const auth = req.getHeader('authorization');
+    if (this.#draining) {
+      res.writeStatus('503 Service Unavailable').end('atc: shutting down');
+      return;
+    }
+    if (this.#connections >= this.options.maxConnections) {
+      this.#framesRejected.inc(['tooManyConnections']);
+      res.writeStatus('503 Service Unavailable').end(`atc: connection limit (${this.options.maxConnections}) reached`);
+      return;
+    }
+    // A token in the Authorization header authorises at once; otherwise the hello (or subscribe) must carry it.
+    const authorized = this.options.token === undefined || this.#tokenMatches(bearer(auth));
+    if (auth && !authorized) {
+      this.#framesRejected.inc(['unauthorized']);
+      res.writeStatus('401 Unauthorized').end('atc: bad token');
+      return;
+    }
+    const id = this.#nextConnId++;
+    const state: ConnState = url === '/alerts'
+      ? { role: 'subscriber', id, authorized, filter: null, dropped: 0, droppedMessages: 0, closed: false }
+      : {
+        role: 'producer', id, authorized, stream: null, notify: false, pending: [], pendingHead: 0, closed: false,
+        decoder: new FrameDecoder({
+          isRegistered: (i) => i < this.registry.size,
+          lookup: (name) => (this.registry.has(name) ? this.registry.id(name) : undefined),
+          maxFrameEvents: this.options.maxFrameEvents,
+          maxFrameBytes: this.options.maxFrameBytes,
+        }),
+      };
+    this.#connections++;
+    res.upgrade(state, key, protocol, extensions, context as never);
+  }
+
+  #onClose(ws: WebSocket<ConnState>): void {
+    this.#connections--;
+    const s = ws.getUserData();
+    s.closed = true;
+    if (s.role === 'subscriber') {
+      this.#subscribers.delete(ws as WebSocket<SubscriberState>);
+      return;
+    }
+    this.#producers.delete(ws as WebSocket<ProducerState>);
+    const stream = s.stream;
+    if (stream) {
+      this.#outstanding -= stream.window - stream.events;
+      stream.window = stream.events;
+      stream.attached = false;
+    }
+  }
+
+  // ---- Producers ------------------------------------------------------------------------------------------------
+  #onProducerMessage(ws: WebSocket<ProducerState>, message: ArrayBuffer, isBinary: boolean): void {
+    const c = ws.getUserData();
+    if (!isBinary) return this.#reject(ws, { code: 'badMessage', message: 'producer messages must be binary WebSocket messages holding msgpack (docs/protocol.md)' });
+    if (message.byteLength > this.options.maxFrameBytes) {
+      return this.#reject(ws, { code: 'frameTooLarge', message: `message of ${message.byteLength} bytes exceeds maxFrameBytes (${this.options.maxFrameBytes})` });
+    }
+    const arrivalMs = performance.now();
+    const msg = c.decoder.decode(new Uint8Array(message));
+    if ('code' in msg) return this.#reject(ws, msg);
+    switch (msg.t) {
+      case 'hello': return this.#hello(ws, c, msg);
+      case 'register':
+        if (!c.stream) return this.#reject(ws, helloRequired());
+        return this.#register(ws, msg.instruments);
+      case 'cols':
+      case 'rows':
+        if (!c.stream) return this.#reject(ws, helloRequired());
+        return this.#frame(ws, c, c.stream, msg.t, msg.seq, arrivalMs, msg.columns);
+    }
+  }
+
+  #hello(ws: WebSocket<ProducerState>, c: ProducerState, msg: { v: number; token?: string; producer?: string; notify?: boolean }): void {
+    if (c.stream) return this.#reject(ws, { code: 'badMessage', message: 'hello already received on this connection' });
+    if (msg.v !== PROTOCOL_VERSION) return this.#reject(ws, { code: 'badVersion', message: `protocol version ${msg.v} is not supported (this server speaks ${PROTOCOL_VERSION})` });
+    if (!c.authorized) {
+      if (msg.token === undefined || !this.#tokenMatches(msg.token)) {
+        this.#reject(ws, { code: 'unauthorized', message: msg.token === undefined ? 'this server requires a token (hello.token or an Authorization: Bearer header)' : 'bad token' });
+        ws.end(4001, 'unauthorized');
+        return;
+      }
+      c.authorized = true;
+    }
+    if (this.#draining) return this.#reject(ws, { code: 'unavailable', message: 'the server is shutting down' });
+    let stream: Stream;
+    if (msg.producer !== undefined) {
+      const known = this.#streams.get(msg.producer);
+      if (known?.attached) return this.#reject(ws, { code: 'badMessage', message: `producer ${JSON.stringify(msg.producer)} is already connected` });
+      stream = known ?? { name: msg.producer, nextSeq: 0, events: 0, window: 0, attached: false };
+      this.#streams.set(msg.producer, stream);
+    } else {
+      stream = { name: undefined, nextSeq: 0, events: 0, window: 0, attached: false };
+    }
+    stream.attached = true;
+    stream.window = stream.events;
+    c.stream = stream;
+    c.notify = msg.notify === true;
+    this.#producers.add(ws);
+    this.#grant(stream);
+    this.#send(ws, {
+      t: 'welcome', v: PROTOCOL_VERSION, nextSeq: stream.nextSeq, events: stream.events, window: stream.window,
+      maxFrameBytes: this.options.maxFrameBytes, maxFrameEvents: this.options.maxFrameEvents,
+    });
+  }
+
+  #register(ws: WebSocket<ProducerState>, instruments: InstrumentInfo[]): void {
+    const fresh = new Set(instruments.filter((i) => !this.registry.has(i.name)).map((i) => i.name)).size;
+    const max = this.pool.maxInstruments;
+    if (this.registry.size + fresh > max) {
+      return this.#reject(ws, { code: 'tooManyInstruments', message: `registering ${fresh} new instruments would exceed maxInstruments (${max}; ${this.registry.size} registered)` });
+    }
+    const ids = instruments.map((info) => this.catalog.add(info));
+    this.#send(ws, { t: 'registered', ids });
+  }
+
+  #frame(ws: WebSocket<ProducerState>, c: ProducerState, stream: Stream, type: 'cols' | 'rows', seq: number, arrivalMs: number,
+    columns: import('../protocol/columns.js').Columns): void {
+    const n = columns.n;
+    if (seq < stream.nextSeq) {
+      this.#send(ws, { t: 'ack', seq, n: 0, events: stream.events, window: stream.window, duplicate: true });
+      return;
+    }
+    if (seq > stream.nextSeq) {
+      return this.#reject(ws, { code: 'sequenceGap', seq, message: `frame seq ${seq} but ${stream.nextSeq} expected next (frames must not be skipped; resend from ${stream.nextSeq})` });
+    }
+    if (this.#draining) return this.#reject(ws, { code: 'unavailable', seq, message: 'the server is shutting down; resend this frame after it restarts' });
+    if (n > this.options.maxFrameEvents) {
+      return this.#reject(ws, { code: 'frameTooLarge', seq, message: `frame of ${n} events exceeds maxFrameEvents (${this.options.maxFrameEvents})` });
+    }
+    if (stream.events + n > stream.window) {
+      return this.#reject(ws, { code: 'noCredit', seq, message: `frame of ${n} events exceeds the credit window (${stream.events} accepted, window ${stream.window}); wait for an ack or credit message` });
+    }
+    const first = this.pool.submit(columns, BigInt(Math.round(arrivalMs * 1e6)));
+    if (first < 0) {
+      // Cannot happen to a producer within its window (grants never exceed the pool's room); kept as a guard.
+      return this.#reject(ws, { code: 'noCredit', seq, message: 'the server\'s queues are full; resend after the next credit message' });
+    }
+    stream.events += n;
+    stream.nextSeq = seq + 1;
+    this.#outstanding -= n;
+    this.#framesIn.inc([type]);
+    this.#eventsIn.inc(undefined, n);
+    c.pending.push({ seq, end: first + n, arrivalMs });
+    this.#grant(stream);
+    this.#send(ws, { t: 'ack', seq, n, events: stream.events, window: stream.window });
+  }
+
+  /** Top a stream's credit up to producerWindow from room nobody else holds, once it has used half. */
+  #grant(stream: Stream): boolean {
+    const have = stream.window - stream.events;
+    const w = this.options.producerWindow;
+    if (have > w / 2) return false;
+    const room = this.pool.freeEvents - this.#outstanding;
+    const add = Math.min(w - have, room);
+    if (add <= 0) return false;
+    stream.window += add;
+    this.#outstanding += add;
+    return true;
+  }
+
+  #reject(ws: WebSocket<ConnState>, err: ProtocolError): void {
+    this.#framesRejected.inc([err.code]);
+    this.#log.debug('frame rejected', { conn: ws.getUserData().id, ...err });
+    this.#send(ws, { t: 'error', ...err });
+  }
+
+  #send(ws: WebSocket<ConnState>, msg: ServerMessage): void {
+    if (ws.getUserData().closed) return;
+    ws.send(encodeServerMessage(msg), true);
+  }
+
+  // ---- Progress: credit and processed notices ------------------------------------------------------------------
+  #onProgress(): void {
+    const wm = this.pool.processedWatermark;
+    const now = performance.now();
+    for (const ws of this.#producers) {
+      const c = ws.getUserData();
+      if (c.closed || !c.stream) continue;
+      let last = -1;
+      const q = c.pending;
+      while (c.pendingHead < q.length && q[c.pendingHead].end <= wm) {
+        const f = q[c.pendingHead++];
+        this.#processedLatency.observe((now - f.arrivalMs) / 1000);
+        last = f.seq;
+      }
+      if (c.pendingHead > 1024 && c.pendingHead * 2 > q.length) { q.splice(0, c.pendingHead); c.pendingHead = 0; }
+      if (last >= 0 && c.notify) this.#send(ws, { t: 'processed', seq: last });
+      const s = c.stream;
+      if (this.#grant(s)) this.#send(ws, { t: 'credit', events: s.events, window: s.window });
+    }
+  }
+
+  // ---- Alerts -------------------------------------------------------------------------------------------------
+  #onAlerts(batch: AlertBatch): void {
+    const view = new DataView(batch.records.buffer, batch.records.byteOffset, batch.count * ALERT_BYTES);
+    const latencyS = Number(process.hrtime.bigint() - batch.arrivalNs) / 1e9;
+    const named: NamedAlert[] = [];
+    let lines = '';
+    for (let i = 0; i < batch.count; i++) {
+      const alert = decodeAlert(view, i * ALERT_BYTES);
+      named.push({ alert, instrument: this.registry.name(alert.instrument) });
+      this.#alertsOut.inc([alert.feature, alert.detector]);
+      if (this.#sinks.length > 0) lines += formatAlert(alert, this.registry);
+    }
+    if (batch.count > 0) this.#alertLatency.observe(latencyS, batch.count);
+    for (const sink of this.#sinks) sink.write(lines, batch.count);
+    this.#subscribers.publish(named);
+  }
+
+  // ---- Subscribers --------------------------------------------------------------------------------------------
+  #onSubscriberMessage(ws: WebSocket<SubscriberState>, message: ArrayBuffer, isBinary: boolean): void {
+    const s = ws.getUserData();
+    const r = decodeSubscribe(new Uint8Array(message), isBinary);
+    const format = isBinary ? 'msgpack' : 'json';
+    if ('code' in r) {
+      this.#framesRejected.inc([r.code]);
+      sendAs(ws, { t: 'error', ...r }, format);
+      return;
+    }
+    if (!s.authorized) {
+      if (r.token === undefined || !this.#tokenMatches(r.token)) {
+        this.#framesRejected.inc(['unauthorized']);
+        sendAs(ws, { t: 'error', code: 'unauthorized', message: r.token === undefined ? 'this server requires a token (subscribe.token or an Authorization: Bearer header)' : 'bad token' }, format);
+        ws.end(4001, 'unauthorized');
+        return;
+      }
+      s.authorized = true;
+    }
+    s.filter = r.filter;
+    this.#subscribers.add(ws);
+    sendAs(ws, subscribedMessage(r.filter) as unknown as Record<string, unknown>, r.filter.format);
+  }
+
+  // ---- Control ------------------------------------------------------------------------------------------------
+  #health(res: HttpResponse): void {
+    const p = this.pool.stats();
+    json(res, '200 OK', {
+      status: this.#draining ? 'draining' : 'ok',
+      protocol: PROTOCOL_VERSION,
+      uptimeS: Math.round((Date.now() - this.#startedMs) / 1000),
+      workers: p.workers, shards: p.shards, instruments: this.registry.size,
+      producers: this.#producers.size, subscribers: this.#subscribers.size,
+      eventsAccepted: this.#eventsIn.get(), eventsProcessed: p.eventsProcessed, queuedEvents: p.queuedEvents,
+      alerts: p.engine.alerts,
+    });
+  }
+
+  #httpAuthorized(res: HttpResponse, req: HttpRequest): boolean {
+    if (this.options.token === undefined || this.#tokenMatches(bearer(req.getHeader('authorization')))) return true;
+    json(res, '401 Unauthorized', { error: 'this endpoint needs the server token: Authorization: Bearer <token>' });
+    return false;
+  }
+
+  #tokenMatches(given: string | undefined): boolean {
+    const want = this.options.token;
+    if (want === undefined) return true;
+    if (given === undefined) return false;
+    const a = Buffer.from(given), b = Buffer.from(want);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /**
+   * Write a checkpoint (every shard's arena, the registry, the producers' stream positions) to `path`
+   * atomically (a temporary file renamed over it). Waits for queued events to be processed first.
+   */
+  async checkpoint(path = this.options.checkpointPath): Promise<{ path: string; bytes: number; events: number }> {
+    // One checkpoint at a time; a second request waits for the first and then writes its own.
+    while (this.#checkpointing) await this.#checkpointing.catch(() => {});
+    const run = (async () => {
+      const meta: CheckpointMeta = {
+        atc: 'sidecar',
+        names: this.registry.toJSON(),
+        instruments: this.catalog.toJSON(),
+        streams: [...this.#streams.values()].filter((s) => s.name !== undefined).map((s) => ({ name: s.name!, nextSeq: s.nextSeq, events: s.events })),
+      };
+      const bytes = await this.pool.checkpoint(meta);
+      const tmp = `${path}.tmp-${process.pid}`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+      this.#log.info('checkpoint written', { path, bytes: bytes.byteLength });
+      return { path, bytes: bytes.byteLength };
+    })();
+    this.#checkpointing = run;
+    try {
+      const r = await run;
+      return { ...r, events: this.pool.stats().eventsProcessed };
+    } finally {
+      this.#checkpointing = null;
+    }
+  }
+
+  /**
+   * Stop: refuse new connections and frames, process everything accepted, deliver its alerts, optionally write a
+   * checkpoint, close every connection and the pool.
+   */
+  async stop(opts: { checkpoint?: boolean } = {}): Promise<void> {
+    if (this.#draining) return;
+    this.#draining = true;
+    clearInterval(this.#checkpointTimer);
+    if (this.#listen) { uWS.us_listen_socket_close(this.#listen); this.#listen = null; }
+    await this.pool.drain();
+    if (opts.checkpoint) await this.checkpoint();
+    for (const ws of this.#producers) ws.end(1001, 'server shutting down');
+    this.#closeSubscribers();
+    await this.pool.close();
+    for (const sink of this.#sinks) await sink.close();
+    this.#log.info('stopped', { events: this.#eventsIn.get(), alerts: this.#alertsOut.total() });
+  }
+
+  #closeSubscribers(): void {
+    // Ending a socket runs #onClose, which removes it from the hub: iterate over a copy.
+    for (const ws of this.#subscribers.sockets()) ws.end(1001, 'server shutting down');
+  }
+}
+
+function helloRequired(): ProtocolError {
+  return { code: 'helloRequired', message: 'send a hello first (docs/protocol.md)' };
+}
+
+function bearer(header: string): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
+
+function sendAs(ws: WebSocket<SubscriberState>, msg: Record<string, unknown>, format: 'json' | 'msgpack'): void {
+  if (ws.getUserData().closed) return;
+  if (format === 'json') ws.send(JSON.stringify(msg), false);
+  else ws.send(encodeServerMessage(msg as unknown as ServerMessage), true);
+}
+
+function json(res: HttpResponse, status: string, body: unknown): void {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  });
+}
+
+/** Read a request body of at most `limit` bytes; `done(null)` when it is larger (the rest is not buffered). */
+function readBody(res: HttpResponse, limit: number, done: (body: string | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  let aborted = false;
+  res.onAborted(() => { aborted = true; });
+  res.onData((chunk, isLast) => {
+    if (aborted) return;
+    size += chunk.byteLength;
+    if (size > limit) over = true;
+    if (!over) chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast) done(over ? null : Buffer.concat(chunks).toString('utf8'));
+  });
+}
+
+function checkMeta(meta: unknown): CheckpointMeta {
+  const m = meta as Partial<CheckpointMeta> | null;
+  if (!m || m.atc !== 'sidecar' || !Array.isArray(m.names) || !Array.isArray(m.instruments) || !Array.isArray(m.streams)) {
+    throw new Error('checkpoint: not a sidecar checkpoint (its metadata lacks the instrument registry or producer streams)');
+  }
+  return m as CheckpointMeta;
+}
