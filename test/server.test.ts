@@ -292,8 +292,9 @@ describe('sidecar: alerts out', () => {
 });
 
 describe('sidecar: control', () => {
-  it('GET /health and /metrics; PUT /thresholds validates, applies live and keeps state', async () => {
-    const s = await start({ token: 'secret-token-1' });
+  it('GET /health and /metrics; PUT /thresholds validates, applies live under load and keeps state', async () => {
+    // A small window keeps the producer at most a few thousand events ahead of the engine: the stream takes a while.
+    const s = await start({ token: 'secret-token-1', producerWindow: 4096, maxFrameEvents: 1000 });
     const h = await (await fetch(httpUrl(s, '/health'))).json() as Record<string, unknown>;
     expect(h).toMatchObject({ status: 'ok', protocol: 1, shards: 4, workers: 1 });
     const unauth = await fetch(httpUrl(s, '/thresholds'));
@@ -305,24 +306,28 @@ describe('sidecar: control', () => {
     const notJson = await fetch(httpUrl(s, '/thresholds'), { method: 'PUT', headers: auth, body: '{' });
     expect(notJson.status).toBe(400);
 
-    // Threshold change mid-stream equals a plain engine changed at the same event.
+    // A threshold change under load equals a plain engine changed at the event the server reports.
     const c = await producer(s, { token: 'secret-token-1' });
     const sub = await subscribe(s, { token: 'secret-token-1' });
-    const b = stream(20_000, 5);
-    await sendAll(c, b.slice(0, 10_000));
+    const b = stream(200_000, 5);
+    const streaming = sendAll(c, b, 500);
+    await until(() => s.pool.nextAccept >= 6000, 10_000, 'a third of the stream accepted');
     const change = { 'return.zscore': { mode: 'static', threshold: 2 } };
     const ok = await fetch(httpUrl(s, '/thresholds'), { method: 'PUT', headers: auth, body: JSON.stringify(change) });
     expect(ok.status).toBe(200);
-    const list = (await ok.json() as { thresholds: { feature: string; detector: string; mode: string; threshold: number }[] }).thresholds;
-    expect(list.find((t) => t.feature === 'return' && t.detector === 'zscore')).toMatchObject({ mode: 'static', threshold: 2 });
-    await sendAll(c, b.slice(10_000));
+    const body = await ok.json() as { appliedAfter: number; thresholds: { feature: string; detector: string; mode: string; threshold: number }[] };
+    expect(body.thresholds.find((t) => t.feature === 'return' && t.detector === 'zscore')).toMatchObject({ mode: 'static', threshold: 2 });
+    await streaming;
     await s.pool.drain();
+    const k = body.appliedAfter;
+    expect(k).toBeGreaterThanOrEqual(6000);
+    expect(k).toBeLessThan(200_000);
 
     const engine = Engine.create({ autoRegister: true });
     for (let i = 0; i < b.length; i++) b.seq[i] = BigInt(i);
-    const want = engine.ingest(b.slice(0, 10_000)).alerts;
+    const want = engine.ingest(b.slice(0, k)).alerts;
     engine.setThresholds(change as never);
-    want.push(...engine.ingest(b.slice(10_000)).alerts);
+    want.push(...engine.ingest(b.slice(k)).alerts);
     b.seq.fill(-1n);
     expect(want.length).toBeGreaterThan(10);
     await sub.waitFor(want.length);

@@ -333,6 +333,8 @@ export class ShardPool {
   get freeEvents(): number { return this.#o.maxQueuedEvents - this.#queued; }
   /** Total instruments (ids 0 .. maxInstruments - 1 fit). */
   get maxInstruments(): number { return this.#o.maxInstruments; }
+  /** The accept index the next submitted event gets: events accepted over the life of the state. */
+  get nextAccept(): number { return this.#nextAccept; }
   get shards(): number { return this.#o.shards; }
 
   /**

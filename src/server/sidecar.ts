@@ -259,8 +259,10 @@ export class Sidecar {
           this.#log.error('set thresholds failed', { err });
           return json(res, '500 Internal Server Error', { error: (err as Error).message });
         }
-        this.#log.info('thresholds changed', { update });
-        json(res, '200 OK', { thresholds: this.pool.thresholds() });
+        // Every event accepted before this point is judged by the old thresholds, every later one by the new.
+        const appliedAfter = this.pool.nextAccept;
+        this.#log.info('thresholds changed', { update, appliedAfter });
+        json(res, '200 OK', { appliedAfter, thresholds: this.pool.thresholds() });
       });
     });
     app.post('/snapshot', (res, req) => {
