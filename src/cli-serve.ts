@@ -217,7 +217,9 @@ export async function send(argv: string[], io: Io): Promise<number> {
 /** Replay files into a sidecar; resolves when the server has processed every event sent. */
 export async function sendFiles(o: SendOptions, onProgress?: (events: number) => void): Promise<SendReport> {
   const client = await ProducerClient.connect(o.url, { token: o.token, producer: o.producer, notify: true });
-  const frame = Math.min(o.frame, client.welcome.maxFrameEvents);
+  // Frames within the server's limits: events, and bytes (a columnar event takes 73 bytes; rows about 150).
+  const bytesPerEvent = o.rows ? 160 : 73;
+  const frame = Math.max(1, Math.min(o.frame, client.welcome.maxFrameEvents, Math.floor((client.welcome.maxFrameBytes - 512) / bytesPerEvent)));
   const registry = new Registry();
   const catalog = new InstrumentCatalog(registry);
   /** Local id (this reader's registry) -> the server's id. */
@@ -349,38 +351,41 @@ export async function demo(argv: string[], io: Io): Promise<number> {
   const { values: v } = parse('demo', { args: argv, options: { speed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (v.help) { io.stdout.write(DEMO_HELP); return 0; }
   const sample = new URL(`../../${DEMO_SAMPLE}`, import.meta.url);
+  const speed = Number(/^(\d+(?:\.\d+)?)x?$/.exec(v.speed ?? '50x')?.[1]);
+  if (!(speed > 0)) throw new UsageError(`demo: --speed must look like 50x, got ${JSON.stringify(v.speed)}`);
   const logger = createLogger('warn', (line) => io.stderr.write(line));
   const server = resolveServerOptions({ port: 0, stdout: false, workers: 2, logLevel: 'warn' });
   const sidecar = await Sidecar.start({ server, config: {}, logger });
-  io.stderr.write(`atc demo: sidecar listening on ${sidecar.url} (HTTP: ${sidecar.url.replace('ws:', 'http:')}/metrics)\n`);
-  const sub = new WebSocket(`${sidecar.url}/alerts`);
-  await new Promise<void>((resolve, reject) => { sub.once('open', () => resolve()); sub.once('error', reject); });
-  let alerts = 0;
-  const subscribed = new Promise<void>((resolve) => {
-    sub.on('message', (data: Buffer) => {
-      const m = JSON.parse(data.toString('utf8')) as { t: string; alerts?: Record<string, unknown>[] };
-      if (m.t === 'subscribed') resolve();
-      for (const a of m.alerts ?? []) {
-        alerts++;
-        io.stdout.write(`${a.time}  ${String(a.instrument).padEnd(10)} ${String(a.feature).padEnd(10)} ${String(a.detector).padEnd(11)} ` +
-          `severity ${a.severity}  value ${fmt(a.value as number)} (expected ${fmt(a.expected as number)})  score ${fmt(a.score as number)} > ${fmt(a.threshold as number)}\n`);
-      }
+  try {
+    io.stderr.write(`atc demo: sidecar listening on ${sidecar.url} (HTTP: ${sidecar.url.replace('ws:', 'http:')}/metrics)\n`);
+    const sub = new WebSocket(`${sidecar.url}/alerts`);
+    await new Promise<void>((resolve, reject) => { sub.once('open', () => resolve()); sub.once('error', reject); });
+    let alerts = 0;
+    const subscribed = new Promise<void>((resolve) => {
+      sub.on('message', (data: Buffer) => {
+        const m = JSON.parse(data.toString('utf8')) as { t: string; alerts?: Record<string, unknown>[] };
+        if (m.t === 'subscribed') resolve();
+        for (const a of m.alerts ?? []) {
+          alerts++;
+          io.stdout.write(`${a.time}  ${String(a.instrument).padEnd(10)} ${String(a.feature).padEnd(10)} ${String(a.detector).padEnd(11)} ` +
+            `severity ${a.severity}  value ${fmt(a.value as number)} (expected ${fmt(a.expected as number)})  score ${fmt(a.score as number)} > ${fmt(a.threshold as number)}\n`);
+        }
+      });
     });
-  });
-  sub.send(JSON.stringify({ t: 'subscribe', format: 'json' }));
-  await subscribed;
-  const speed = Number(/^(\d+(?:\.\d+)?)x?$/.exec(v.speed ?? '50x')?.[1]);
-  if (!(speed > 0)) throw new UsageError(`demo: --speed must look like 50x, got ${JSON.stringify(v.speed)}`);
-  const report = await sendFiles({
-    url: sidecar.url, files: [decodeURIComponent(sample.pathname)], format: 'auto',
-    pace: { kind: 'speed', factor: speed }, frame: 1000, rows: false,
-  });
-  // Alerts of the last batches travel after the processed notice: give them a moment.
-  await sleep(200);
-  sub.close();
-  await sidecar.stop();
-  io.stderr.write(`atc demo: ${report.events} events from ${DEMO_SAMPLE} in ${report.seconds} s ` +
-    `(${report.eventsPerS} events/s), ${alerts} alerts; frame latency p50 ${report.latencyUs.p50} us, p99 ${report.latencyUs.p99} us\n`);
+    sub.send(JSON.stringify({ t: 'subscribe', format: 'json' }));
+    await subscribed;
+    const report = await sendFiles({
+      url: sidecar.url, files: [decodeURIComponent(sample.pathname)], format: 'auto',
+      pace: { kind: 'speed', factor: speed }, frame: 1000, rows: false,
+    });
+    // Alerts of the last batches travel after the processed notice: give them a moment.
+    await sleep(200);
+    sub.close();
+    io.stderr.write(`atc demo: ${report.events} events from ${DEMO_SAMPLE} in ${report.seconds} s ` +
+      `(${report.eventsPerS} events/s), ${alerts} alerts; frame latency p50 ${report.latencyUs.p50} us, p99 ${report.latencyUs.p99} us\n`);
+  } finally {
+    await sidecar.stop();
+  }
   return 0;
 }
 

@@ -28,7 +28,11 @@ async function rawProducer(s: Sidecar): Promise<{ ws: WebSocket; replies: Record
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
   const u = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
   const replies: Record<string, unknown>[] = [];
-  ws.on('message', (d: Buffer) => replies.push(u.unpack(d) as Record<string, unknown>));
+  ws.on('message', (d: Buffer) => {
+      const m = u.unpack(d) as Record<string, unknown>;
+      // credit and processed are extra messages; the tests read the one reply each message gets.
+      if (m.t !== 'credit' && m.t !== 'processed') replies.push(m);
+    });
   return { ws, replies };
 }
 
@@ -91,5 +95,72 @@ describe('sidecar limits', () => {
     const lines = readFileSync(alertsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: string; feature: string; instrument: string });
     expect(lines.map((l) => `${l.seq}|${l.feature}`).sort()).toEqual(want.map((a) => `${a.seq}|${a.feature}`).sort());
     expect(lines[0].instrument).toMatch(/^I[0-3]$/);
+  });
+});
+
+describe('sidecar: fairness and hostile connections', () => {
+  it('credit held by a producer that leaves is handed to one that waits', async () => {
+    const s = await start({ maxQueuedEvents: 8192, producerWindow: 4096, maxFrameEvents: 1024 });
+    const idle1 = await ProducerClient.connect(s.url);
+    const idle2 = await ProducerClient.connect(s.url);
+    expect(idle1.welcome.window + idle2.welcome.window).toBe(8192);
+    const waiting = await ProducerClient.connect(s.url);
+    expect(waiting.welcome.window).toBe(0);
+    await waiting.register([{ name: 'A' }]);
+    const b = marketStream({ seed: 2, instruments: [0], n: 1000 });
+    const sent = waiting.sendCols(b);
+    await idle1.close();
+    const ack = await sent;
+    expect(ack).toMatchObject({ seq: 0, n: 1000 });
+    expect(waiting.window).toBeGreaterThanOrEqual(1000);
+    await Promise.all([idle2.close(), waiting.close()]);
+  });
+
+  it('closes connections that do not say hello in time, refuses big messages before hello, and lets a producer take its name back', async () => {
+    const s = await start({ helloTimeoutS: 0.3, maxConnections: 3 });
+    const silent = new WebSocket(`${s.url}/ingest`);
+    const closed = new Promise<number>((resolve) => silent.once('close', (code) => resolve(code)));
+    expect(await closed).toBe(4002);
+
+    const { ws, replies } = await rawProducer(s);
+    ws.send(new Uint8Array(64 << 10));
+    await until(() => replies.length >= 1, 5000, 'a reply');
+    expect(replies[0]).toMatchObject({ t: 'error', code: 'helloRequired' });
+    ws.close();
+
+    const first = await ProducerClient.connect(s.url, { producer: 'feed' });
+    await first.register([{ name: 'A' }]);
+    await first.sendCols(marketStream({ seed: 2, instruments: [0], n: 500 }));
+    const second = await ProducerClient.connect(s.url, { producer: 'feed' });
+    expect(second.welcome).toMatchObject({ nextSeq: 1, events: 500 });
+    await expect(first.sendCols(marketStream({ seed: 3, instruments: [0], n: 10 }))).rejects.toThrow(/4009|closed/);
+    await second.close();
+  });
+
+  it('the client settles every request: a refused registration and a frame refused for its size reject, not hang', async () => {
+    const s = await start({ maxFrameBytes: 48 << 10 }); // the 73 KB frame below is over it, but under twice it (not closed)
+    const c = await ProducerClient.connect(s.url);
+    await expect(c.register([{ name: 'A', tick: 0.1 }])).rejects.toThrow(/badMessage/);
+    expect(await c.register([{ name: 'A' }])).toEqual([0]);
+    const big = marketStream({ seed: 2, instruments: [0], n: 1000 });
+    await expect(c.sendCols(big)).rejects.toThrow(/frameTooLarge/);
+    const ack = await c.sendCols(big.slice(0, 100));
+    expect(ack).toMatchObject({ seq: 0, n: 100 });
+    await c.close();
+  });
+
+  it('times ingest to alert on one clock: every observation is finite', async () => {
+    const s = await start();
+    const c = await ProducerClient.connect(s.url);
+    await c.register([{ name: 'I0' }, { name: 'I1' }, { name: 'I2' }, { name: 'I3' }]);
+    const b = marketStream({ seed: 7, instruments: [0, 1, 2, 3], n: 20_000, jumps: [4000, 9000, 15_000, 18_000] });
+    for (let i = 0; i < b.length; i += 1000) await c.sendCols(b.slice(i, i + 1000));
+    await s.pool.drain();
+    const metrics = await (await fetch(httpUrl(s, '/metrics'))).text();
+    const count = Number(/^atc_ingest_to_alert_seconds_count (\d+)$/m.exec(metrics)?.[1]);
+    const under10s = Number(/^atc_ingest_to_alert_seconds_bucket\{le="10"\} (\d+)$/m.exec(metrics)?.[1]);
+    expect(count).toBeGreaterThan(0);
+    expect(under10s).toBe(count);
+    await c.close();
   });
 });

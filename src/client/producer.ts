@@ -31,7 +31,10 @@ export class ProducerError extends Error {
   }
 }
 
-interface Waiter { resolve: (v: unknown) => void; reject: (e: Error) => void }
+/** A message awaiting the server's reply. The server answers a connection's messages in order. */
+type Request =
+  | { kind: 'frame'; seq: number; n: number; sentMs: number; resolve: (a: Ack) => void; reject: (e: Error) => void }
+  | { kind: 'register'; resolve: (ids: number[]) => void; reject: (e: Error) => void };
 
 export class ProducerClient {
   readonly #ws: WebSocket;
@@ -41,9 +44,10 @@ export class ProducerClient {
   #nextSeq: number;
   #sentEvents: number;
   #window: number;
-  readonly #acks = new Map<number, Waiter & { sentMs: number }>();
+  /** Requests in the order sent (their replies come in that order); head index to avoid shifting. */
+  #requests: Request[] = [];
+  #head = 0;
   readonly #pending = new Set<Promise<Ack>>();
-  #registerWaiter: Waiter | null = null;
   #creditWaiters: (() => void)[] = [];
   #closedError: Error | null = null;
   /** Errors the server sent that no pending call was waiting for. */
@@ -73,7 +77,10 @@ export class ProducerClient {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`${target}: HTTP ${res.statusCode} at upgrade`)));
+      ws.once('unexpected-response', (req, res) => {
+        req.destroy();
+        reject(new Error(`${target}: HTTP ${res.statusCode} at upgrade`));
+      });
     });
     const unpackr = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
     const welcome = await new Promise<Welcome>((resolve, reject) => {
@@ -84,6 +91,9 @@ export class ProducerClient {
       });
       ws.once('close', (code) => reject(new Error(`connection closed before welcome (${code})`)));
       ws.send(new FrameEncoder().hello({ v: 1, token: opts.tokenInHeader ? undefined : opts.token, producer: opts.producer, notify: opts.notify }));
+    }).catch((err: unknown) => {
+      ws.terminate();
+      throw err;
     });
     return new ProducerClient(ws, welcome);
   }
@@ -91,14 +101,14 @@ export class ProducerClient {
   get nextSeq(): number { return this.#nextSeq; }
   get window(): number { return this.#window; }
   get sentEvents(): number { return this.#sentEvents; }
-  /** Frames sent and not yet acked. */
-  get inFlight(): number { return this.#acks.size; }
+  /** Messages sent and not yet answered. */
+  get inFlight(): number { return this.#requests.length - this.#head; }
 
-  /** Register instruments; resolves to their ids, in order. */
+  /** Register instruments; resolves to their ids, in order, or rejects with the server's error. */
   register(instruments: Record<string, unknown>[]): Promise<number[]> {
-    if (this.#registerWaiter) return Promise.reject(new Error('register: one registration at a time'));
+    if (this.#closedError) return Promise.reject(this.#closedError);
     return new Promise<number[]>((resolve, reject) => {
-      this.#registerWaiter = { resolve: resolve as (v: unknown) => void, reject };
+      this.#requests.push({ kind: 'register', resolve, reject });
       this.#ws.send(this.#enc.register(instruments));
     });
   }
@@ -149,7 +159,8 @@ export class ProducerClient {
     this.#sentEvents += n;
     const bytes = encode(seq);
     const p = new Promise<Ack>((resolve, reject) => {
-      this.#acks.set(seq, { resolve: resolve as (v: unknown) => void, reject, sentMs: performance.now() });
+      if (this.#closedError) return reject(this.#closedError);
+      this.#requests.push({ kind: 'frame', seq, n, sentMs: performance.now(), resolve, reject });
       this.#ws.send(bytes);
     });
     this.#pending.add(p);
@@ -183,12 +194,14 @@ export class ProducerClient {
       case 'ack': {
         const ack = m as unknown as Ack;
         this.#grow(ack.window);
-        const w = this.#acks.get(ack.seq);
+        const r = this.#peek();
         // An ack nothing waits for (a frame sent raw, a duplicate) still reaches onAck, with no round trip.
-        this.onAck?.(ack, w ? performance.now() - w.sentMs : NaN);
-        if (w) {
-          this.#acks.delete(ack.seq);
-          w.resolve(ack);
+        if (r?.kind === 'frame' && r.seq === ack.seq) {
+          this.#head++;
+          this.onAck?.(ack, performance.now() - r.sentMs);
+          r.resolve(ack);
+        } else {
+          this.onAck?.(ack, NaN);
         }
         return;
       }
@@ -198,29 +211,45 @@ export class ProducerClient {
       case 'processed':
         this.onProcessed?.(m.seq as number, performance.now());
         return;
-      case 'registered':
-        this.#registerWaiter?.resolve(m.ids);
-        this.#registerWaiter = null;
+      case 'registered': {
+        const r = this.#peek();
+        if (r?.kind === 'register') { this.#head++; r.resolve(m.ids as number[]); }
         return;
+      }
       case 'error': {
         const e = m as unknown as ServerError;
-        const w = e.seq !== undefined ? this.#acks.get(e.seq) : undefined;
-        if (w && e.seq !== undefined) {
-          this.#acks.delete(e.seq);
-          // The frame was not accepted and did not consume its seq; nothing after it can be accepted either.
-          w.reject(new ProducerError(e));
-        } else if (this.#registerWaiter && (e.code === 'tooManyInstruments' || e.code === 'badValue' || e.code === 'missingField' || e.code === 'wrongType')) {
-          this.#registerWaiter.reject(new ProducerError(e));
-          this.#registerWaiter = null;
+        // The server answers in order: an error answers the oldest message still waiting (it may carry no seq,
+        // e.g. a frame refused for its size before it was decoded).
+        const r = this.#peek();
+        if (r && (e.seq === undefined || r.kind !== 'frame' || r.seq === e.seq)) {
+          this.#head++;
+          // A refused frame did not consume its seq or credit; frames sent after it are refused as a gap. Rewind
+          // so that the next frame sent carries the refused one's seq.
+          if (r.kind === 'frame') {
+            this.#sentEvents -= r.n;
+            this.#nextSeq = Math.min(this.#nextSeq, r.seq);
+          }
+          r.reject(new ProducerError(e));
         } else {
           this.errors.push(e);
         }
+        // Wake anyone waiting for credit: they must see the failure rather than wait for ever.
+        this.#grow(this.#window);
         return;
       }
       default:
         this.errors.push({ code: 'unexpected', message: `unexpected message ${JSON.stringify(m.t)}` });
     }
   }
+
+  #peek(): Request | undefined {
+    if (this.#head > 1024 && this.#head * 2 > this.#requests.length) {
+      this.#requests = this.#requests.slice(this.#head);
+      this.#head = 0;
+    }
+    return this.#head < this.#requests.length ? this.#requests[this.#head] : undefined;
+  }
+
 
   #grow(window: number): void {
     if (window > this.#window) this.#window = window;
@@ -232,10 +261,10 @@ export class ProducerClient {
   #fail(err: Error): void {
     if (this.#closedError) return;
     this.#closedError = err;
-    for (const w of this.#acks.values()) w.reject(err);
-    this.#acks.clear();
-    this.#registerWaiter?.reject(err);
-    this.#registerWaiter = null;
+    const waiting = this.#requests.slice(this.#head);
+    this.#requests = [];
+    this.#head = 0;
+    for (const r of waiting) r.reject(err);
     this.#grow(this.#window);
   }
 }

@@ -43,6 +43,8 @@ export interface ServerOptions {
   checkpointIntervalS: number;
   /** Seconds of silence after which a WebSocket is closed (pings keep healthy ones open). */
   idleTimeoutS: number;
+  /** Seconds a new WebSocket has to complete its hello (producers) or subscribe (subscribers), token included. */
+  helloTimeoutS: number;
   logLevel: Level;
 }
 
@@ -67,6 +69,7 @@ export function defaultServerOptions(): ServerOptions {
     checkpointPath: 'atc-checkpoint.bin',
     checkpointIntervalS: 0,
     idleTimeoutS: 120,
+    helloTimeoutS: 10,
     logLevel: 'info',
   };
 }
@@ -108,8 +111,12 @@ export function resolveServerOptions(...inputs: unknown[]): ServerOptions {
   if (o.alertsFile !== undefined) str(o.alertsFile, 'alertsFile');
   if (typeof o.stdout !== 'boolean') throw new ConfigError('server.stdout', `must be true or false, got ${JSON.stringify(o.stdout)}`);
   str(o.checkpointPath, 'checkpointPath');
-  num(o.checkpointIntervalS, 'checkpointIntervalS', 0, 1e7);
-  num(o.idleTimeoutS, 'idleTimeoutS', 8, 960);
+  // 0 (off) or whole seconds up to what a Node timer can wait (2^31 - 1 ms).
+  int(o.checkpointIntervalS, 'checkpointIntervalS', 0, 2_147_483);
+  // uWebSockets.js counts idle time in steps of 4 s.
+  int(o.idleTimeoutS, 'idleTimeoutS', 8, 960);
+  num(o.helloTimeoutS, 'helloTimeoutS', 0.1, 600);
+  if (o.idleTimeoutS % 4 !== 0) throw new ConfigError('server.idleTimeoutS', `must be a multiple of 4, got ${o.idleTimeoutS}`);
   if (!LEVELS.includes(o.logLevel)) throw new ConfigError('server.logLevel', `must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(o.logLevel)}`);
   return o;
 }

@@ -4,7 +4,7 @@
 //
 // The main thread does only what must be serial: check a frame (size, auth, sequence, credit), decode and
 // validate it, and copy its events into the shards' chunks. Everything numeric runs on the pool's workers.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../config.js';
 import { decodeAlert } from '../engine.js';
@@ -23,6 +23,10 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import type { ServerOptions } from './options.js';
 
 export const PROTOCOL_VERSION = 1;
+/** Largest message read from a producer before its hello: a hello is a few dozen bytes. */
+const PRE_HELLO_MAX_BYTES = 4096;
+/** Producer names remembered (named streams are resumable; a name that never sent an event is forgotten). */
+const MAX_STREAMS = 10_000;
 
 /** A producer's resumable stream: what was accepted from it, kept across reconnects and checkpoints when named. */
 interface Stream {
@@ -33,8 +37,8 @@ interface Stream {
   events: number;
   /** The producer may send while its events sent + a frame's n <= window. */
   window: number;
-  /** Whether a connection holds it now (a second connection with the same name is refused). */
-  attached: boolean;
+  /** The connection that holds it now (a new hello with the same name takes it over). */
+  owner: WebSocket<ProducerState> | null;
 }
 
 interface ProducerState {
@@ -42,8 +46,9 @@ interface ProducerState {
   id: number;
   authorized: boolean;
   stream: Stream | null;
-  decoder: FrameDecoder;
   notify: boolean;
+  /** Closes the connection if it has not said hello (with the token) in time. */
+  helloTimer: NodeJS.Timeout | undefined;
   /** Accepted frames not yet processed: seq, end accept index, arrival (ms, performance.now()). Ring by head. */
   pending: { seq: number; end: number; arrivalMs: number }[];
   pendingHead: number;
@@ -83,6 +88,11 @@ export class Sidecar {
   readonly #streams = new Map<string, Stream>();
   readonly #producers = new Set<WebSocket<ProducerState>>();
   readonly #subscribers: SubscriberHub;
+  /**
+   * One decoder for every producer: decoding and submitting are synchronous, so a frame's views never outlive the
+   * message, and the decoder's scratch is paid for once rather than per connection.
+   */
+  readonly #decoder: FrameDecoder;
   readonly #sinks: NdjsonSink[] = [];
   /** Credit granted to connected producers and not yet used: never more than the pool's free room. */
   #outstanding = 0;
@@ -91,7 +101,8 @@ export class Sidecar {
   #draining = false;
   readonly #startedMs = Date.now();
   #checkpointTimer: NodeJS.Timeout | undefined;
-  #checkpointing: Promise<{ path: string; bytes: number }> | null = null;
+  #checkpointing: Promise<{ path: string; bytes: number; events: number }> | null = null;
+  #stopping: Promise<void> | null = null;
 
   // Metrics updated on the hot path.
   readonly #framesIn: Counter;
@@ -101,7 +112,7 @@ export class Sidecar {
   readonly #alertLatency: Histogram;
   readonly #processedLatency: Histogram;
 
-  private constructor(opts: SidecarOptions, pool: ShardPool, registry: Registry, catalog: InstrumentCatalog) {
+  private constructor(opts: SidecarOptions, pool: ShardPool, registry: Registry, catalog: InstrumentCatalog, fileSink: NdjsonSink | undefined) {
     this.options = opts.server;
     this.pool = pool;
     this.registry = registry;
@@ -113,7 +124,7 @@ export class Sidecar {
       (alerts, dropped, format) => encodeAlerts(alerts, dropped, format),
     );
     if (o.stdout) this.#sinks.push(new NdjsonSink('stdout', (opts.stdout ?? process.stdout) as never, false));
-    if (o.alertsFile) this.#sinks.push(NdjsonSink.file(o.alertsFile));
+    if (fileSink) this.#sinks.push(fileSink);
 
     const m = this.metrics;
     this.#framesIn = m.add(new Counter('atc_frames_total', 'Frames accepted, by type.', ['type']));
@@ -140,6 +151,12 @@ export class Sidecar {
     m.add(new GaugeFn('process_resident_memory_bytes', 'Resident set size.', () => process.memoryUsage.rss()));
     m.add(new GaugeFn('nodejs_heap_used_bytes', 'V8 heap in use on the main thread.', () => process.memoryUsage().heapUsed));
 
+    this.#decoder = new FrameDecoder({
+      isRegistered: (i) => i < this.registry.size,
+      lookup: (name) => (this.registry.has(name) ? this.registry.id(name) : undefined),
+      maxFrameEvents: o.maxFrameEvents,
+      maxFrameBytes: o.maxFrameBytes,
+    });
     pool.onAlerts = (batch) => this.#onAlerts(batch);
     pool.onProgress = () => this.#onProgress();
     this.#app = this.#buildApp();
@@ -151,24 +168,31 @@ export class Sidecar {
     const poolOpts = {
       workers: o.workers, chunkEvents: o.chunkEvents, maxQueuedEvents: o.maxQueuedEvents, snapshotEveryEvents: o.snapshotEveryEvents,
     };
+    // Opened first: a bad path fails the start before any worker exists.
+    const fileSink = o.alertsFile ? await NdjsonSink.file(o.alertsFile) : undefined;
     let registry = new Registry();
     let catalog = new InstrumentCatalog(registry);
     let meta: CheckpointMeta | undefined;
     let pool: ShardPool;
-    if (opts.restore) {
-      meta = checkMeta(ShardPool.readCheckpointMeta(opts.restore));
-      pool = await ShardPool.restore(opts.restore, poolOpts);
-      registry = Registry.fromJSON(meta.names);
-      catalog = new InstrumentCatalog(registry);
-      for (const info of meta.instruments) catalog.add(info);
-    } else {
-      const engineConfig = (opts.config ?? {}) as Record<string, unknown>;
-      const maxInstruments = typeof engineConfig.maxInstruments === 'number' ? engineConfig.maxInstruments : 64;
-      pool = await ShardPool.create({ ...poolOpts, config: engineConfig, shards: o.shards, maxInstruments });
+    try {
+      if (opts.restore) {
+        meta = checkMeta(ShardPool.readCheckpointMeta(opts.restore));
+        registry = Registry.fromJSON(meta.names);
+        catalog = new InstrumentCatalog(registry);
+        for (const info of meta.instruments) catalog.add(info);
+        pool = await ShardPool.restore(opts.restore, poolOpts);
+      } else {
+        const engineConfig = (opts.config ?? {}) as Record<string, unknown>;
+        const maxInstruments = typeof engineConfig.maxInstruments === 'number' ? engineConfig.maxInstruments : 64;
+        pool = await ShardPool.create({ ...poolOpts, config: engineConfig, shards: o.shards, maxInstruments });
+      }
+    } catch (err) {
+      await fileSink?.close();
+      throw err;
     }
-    const sidecar = new Sidecar(opts, pool, registry, catalog);
+    const sidecar = new Sidecar(opts, pool, registry, catalog, fileSink);
     if (meta) {
-      for (const s of meta.streams) sidecar.#streams.set(s.name, { name: s.name, nextSeq: s.nextSeq, events: s.events, window: s.events, attached: false });
+      for (const s of meta.streams) sidecar.#streams.set(s.name, { name: s.name, nextSeq: s.nextSeq, events: s.events, window: s.events, owner: null });
     }
     try {
       await sidecar.#listenOn(o.host, o.port);
@@ -178,9 +202,13 @@ export class Sidecar {
     }
     if (o.checkpointIntervalS > 0) {
       sidecar.#checkpointTimer = setInterval(() => {
+        if (sidecar.#checkpointing || sidecar.#draining) return; // one at a time; the next tick catches up
         sidecar.checkpoint().catch((err) => sidecar.#log.error('periodic checkpoint failed', { err }));
       }, o.checkpointIntervalS * 1000);
       sidecar.#checkpointTimer.unref();
+    }
+    if (!['127.0.0.1', '::1', 'localhost'].includes(o.host) && o.token === undefined) {
+      sidecar.#log.warn('listening on a non-loopback interface without a token: anyone who can reach it can send data and change thresholds', { host: o.host });
     }
     sidecar.#log.info('listening', {
       url: sidecar.url, shards: pool.stats().shards, workers: pool.stats().workers, restored: !!opts.restore,
@@ -216,6 +244,7 @@ export class Sidecar {
       idleTimeout: o.idleTimeoutS,
       sendPingsAutomatically: true,
       upgrade: (res: HttpResponse, req: HttpRequest, context: unknown) => this.#upgrade(res, req, context),
+      open: (ws: WebSocket<ConnState>) => this.#onOpen(ws),
       close: (ws: WebSocket<ConnState>) => this.#onClose(ws),
     };
     app.ws<ConnState>('/ingest', {
@@ -243,6 +272,8 @@ export class Sidecar {
     });
     app.put('/thresholds', (res, req) => {
       if (!this.#httpAuthorized(res, req)) return;
+      // A change now might miss the checkpoint being written: refuse it rather than lose it.
+      if (this.#draining) return json(res, '503 Service Unavailable', { error: 'the server is shutting down' });
       readBody(res, 1 << 20, (body) => {
         if (body === null) return json(res, '413 Payload Too Large', { error: 'body larger than 1 MiB' });
         let update: unknown;
@@ -304,35 +335,49 @@ export class Sidecar {
     }
     const id = this.#nextConnId++;
     const state: ConnState = url === '/alerts'
-      ? { role: 'subscriber', id, authorized, filter: null, dropped: 0, droppedMessages: 0, closed: false }
+      ? { role: 'subscriber', id, authorized, filter: null, dropped: 0, droppedMessages: 0, closed: false, helloTimer: undefined }
       : {
-        role: 'producer', id, authorized, stream: null, notify: false, pending: [], pendingHead: 0, closed: false,
-        decoder: new FrameDecoder({
-          isRegistered: (i) => i < this.registry.size,
-          lookup: (name) => (this.registry.has(name) ? this.registry.id(name) : undefined),
-          maxFrameEvents: this.options.maxFrameEvents,
-          maxFrameBytes: this.options.maxFrameBytes,
-        }),
+        role: 'producer', id, authorized, stream: null, notify: false, pending: [], pendingHead: 0, closed: false, helloTimer: undefined,
       };
     this.#connections++;
     res.upgrade(state, key, protocol, extensions, context as never);
+  }
+
+  #onOpen(ws: WebSocket<ConnState>): void {
+    const s = ws.getUserData();
+    // A connection that has not introduced itself (and shown the token) within the deadline is closed, so that
+    // silent sockets cannot hold connection slots: pings would otherwise keep them alive forever.
+    s.helloTimer = setTimeout(() => {
+      if (s.closed) return;
+      const introduced = s.role === 'producer' ? s.stream !== null : s.filter !== null;
+      if (!introduced) ws.end(4002, s.role === 'producer' ? 'no hello in time' : 'no subscribe in time');
+    }, this.options.helloTimeoutS * 1000);
+    s.helloTimer.unref();
   }
 
   #onClose(ws: WebSocket<ConnState>): void {
     this.#connections--;
     const s = ws.getUserData();
     s.closed = true;
+    clearTimeout(s.helloTimer);
     if (s.role === 'subscriber') {
       this.#subscribers.delete(ws as WebSocket<SubscriberState>);
       return;
     }
     this.#producers.delete(ws as WebSocket<ProducerState>);
-    const stream = s.stream;
-    if (stream) {
-      this.#outstanding -= stream.window - stream.events;
-      stream.window = stream.events;
-      stream.attached = false;
-    }
+    if (s.stream) this.#detach(s.stream, ws as WebSocket<ProducerState>);
+    // Its unused credit is free again: offer it to the producers still connected.
+    this.#regrantAll();
+  }
+
+  /** Release a stream's unused credit and its connection (only if `ws` still owns it). */
+  #detach(stream: Stream, ws: WebSocket<ProducerState>): void {
+    if (stream.owner !== ws) return;
+    this.#outstanding -= stream.window - stream.events;
+    stream.window = stream.events;
+    stream.owner = null;
+    // A name that never got an event is forgotten, so that hellos with made-up names cannot grow the table.
+    if (stream.name !== undefined && stream.events === 0) this.#streams.delete(stream.name);
   }
 
   // ---- Producers ------------------------------------------------------------------------------------------------
@@ -342,13 +387,18 @@ export class Sidecar {
     if (message.byteLength > this.options.maxFrameBytes) {
       return this.#reject(ws, { code: 'frameTooLarge', message: `message of ${message.byteLength} bytes exceeds maxFrameBytes (${this.options.maxFrameBytes})` });
     }
+    // Before hello only a hello is expected: anything large is refused undecoded, so that a connection that has not
+    // shown the token costs nothing to refuse.
+    if (!c.stream && message.byteLength > PRE_HELLO_MAX_BYTES) return this.#reject(ws, helloRequired());
     const arrivalMs = performance.now();
-    const msg = c.decoder.decode(new Uint8Array(message));
+    const msg = this.#decoder.decode(new Uint8Array(message));
     if ('code' in msg) return this.#reject(ws, msg);
     switch (msg.t) {
       case 'hello': return this.#hello(ws, c, msg);
       case 'register':
         if (!c.stream) return this.#reject(ws, helloRequired());
+        // Ids given now would not be in the checkpoint being written.
+        if (this.#draining) return this.#reject(ws, { code: 'unavailable', message: 'the server is shutting down; register after it restarts' });
         return this.#register(ws, msg.instruments);
       case 'cols':
       case 'rows':
@@ -372,15 +422,26 @@ export class Sidecar {
     let stream: Stream;
     if (msg.producer !== undefined) {
       const known = this.#streams.get(msg.producer);
-      if (known?.attached) return this.#reject(ws, { code: 'badMessage', message: `producer ${JSON.stringify(msg.producer)} is already connected` });
-      stream = known ?? { name: msg.producer, nextSeq: 0, events: 0, window: 0, attached: false };
+      if (!known && this.#streams.size >= MAX_STREAMS) {
+        return this.#reject(ws, { code: 'badValue', field: 'producer', message: `too many producer names (${MAX_STREAMS}) are known; reuse one` });
+      }
+      stream = known ?? { name: msg.producer, nextSeq: 0, events: 0, window: 0, owner: null };
       this.#streams.set(msg.producer, stream);
+      if (stream.owner) {
+        // The same producer reconnecting (its old connection may be dead without the server knowing yet): the new
+        // connection takes the stream over, and the old one is closed.
+        const old = stream.owner;
+        this.#detach(stream, old);
+        old.getUserData().stream = null;
+        old.end(4009, 'replaced by a new connection of the same producer');
+      }
     } else {
-      stream = { name: undefined, nextSeq: 0, events: 0, window: 0, attached: false };
+      stream = { name: undefined, nextSeq: 0, events: 0, window: 0, owner: null };
     }
-    stream.attached = true;
+    stream.owner = ws;
     stream.window = stream.events;
     c.stream = stream;
+    clearTimeout(c.helloTimer);
     c.notify = msg.notify === true;
     this.#producers.add(ws);
     this.#grant(stream);
@@ -432,10 +493,16 @@ export class Sidecar {
     this.#send(ws, { t: 'ack', seq, n, events: stream.events, window: stream.window });
   }
 
-  /** Top a stream's credit up to producerWindow from room nobody else holds, once it has used half. */
+  /**
+   * Top a stream's credit up, once it has used half, from room nobody else holds: to producerWindow, or to a fair
+   * share of the queue when many producers are connected (never below one full frame).
+   */
   #grant(stream: Stream): boolean {
+    if (stream.owner === null || this.#draining) return false;
+    const o = this.options;
+    const share = Math.floor(o.maxQueuedEvents / Math.max(1, this.#producers.size));
+    const w = Math.min(o.producerWindow, Math.max(o.maxFrameEvents, share));
     const have = stream.window - stream.events;
-    const w = this.options.producerWindow;
     if (have > w / 2) return false;
     const room = this.pool.freeEvents - this.#outstanding;
     const add = Math.min(w - have, room);
@@ -449,6 +516,9 @@ export class Sidecar {
     this.#framesRejected.inc([err.code]);
     this.#log.debug('frame rejected', { conn: ws.getUserData().id, ...err });
     this.#send(ws, { t: 'error', ...err });
+    // A refused frame's events were never accepted: restate the window so the producer's count matches ours.
+    const c = ws.getUserData();
+    if (c.role === 'producer' && c.stream && err.seq !== undefined) this.#send(ws, { t: 'credit', events: c.stream.events, window: c.stream.window });
   }
 
   #send(ws: WebSocket<ConnState>, msg: ServerMessage): void {
@@ -472,6 +542,16 @@ export class Sidecar {
       }
       if (c.pendingHead > 1024 && c.pendingHead * 2 > q.length) { q.splice(0, c.pendingHead); c.pendingHead = 0; }
       if (last >= 0 && c.notify) this.#send(ws, { t: 'processed', seq: last });
+    }
+    this.#regrantAll();
+  }
+
+  /** Offer free room to every connected producer that has used half its credit; tell those that got some. */
+  #regrantAll(): void {
+    for (const ws of this.#producers) {
+      const c = ws.getUserData();
+      // A send above may have closed it (backpressure limit): a closed connection must not be granted anything.
+      if (c.closed || !c.stream) continue;
       const s = c.stream;
       if (this.#grant(s)) this.#send(ws, { t: 'credit', events: s.events, window: s.window });
     }
@@ -480,7 +560,8 @@ export class Sidecar {
   // ---- Alerts -------------------------------------------------------------------------------------------------
   #onAlerts(batch: AlertBatch): void {
     const view = new DataView(batch.records.buffer, batch.records.byteOffset, batch.count * ALERT_BYTES);
-    const latencyS = Number(process.hrtime.bigint() - batch.arrivalNs) / 1e9;
+    // arrivalNs is performance.now() in ns (see #frame): the same clock here.
+    const latencyS = (performance.now() - Number(batch.arrivalNs) / 1e6) / 1000;
     const named: NamedAlert[] = [];
     let lines = '';
     for (let i = 0; i < batch.count; i++) {
@@ -514,6 +595,7 @@ export class Sidecar {
       s.authorized = true;
     }
     s.filter = r.filter;
+    clearTimeout(s.helloTimer);
     this.#subscribers.add(ws);
     sendAs(ws, subscribedMessage(r.filter) as unknown as Record<string, unknown>, r.filter.format);
   }
@@ -542,8 +624,8 @@ export class Sidecar {
     const want = this.options.token;
     if (want === undefined) return true;
     if (given === undefined) return false;
-    const a = Buffer.from(given), b = Buffer.from(want);
-    return a.length === b.length && timingSafeEqual(a, b);
+    // Hashes compare in constant time whatever the lengths (comparing the tokens themselves would leak the length).
+    return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(want).digest());
   }
 
   /**
@@ -560,17 +642,18 @@ export class Sidecar {
         instruments: this.catalog.toJSON(),
         streams: [...this.#streams.values()].filter((s) => s.name !== undefined).map((s) => ({ name: s.name!, nextSeq: s.nextSeq, events: s.events })),
       };
+      // The checkpoint holds every event accepted before this call.
+      const events = this.pool.nextAccept;
       const bytes = await this.pool.checkpoint(meta);
       const tmp = `${path}.tmp-${process.pid}`;
       await writeFile(tmp, bytes);
       await rename(tmp, path);
       this.#log.info('checkpoint written', { path, bytes: bytes.byteLength });
-      return { path, bytes: bytes.byteLength };
+      return { path, bytes: bytes.byteLength, events };
     })();
     this.#checkpointing = run;
     try {
-      const r = await run;
-      return { ...r, events: this.pool.stats().eventsProcessed };
+      return await run;
     } finally {
       this.#checkpointing = null;
     }
@@ -580,8 +663,12 @@ export class Sidecar {
    * Stop: refuse new connections and frames, process everything accepted, deliver its alerts, optionally write a
    * checkpoint, close every connection and the pool.
    */
-  async stop(opts: { checkpoint?: boolean } = {}): Promise<void> {
-    if (this.#draining) return;
+  stop(opts: { checkpoint?: boolean } = {}): Promise<void> {
+    // A second call (a second signal) waits for the first rather than returning early.
+    return (this.#stopping ??= this.#stop(opts));
+  }
+
+  async #stop(opts: { checkpoint?: boolean }): Promise<void> {
     this.#draining = true;
     clearInterval(this.#checkpointTimer);
     if (this.#listen) { uWS.us_listen_socket_close(this.#listen); this.#listen = null; }
@@ -630,11 +717,17 @@ function readBody(res: HttpResponse, limit: number, done: (body: string | null) 
   let aborted = false;
   res.onAborted(() => { aborted = true; });
   res.onData((chunk, isLast) => {
-    if (aborted) return;
+    if (aborted || over) return;
     size += chunk.byteLength;
-    if (size > limit) over = true;
-    if (!over) chunks.push(Buffer.from(chunk.slice(0)));
-    if (isLast) done(over ? null : Buffer.concat(chunks).toString('utf8'));
+    if (size > limit) {
+      // Answer at once and stop reading: a client trickling a huge body must not hold memory or the socket.
+      over = true;
+      done(null);
+      res.close();
+      return;
+    }
+    chunks.push(Buffer.from(chunk.slice(0)));
+    if (isLast) done(Buffer.concat(chunks).toString('utf8'));
   });
 }
 

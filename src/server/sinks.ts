@@ -22,8 +22,11 @@ export class NdjsonSink {
     out.on('error', (err) => { this.error ??= err; });
   }
 
-  static file(path: string): NdjsonSink {
-    return new NdjsonSink(`file:${path}`, createWriteStream(path, { flags: 'a' }), true);
+  /** Opens (appends to) `path`; rejects with the reason if it cannot, so a bad path fails at start, not silently. */
+  static async file(path: string): Promise<NdjsonSink> {
+    const out = createWriteStream(path, { flags: 'a' });
+    await Promise.race([once(out, 'open'), once(out, 'error').then(([err]) => { throw new Error(`alerts file ${path}: ${(err as Error).message}`); })]);
+    return new NdjsonSink(`file:${path}`, out, true);
   }
 
   write(lines: string, count: number): void {
@@ -42,7 +45,8 @@ export class NdjsonSink {
       this.#out.end();
       await once(this.#out, 'finish').catch(() => {});
     } else if (this.#out.writableLength > 0) {
-      await once(this.#out, 'drain').catch(() => {});
+      // A stalled consumer (the case this sink drops for) must not hold shutdown: wait a while, then give up.
+      await Promise.race([once(this.#out, 'drain').catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
     }
   }
 }

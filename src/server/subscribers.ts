@@ -17,6 +17,8 @@ export interface SubscriberState {
   /** Messages dropped so far (the disconnect limit counts these). */
   droppedMessages: number;
   closed: boolean;
+  /** Closes the connection if it has not subscribed (with the token) in time. */
+  helloTimer: NodeJS.Timeout | undefined;
 }
 
 export interface SubscriberLimits { maxBufferedBytes: number; maxDropped: number }
