@@ -41,6 +41,7 @@ Usage:
   atc send <file...> [options]     replay recorded market data into a running sidecar (load generator)
   atc demo                         start a sidecar, replay the committed sample into it, print alerts
   atc replay <file...> [options]   replay recorded market data through the engine and print its alerts
+  atc eval <file...> --labels FILE score the alerts against labelled anomaly windows (NAB's method)
   atc <command> --help             the options of a command
   atc --help | --version
 
@@ -132,7 +133,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       const commands = await import('./cli-serve.js');
       return await commands[command](rest, io);
     }
-    throw new UsageError(`unknown command ${JSON.stringify(command)} (known: serve, send, demo, replay); see atc --help`);
+    if (command === 'eval') return await (await import('./eval/cli.js')).evalCommand(rest, io);
+    throw new UsageError(`unknown command ${JSON.stringify(command)} (known: serve, send, demo, replay, eval); see atc --help`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       io.stderr.write(`atc: ${err.message}\n`);
