@@ -103,6 +103,8 @@ export class Sidecar {
   #checkpointTimer: NodeJS.Timeout | undefined;
   #checkpointing: Promise<{ path: string; bytes: number; events: number }> | null = null;
   #stopping: Promise<void> | null = null;
+  /** What the uWebSockets.js handlers reach the sidecar through: emptied when it stops (see #buildApp). */
+  readonly #live: { s: Sidecar | null } = { s: this };
 
   // Metrics updated on the hot path.
   readonly #framesIn: Counter;
@@ -238,14 +240,19 @@ export class Sidecar {
 
   // ---- The app ----------------------------------------------------------------------------------------------
   #buildApp(): TemplatedApp {
+    // uWebSockets.js keeps every handler of an App, and everything the handlers close over, until the process
+    // exits (App.close() does not release them). So no closure here may capture `this`: they reach the sidecar
+    // through `live`, which #stop empties, and a stopped sidecar (its pool, shard memories, snapshots) is freed.
+    const live = this.#live;
+    const gone = (res: HttpResponse) => { res.cork(() => res.writeStatus('503 Service Unavailable').end('atc: stopped')); };
     const o = this.options;
     const app = uWS.App();
     const common = {
       idleTimeout: o.idleTimeoutS,
       sendPingsAutomatically: true,
-      upgrade: (res: HttpResponse, req: HttpRequest, context: unknown) => this.#upgrade(res, req, context),
-      open: (ws: WebSocket<ConnState>) => this.#onOpen(ws),
-      close: (ws: WebSocket<ConnState>) => this.#onClose(ws),
+      upgrade: (res: HttpResponse, req: HttpRequest, context: unknown) => { if (live.s) live.s.#upgrade(res, req, context); else gone(res); },
+      open: (ws: WebSocket<ConnState>) => { live.s && live.s.#onOpen(ws); },
+      close: (ws: WebSocket<ConnState>) => { live.s && live.s.#onClose(ws); },
     };
     app.ws<ConnState>('/ingest', {
       ...common,
@@ -254,26 +261,32 @@ export class Sidecar {
       // Replies to a producer are small; one that does not read them is cut off rather than buffered without bound.
       maxBackpressure: 16 << 20,
       closeOnBackpressureLimit: 1,
-      message: (ws, message, isBinary) => this.#onProducerMessage(ws as WebSocket<ProducerState>, message, isBinary),
+      message: (ws, message, isBinary) => { live.s && live.s.#onProducerMessage(ws as WebSocket<ProducerState>, message, isBinary); },
     });
     app.ws<ConnState>('/alerts', {
       ...common,
       maxPayloadLength: 64 << 10,
       maxBackpressure: 2 * o.subscriberMaxBufferedBytes,
-      message: (ws, message, isBinary) => this.#onSubscriberMessage(ws as WebSocket<SubscriberState>, message, isBinary),
+      message: (ws, message, isBinary) => { live.s && live.s.#onSubscriberMessage(ws as WebSocket<SubscriberState>, message, isBinary); },
     });
-    app.get('/health', (res) => this.#health(res));
+    app.get('/health', (res) => { if (live.s) live.s.#health(res); else gone(res); });
     app.get('/metrics', (res) => {
-      res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(this.metrics.render()));
+      const s = live.s;
+      if (!s) return gone(res);
+      res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(s.metrics.render()));
     });
     app.get('/thresholds', (res, req) => {
-      if (!this.#httpAuthorized(res, req)) return;
-      json(res, '200 OK', { thresholds: this.pool.thresholds() });
+      const s = live.s;
+      if (!s) return gone(res);
+      if (!s.#httpAuthorized(res, req)) return;
+      json(res, '200 OK', { thresholds: s.pool.thresholds() });
     });
     app.put('/thresholds', (res, req) => {
-      if (!this.#httpAuthorized(res, req)) return;
+      const s = live.s;
+      if (!s) return gone(res);
+      if (!s.#httpAuthorized(res, req)) return;
       // A change now might miss the checkpoint being written: refuse it rather than lose it.
-      if (this.#draining) return json(res, '503 Service Unavailable', { error: 'the server is shutting down' });
+      if (s.#draining) return json(res, '503 Service Unavailable', { error: 'the server is shutting down' });
       readBody(res, 1 << 20, (body) => {
         if (body === null) return json(res, '413 Payload Too Large', { error: 'body larger than 1 MiB' });
         let update: unknown;
@@ -284,23 +297,25 @@ export class Sidecar {
           return json(res, '400 Bad Request', { error: 'body must be a JSON object of threshold settings, as the configuration\'s "thresholds" (docs/configuration.md)' });
         }
         try {
-          this.pool.setThresholds(update as Record<string, unknown>);
+          s.pool.setThresholds(update as Record<string, unknown>);
         } catch (err) {
           if (err instanceof ConfigError) return json(res, '400 Bad Request', { error: err.message, field: err.field });
-          this.#log.error('set thresholds failed', { err });
+          s.#log.error('set thresholds failed', { err });
           return json(res, '500 Internal Server Error', { error: (err as Error).message });
         }
         // Every event accepted before this point is judged by the old thresholds, every later one by the new.
-        const appliedAfter = this.pool.nextAccept;
-        this.#log.info('thresholds changed', { update, appliedAfter });
-        json(res, '200 OK', { appliedAfter, thresholds: this.pool.thresholds() });
+        const appliedAfter = s.pool.nextAccept;
+        s.#log.info('thresholds changed', { update, appliedAfter });
+        json(res, '200 OK', { appliedAfter, thresholds: s.pool.thresholds() });
       });
     });
     app.post('/snapshot', (res, req) => {
-      if (!this.#httpAuthorized(res, req)) return;
+      const s = live.s;
+      if (!s) return gone(res);
+      if (!s.#httpAuthorized(res, req)) return;
       let aborted = false;
       res.onAborted(() => { aborted = true; });
-      this.checkpoint().then(
+      s.checkpoint().then(
         (r) => { if (!aborted) json(res, '200 OK', r); },
         (err) => { if (!aborted) json(res, '500 Internal Server Error', { error: (err as Error).message }); },
       );
@@ -678,6 +693,7 @@ export class Sidecar {
     this.#closeSubscribers();
     await this.pool.close();
     for (const sink of this.#sinks) await sink.close();
+    this.#live.s = null;
     this.#log.info('stopped', { events: this.#eventsIn.get(), alerts: this.#alertsOut.total() });
   }
 
