@@ -1,9 +1,8 @@
 // `atc serve`, `atc send` and `atc demo`: the sidecar, a producer/load generator for it, and the two together.
 // Loaded by src/cli.ts only for these commands, so `atc replay` never loads the WebSocket server.
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import WebSocket from 'ws';
-import { ConfigError, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { EventBatch } from './events.js';
 import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
 import { InstrumentCatalog } from './instruments.js';
@@ -12,7 +11,8 @@ import { ProducerClient } from './client/producer.js';
 import { Sidecar } from './server/sidecar.js';
 import { resolveServerOptions, type ServerOptions } from './server/options.js';
 import { createLogger } from './server/log.js';
-import { UsageError, type Io } from './cli.js';
+import type { Io } from './cli.js';
+import { parseCommandArgs, readConfigObject, UsageError } from './cli-common.js';
 
 export const SERVE_HELP = `Usage: atc serve [--config FILE] [--host 127.0.0.1] [--port 8787] [--workers N] [--shards N]
                  [--out FILE] [--no-stdout] [--checkpoint FILE] [--restore] [--log-level LEVEL]
@@ -67,18 +67,9 @@ Starts a sidecar on a free local port, subscribes to its alerts, streams the com
 (default 50x: about 3 seconds) and prints each alert as it arrives, then a summary.
 `;
 
-/** parseArgs, with its errors as usage errors (exit 2) that name the command. */
-function parse<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
-  try {
-    return parseArgs(config);
-  } catch (err) {
-    throw new UsageError(`${command}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}; see atc ${command} --help`);
-  }
-}
-
 // ---- serve --------------------------------------------------------------------------------------------------
 export async function serve(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse('serve', {
+  const { values: v } = parseCommandArgs('serve', {
     args: argv,
     options: {
       config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' },
@@ -88,7 +79,7 @@ export async function serve(argv: string[], io: Io): Promise<number> {
     strict: true,
   });
   if (v.help) { io.stdout.write(SERVE_HELP); return 0; }
-  const file = await readConfigFile(v.config);
+  const file = await readConfigObject(v.config);
   const { server: serverSection, ...engineConfig } = file;
   const flags: Partial<ServerOptions> = {
     host: v.host, port: intFlag(v.port, '--port'), workers: intFlag(v.workers, '--workers'), shards: intFlag(v.shards, '--shards'),
@@ -126,24 +117,6 @@ export async function serve(argv: string[], io: Io): Promise<number> {
   return process.exitCode === 1 ? 1 : 0;
 }
 
-async function readConfigFile(path: string | undefined): Promise<Record<string, unknown>> {
-  if (path === undefined) return {};
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--config ${path}: ${(err as Error).message}`);
-  }
-  let input: unknown;
-  try {
-    input = JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`config ${path}: not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new UsageError(`config ${path}: must be a JSON object`);
-  return input as Record<string, unknown>;
-}
-
 function intFlag(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
@@ -173,7 +146,7 @@ export interface SendReport {
 }
 
 export async function send(argv: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse('send', {
+  const { values: v, positionals } = parseCommandArgs('send', {
     args: argv,
     allowPositionals: true,
     options: {
@@ -241,6 +214,8 @@ export async function sendFiles(o: SendOptions, onProgress?: (events: number) =>
   let firstTs: bigint | undefined;
   const started = performance.now();
 
+  /** The first refusal of a frame: the send stops there. */
+  let failure: Error | undefined;
   const flushFrame = async () => {
     if (out.length === 0) return;
     const ids = out.instrument;
@@ -254,8 +229,6 @@ export async function sendFiles(o: SendOptions, onProgress?: (events: number) =>
     out.clear();
     onProgress?.(events);
   };
-  let failure: Error | undefined;
-
   try {
     for (const path of o.files) {
       const reader = await openInput(path, o.format, { registry, catalog, batchSize: frame });
@@ -348,7 +321,7 @@ function round3(x: number): number { return Math.round(x * 1000) / 1000; }
 export const DEMO_SAMPLE = 'data/samples/binance-usdm-btcusdt-burst.txt.gz';
 
 export async function demo(argv: string[], io: Io): Promise<number> {
-  const { values: v } = parse('demo', { args: argv, options: { speed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values: v } = parseCommandArgs('demo', { args: argv, options: { speed: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (v.help) { io.stdout.write(DEMO_HELP); return 0; }
   const sample = new URL(`../../${DEMO_SAMPLE}`, import.meta.url);
   const speed = Number(/^(\d+(?:\.\d+)?)x?$/.exec(v.speed ?? '50x')?.[1]);
@@ -395,4 +368,3 @@ function fmt(x: number): string {
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? x.toExponential(3) : String(Math.round(x * 1000) / 1000);
 }
 
-export { ConfigError };

@@ -3,18 +3,20 @@
 // events, `timestamp,value` CSV series) through one engine and writes its alerts as NDJSON; a human summary and,
 // on a terminal, a progress line go to stderr, so stdout stays machine-readable.
 import { createWriteStream, realpathSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { Writable } from 'node:stream';
 import { totalEvents, type ReaderStats } from './adapters/common.js';
 import type { DeribitStats } from './adapters/deribit.js';
 import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
-import { ConfigError, resolveConfig, type Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { Engine, type Alert } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
+import { checkFile, loadReplayConfig, parseCommandArgs, UsageError } from './cli-common.js';
+
+export { UsageError } from './cli-common.js';
 import { formatAlert, isoNs } from './alert-format.js';
 
 export { formatAlert, isoNs } from './alert-format.js';
@@ -29,10 +31,6 @@ const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-/** An error the user can fix (bad option, missing file, bad config): its message is printed, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 const MAIN_HELP = `atc: streaming anomaly detection for crypto-derivatives market data
 
@@ -166,25 +164,19 @@ interface ReplayArgs {
 }
 
 function parseReplayArgs(argv: string[]): ReplayArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: 'string', default: 'auto' },
-        config: { type: 'string' },
-        out: { type: 'string' },
-        'deribit-instruments': { type: 'string', multiple: true },
-        progress: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    // parseArgs explains itself ("Unknown option '--x'", "Option '--out <value>' argument missing").
-    throw new UsageError(`replay: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}; see atc replay --help`);
-  }
+  const parsed = parseCommandArgs('replay', {
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: 'string', default: 'auto' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      'deribit-instruments': { type: 'string', multiple: true },
+      progress: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (!FORMATS.includes(v.format as Format)) {
@@ -197,35 +189,7 @@ function parseReplayArgs(argv: string[]): ReplayArgs | 'help' {
   };
 }
 
-async function checkFile(path: string, what: string): Promise<number> {
-  let s;
-  try {
-    s = await stat(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `${what} ${path}: no such file` : `${what} ${path}: ${(err as Error).message}`);
-  }
-  if (!s.isFile()) throw new UsageError(`${what} ${path}: not a file`);
-  return s.size;
-}
 
-async function loadConfig(path: string | undefined): Promise<Config> {
-  let input: Record<string, unknown> = {};
-  if (path !== undefined) {
-    await checkFile(path, 'config');
-    const text = await readFile(path, 'utf8');
-    try {
-      input = JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      throw new UsageError(`config ${path}: not valid JSON: ${(err as Error).message}`);
-    }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      throw new UsageError(`config ${path}: must be a JSON object, like {"window": 256}`);
-    }
-  }
-  // A replay cannot know its instruments before it reads them: register them on first sight, unless told not to.
-  return resolveConfig({ autoRegister: true, ...input });
-}
 
 /** Resolves on `event` or on an error (which the stream's 'error' listener records); never rejects. */
 function settle(stream: Writable, event: 'drain' | 'finish'): Promise<void> {
@@ -334,7 +298,7 @@ async function replay(argv: string[], io: Io): Promise<number> {
   }
   // Check everything the user can get wrong before any output: files, formats, configuration.
   const runs = await planRuns(args);
-  const config = await loadConfig(args.config);
+  const config = await loadReplayConfig(args.config);
   const engine = Engine.create(config);
   const out = args.out === undefined ? io.stdout : await openOut(args.out);
 

@@ -109,7 +109,8 @@ function checkKeys(value: Obj, known: readonly string[], path: string): void {
   }
 }
 
-function num(v: unknown, path: string, lo: number, hi: number, opts: { integer?: boolean; openLo?: boolean } = {}): number {
+/** A number in [lo, hi] (or (lo, hi]), else a ConfigError naming `path`. Shared with the sidecar's options. */
+export function num(v: unknown, path: string, lo: number, hi: number, opts: { integer?: boolean; openLo?: boolean } = {}): number {
   if (typeof v !== 'number' || Number.isNaN(v)) throw new ConfigError(path, `must be a number, got ${JSON.stringify(v)}`);
   if (opts.integer && !Number.isInteger(v)) throw new ConfigError(path, `must be an integer, got ${v}`);
   if (opts.openLo ? !(v > lo) : !(v >= lo)) throw new ConfigError(path, `must be ${opts.openLo ? '>' : '>='} ${lo}, got ${v}`);
@@ -117,7 +118,7 @@ function num(v: unknown, path: string, lo: number, hi: number, opts: { integer?:
   return v;
 }
 
-function bool(v: unknown, path: string): boolean {
+export function bool(v: unknown, path: string): boolean {
   if (typeof v !== 'boolean') throw new ConfigError(path, `must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }

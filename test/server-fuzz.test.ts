@@ -2,13 +2,12 @@
 // frames. The server must answer every message, stay up for everyone, and process exactly the events it acked,
 // every valid frame's among them. Seeded and bounded.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Unpackr, pack } from 'msgpackr';
-import WebSocket from 'ws';
+import { pack } from 'msgpackr';
 import { mulberry32 } from '../src/random.js';
 import { FrameEncoder } from '../src/protocol/encode.js';
 import type { Sidecar } from '../src/server/sidecar.js';
 import { marketStream } from './helpers/streams.js';
-import { httpUrl, startSidecar, until } from './helpers/sidecar.js';
+import { httpUrl, rawProducer, startSidecar, until } from './helpers/sidecar.js';
 
 let sidecar: Sidecar | undefined;
 afterAll(async () => { await sidecar?.stop(); });
@@ -19,15 +18,7 @@ const WRONG_SEQ = 1_000_003;
 describe('sidecar fuzz', () => {
   it('survives random and mutated frames and processes exactly what it acked', async () => {
     sidecar = await startSidecar({ maxFrameEvents: 4096 });
-    const ws = new WebSocket(`${sidecar.url}/ingest`);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-    const u = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
-    const replies: Record<string, unknown>[] = [];
-    ws.on('message', (d: Buffer) => {
-      const m = u.unpack(d) as Record<string, unknown>;
-      // credit and processed are extra messages; the tests read the one reply each message gets.
-      if (m.t !== 'credit' && m.t !== 'processed') replies.push(m);
-    });
+    const { ws, replies } = await rawProducer(sidecar);
     const enc = new FrameEncoder();
     ws.send(enc.hello({ v: 1 }));
     ws.send(enc.register([{ name: 'A' }, { name: 'B' }, { name: 'C' }]));

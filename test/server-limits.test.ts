@@ -4,13 +4,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
 import { ProducerClient } from '../src/client/producer.js';
 import { FrameEncoder } from '../src/protocol/encode.js';
 import type { Sidecar } from '../src/server/sidecar.js';
 import { marketStream } from './helpers/streams.js';
-import { httpUrl, referenceAlerts, startSidecar, until } from './helpers/sidecar.js';
+import { httpUrl, rawProducer, referenceAlerts, startSidecar, until } from './helpers/sidecar.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'atc-limits-'));
 const running: Sidecar[] = [];
@@ -23,18 +22,6 @@ async function start(...args: Parameters<typeof startSidecar>): Promise<Sidecar>
   return s;
 }
 
-async function rawProducer(s: Sidecar): Promise<{ ws: WebSocket; replies: Record<string, unknown>[] }> {
-  const ws = new WebSocket(`${s.url}/ingest`);
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-  const u = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
-  const replies: Record<string, unknown>[] = [];
-  ws.on('message', (d: Buffer) => {
-      const m = u.unpack(d) as Record<string, unknown>;
-      // credit and processed are extra messages; the tests read the one reply each message gets.
-      if (m.t !== 'credit' && m.t !== 'processed') replies.push(m);
-    });
-  return { ws, replies };
-}
 
 describe('sidecar limits', () => {
   it('refuses frames over maxFrameBytes or maxFrameEvents by name, and keeps the connection', async () => {

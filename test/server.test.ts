@@ -3,13 +3,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
 import WebSocket from 'ws';
-import { ProducerClient, ProducerError } from '../src/client/producer.js';
+import { ProducerClient } from '../src/client/producer.js';
 import { Engine } from '../src/engine.js';
 import { EventBatch } from '../src/events.js';
 import { FrameEncoder } from '../src/protocol/encode.js';
 import type { Sidecar } from '../src/server/sidecar.js';
 import { marketStream } from './helpers/streams.js';
-import { alertKey, httpUrl, referenceAlerts, sleep, startSidecar, subscribe, until } from './helpers/sidecar.js';
+import { alertKey, httpUrl, rawProducer, referenceAlerts, sleep, startSidecar, subscribe, until } from './helpers/sidecar.js';
 
 const NAMES = ['BTC-PERP', 'ETH-PERP', 'SOL-PERP', 'BTC-27SEP24-60000-C'];
 const running: Sidecar[] = [];
@@ -120,24 +120,7 @@ describe('sidecar: protocol round trip', () => {
 });
 
 describe('sidecar: malformed input', () => {
-  async function raw(s: Sidecar): Promise<{ ws: WebSocket; replies: Record<string, unknown>[]; next: () => Promise<Record<string, unknown>> }> {
-    const ws = new WebSocket(`${s.url}/ingest`);
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
-    const replies: Record<string, unknown>[] = [];
-    const { Unpackr } = await import('msgpackr');
-    const u = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
-    ws.on('message', (d: Buffer) => {
-      const m = u.unpack(d) as Record<string, unknown>;
-      // credit and processed are extra messages; the tests read the one reply each message gets.
-      if (m.t !== 'credit' && m.t !== 'processed') replies.push(m);
-    });
-    let seen = 0;
-    const next = async () => {
-      await until(() => replies.length > seen, 5000, 'a reply');
-      return replies[seen++];
-    };
-    return { ws, replies, next };
-  }
+
 
   it('names the problem of every malformed frame, counts it, and keeps serving other connections', async () => {
     const s = await start();
@@ -146,7 +129,7 @@ describe('sidecar: malformed input', () => {
     const b = stream(10_000);
     const goodDone = sendAll(good, b, 500);
 
-    const { ws, next } = await raw(s);
+    const { ws, next } = await rawProducer(s);
     const enc = new FrameEncoder();
     const frame = (seq: number, batch: EventBatch) => enc.cols(seq, batch);
     const one = new EventBatch(4);
@@ -213,7 +196,7 @@ describe('sidecar: malformed input', () => {
 
   it('a producer that ignores credit gets noCredit, memory stays bounded, and what was accepted is processed', async () => {
     const s = await start({ maxQueuedEvents: 8192, producerWindow: 4096, chunkEvents: 512, maxFrameEvents: 1024 });
-    const { ws, replies } = await raw(s);
+    const { ws, replies } = await rawProducer(s);
     const enc = new FrameEncoder();
     ws.send(enc.hello({ v: 1 }));
     ws.send(enc.register(NAMES.map((name) => ({ name }))));

@@ -2,16 +2,14 @@
 // registry), turn its alerts into detections (an alert marks the row of the event that fired it) and score them
 // against anomaly windows: precision, recall and F1 by window, detection delay, false alarms per hour, and the NAB
 // score (src/eval/nab.ts), per series and in total. The labels are NAB's combined_windows.json layout.
-import { readFile, stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { totalEvents, type ReaderStats } from '../adapters/common.js';
 import { csvInstrumentName } from '../adapters/csv.js';
 import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
-import { resolveConfig, type Config } from '../config.js';
 import { Engine } from '../engine.js';
 import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
-import { UsageError, type Io } from '../cli.js';
+import type { Io } from '../cli.js';
+import { checkFile, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
 import {
   detectionMetrics, isProfileName, LabelsError, NAB_PROFILES, nsToMs, parseLabelWindows, PROBATION_PERCENT, PROFILE_NAMES,
   scoreFile, totalScore, type CostMatrix, type DetectionMetrics, type NabFileScore, type NabTotal, type ProfileName, type TimeWindow,
@@ -63,24 +61,19 @@ interface EvalArgs {
 }
 
 function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        labels: { type: 'string' },
-        profile: { type: 'string', default: 'standard' },
-        config: { type: 'string' },
-        format: { type: 'string', default: 'auto' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`eval: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}; see atc eval --help`);
-  }
+  const parsed = parseCommandArgs('eval', {
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      labels: { type: 'string' },
+      profile: { type: 'string', default: 'standard' },
+      config: { type: 'string' },
+      format: { type: 'string', default: 'auto' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   const formats = ['auto', ...INPUT_FORMATS] as const;
@@ -96,37 +89,6 @@ function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
     files: parsed.positionals, labels: v.labels, profile: v.profile, config: v.config,
     format: v.format as InputFormat | 'auto', json: v.json === true,
   };
-}
-
-async function checkFile(path: string, what: string): Promise<void> {
-  let s;
-  try {
-    s = await stat(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(code === 'ENOENT' ? `${what} ${path}: no such file` : `${what} ${path}: ${(err as Error).message}`);
-  }
-  if (!s.isFile()) throw new UsageError(`${what} ${path}: not a file`);
-}
-
-async function readJson(path: string, what: string): Promise<unknown> {
-  await checkFile(path, what);
-  const text = await readFile(path, 'utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new UsageError(`${what} ${path}: not valid JSON: ${(err as Error).message}`);
-  }
-}
-
-async function loadConfig(path: string | undefined): Promise<Config> {
-  if (path === undefined) return resolveConfig({ autoRegister: true });
-  const input = await readJson(path, 'config');
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new UsageError(`config ${path}: must be a JSON object, like {"window": 256}`);
-  }
-  // As for replay: instruments are registered on first sight unless the file says otherwise.
-  return resolveConfig({ autoRegister: true, ...(input as Record<string, unknown>) });
 }
 
 /** The series a label key names: "realKnownCause/nyc_taxi.csv" -> "realKnownCause/nyc_taxi"; "BTCUSDT" as is. */
@@ -225,7 +187,7 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
     }
     runs.push({ path, format });
   }
-  const config = await loadConfig(args.config);
+  const config = await loadReplayConfig(args.config);
   const engine = Engine.create(config);
   const registry = new Registry();
   const catalog = new InstrumentCatalog(registry);

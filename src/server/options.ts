@@ -2,7 +2,7 @@
 // configuration, src/config.ts), overridden by command-line flags. Validated as a whole; a ConfigError names the
 // field. docs/configuration.md documents every option.
 import { availableParallelism } from 'node:os';
-import { ConfigError } from '../config.js';
+import { bool, ConfigError, num as checkNumber } from '../config.js';
 import type { Level } from './log.js';
 
 export interface ServerOptions {
@@ -109,7 +109,7 @@ export function resolveServerOptions(...inputs: unknown[]): ServerOptions {
   int(o.subscriberMaxBufferedBytes, 'subscriberMaxBufferedBytes', 1024, 1 << 30);
   int(o.subscriberMaxDropped, 'subscriberMaxDropped', 0, 1e12);
   if (o.alertsFile !== undefined) str(o.alertsFile, 'alertsFile');
-  if (typeof o.stdout !== 'boolean') throw new ConfigError('server.stdout', `must be true or false, got ${JSON.stringify(o.stdout)}`);
+  bool(o.stdout, 'server.stdout');
   str(o.checkpointPath, 'checkpointPath');
   // 0 (off) or whole seconds up to what a Node timer can wait (2^31 - 1 ms).
   int(o.checkpointIntervalS, 'checkpointIntervalS', 0, 2_147_483);
@@ -125,11 +125,8 @@ function str(v: unknown, field: string): asserts v is string {
   if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`server.${field}`, `must be a non-empty string, got ${JSON.stringify(v)}`);
 }
 function num(v: unknown, field: string, lo: number, hi: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
-    throw new ConfigError(`server.${field}`, `must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-  }
+  checkNumber(v, `server.${field}`, lo, hi);
 }
 function int(v: unknown, field: string, lo: number, hi: number): void {
-  num(v, field, lo, hi);
-  if (!Number.isInteger(v)) throw new ConfigError(`server.${field}`, `must be an integer, got ${v}`);
+  checkNumber(v, `server.${field}`, lo, hi, { integer: true });
 }

@@ -9,7 +9,8 @@ import { rename, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../config.js';
 import { decodeAlert } from '../engine.js';
 import { InstrumentCatalog, type InstrumentInfo } from '../instruments.js';
-import { ShardPool, type AlertBatch } from '../pool/index.js';
+import { ShardPool, type AlertBatch, type PoolStats } from '../pool/index.js';
+import type { Columns } from '../protocol/columns.js';
 import { FrameDecoder, type ProtocolError, decodeSubscribe } from '../protocol/decode.js';
 import { encodeAlerts, encodeServerMessage, subscribedMessage, type NamedAlert, type ServerMessage } from '../protocol/encode.js';
 import { ALERT_BYTES } from '../abi.js';
@@ -93,6 +94,8 @@ export class Sidecar {
    * message, and the decoder's scratch is paid for once rather than per connection.
    */
   readonly #decoder: FrameDecoder;
+  /** The pool's figures read once for a whole /metrics scrape (each read sums over every shard's arena). */
+  #scrapeStats: PoolStats | null = null;
   readonly #sinks: NdjsonSink[] = [];
   /** Credit granted to connected producers and not yet used: never more than the pool's free room. */
   #outstanding = 0;
@@ -136,14 +139,14 @@ export class Sidecar {
     this.#alertLatency = m.add(new Histogram('atc_ingest_to_alert_seconds', 'From the arrival of the frame carrying an event to the alert it fired reaching the sinks.', LATENCY_BOUNDS));
     this.#processedLatency = m.add(new Histogram('atc_ingest_to_processed_seconds', 'From the arrival of a frame to the engine having processed all its events.', LATENCY_BOUNDS));
     m.add(new GaugeFn('atc_events_rejected_total', 'Accepted events the engine refused, by reason (time going backwards, crossed quote, ...).', () =>
-      Object.entries(this.pool.stats().engine.rejected).map(([reason, v]) => [{ reason }, v] as [Record<string, string>, number])));
-    m.add(new GaugeFn('atc_events_processed_total', 'Events the engine has processed.', () => this.pool.stats().eventsProcessed));
-    m.add(new GaugeFn('atc_queue_events', 'Events accepted and waiting for a worker, all shards.', () => this.pool.stats().queuedEvents));
-    m.add(new GaugeFn('atc_tasks_in_flight', 'Shard batches running on workers.', () => this.pool.stats().inFlight));
-    m.add(new GaugeFn('atc_worker_utilization', 'Fraction of the pool\'s capacity busy since start (Piscina).', () => this.pool.stats().utilization));
-    m.add(new GaugeFn('atc_workers', 'Worker threads.', () => this.pool.stats().workers));
-    m.add(new GaugeFn('atc_worker_restarts_total', 'Workers that died and were replaced.', () => this.pool.stats().workerRestarts));
-    m.add(new GaugeFn('atc_shard_recoveries_total', 'Shards restored from their snapshot and journal after a worker died.', () => this.pool.stats().recoveries));
+      Object.entries(this.#poolStats().engine.rejected).map(([reason, v]) => [{ reason }, v] as [Record<string, string>, number])));
+    m.add(new GaugeFn('atc_events_processed_total', 'Events the engine has processed.', () => this.#poolStats().eventsProcessed));
+    m.add(new GaugeFn('atc_queue_events', 'Events accepted and waiting for a worker, all shards.', () => this.#poolStats().queuedEvents));
+    m.add(new GaugeFn('atc_tasks_in_flight', 'Shard batches running on workers.', () => this.#poolStats().inFlight));
+    m.add(new GaugeFn('atc_worker_utilization', 'Fraction of the pool\'s capacity busy since start (Piscina).', () => this.#poolStats().utilization));
+    m.add(new GaugeFn('atc_workers', 'Worker threads.', () => this.#poolStats().workers));
+    m.add(new GaugeFn('atc_worker_restarts_total', 'Workers that died and were replaced.', () => this.#poolStats().workerRestarts));
+    m.add(new GaugeFn('atc_shard_recoveries_total', 'Shards restored from their snapshot and journal after a worker died.', () => this.#poolStats().recoveries));
     m.add(new GaugeFn('atc_instruments', 'Registered instruments.', () => this.registry.size));
     m.add(new GaugeFn('atc_connections', 'Open WebSocket connections, by role.', () => [
       [{ role: 'producer' }, this.#producers.size], [{ role: 'subscriber' }, this.#subscribers.size]]));
@@ -213,10 +216,14 @@ export class Sidecar {
       sidecar.#log.warn('listening on a non-loopback interface without a token: anyone who can reach it can send data and change thresholds', { host: o.host });
     }
     sidecar.#log.info('listening', {
-      url: sidecar.url, shards: pool.stats().shards, workers: pool.stats().workers, restored: !!opts.restore,
+      url: sidecar.url, shards: pool.shards, workers: pool.stats().workers, restored: !!opts.restore,
       instruments: registry.size, auth: o.token !== undefined,
     });
     return sidecar;
+  }
+
+  #poolStats(): PoolStats {
+    return this.#scrapeStats ?? this.pool.stats();
   }
 
   get port(): number { return this.#port; }
@@ -273,7 +280,10 @@ export class Sidecar {
     app.get('/metrics', (res) => {
       const s = live.s;
       if (!s) return gone(res);
-      res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(s.metrics.render()));
+      s.#scrapeStats = s.pool.stats();
+      const text = s.metrics.render();
+      s.#scrapeStats = null;
+      res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4; charset=utf-8').end(text));
     });
     app.get('/thresholds', (res, req) => {
       const s = live.s;
@@ -477,7 +487,7 @@ export class Sidecar {
   }
 
   #frame(ws: WebSocket<ProducerState>, c: ProducerState, stream: Stream, type: 'cols' | 'rows', seq: number, arrivalMs: number,
-    columns: import('../protocol/columns.js').Columns): void {
+    columns: Columns): void {
     const n = columns.n;
     if (seq < stream.nextSeq) {
       this.#send(ws, { t: 'ack', seq, n: 0, events: stream.events, window: stream.window, duplicate: true });

@@ -1,6 +1,7 @@
 // Real sidecars on 127.0.0.1 for tests: a free port, quiet logs, and the reference the pool's alerts must match
 // (one plain Engine over the same events, numbered as the server numbers them).
 import WebSocket from 'ws';
+import { Unpackr } from 'msgpackr';
 import { Engine, type Alert } from '../../src/engine.js';
 import type { EventBatch } from '../../src/events.js';
 import { Sidecar, type SidecarOptions } from '../../src/server/sidecar.js';
@@ -83,4 +84,31 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000,
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(20);
   }
+}
+
+export interface RawProducer {
+  ws: WebSocket;
+  /** Every reply, in order (credit and processed notices, which are extra, left out). */
+  replies: Record<string, unknown>[];
+  /** The next reply not yet read (waits for it, bounded). */
+  next(): Promise<Record<string, unknown>>;
+}
+
+/** A bare WebSocket on /ingest, for sending hand-made (and hostile) messages and reading the replies. */
+export async function rawProducer(s: Sidecar): Promise<RawProducer> {
+  const ws = new WebSocket(`${s.url}/ingest`);
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  const u = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true });
+  const replies: Record<string, unknown>[] = [];
+  ws.on('message', (d: Buffer) => {
+    const m = u.unpack(d) as Record<string, unknown>;
+    // credit and processed are extra messages; the tests read the one reply each message gets.
+    if (m.t !== 'credit' && m.t !== 'processed') replies.push(m);
+  });
+  let seen = 0;
+  const next = async () => {
+    await until(() => replies.length > seen, 5000, 'a reply');
+    return replies[seen++];
+  };
+  return { ws, replies, next };
 }

@@ -1,0 +1,62 @@
+// What every `atc` command shares: usage errors, argument parsing that explains itself, input files checked before
+// any work, JSON files and the engine configuration read with errors that name the file.
+import { readFile, stat } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { resolveConfig, type Config } from './config.js';
+
+/** An error the user can fix (bad option, missing file, bad config): its message is printed, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** parseArgs, with its errors as usage errors that name the command. */
+export function parseCommandArgs<T extends ParseArgsConfig>(command: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    // parseArgs explains itself ("Unknown option '--x'", "Option '--out <value>' argument missing").
+    throw new UsageError(`${command}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}; see atc ${command} --help`);
+  }
+}
+
+/** The size of the file at `path`, or a usage error saying why it cannot be read (`what` names the argument). */
+export async function checkFile(path: string, what: string): Promise<number> {
+  let s;
+  try {
+    s = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `${what} ${path}: no such file` : `${what} ${path}: ${(err as Error).message}`);
+  }
+  if (!s.isFile()) throw new UsageError(`${what} ${path}: not a file`);
+  return s.size;
+}
+
+/** A JSON file, parsed; usage errors name the file and what is wrong with it. */
+export async function readJson(path: string, what: string): Promise<unknown> {
+  await checkFile(path, what);
+  const text = await readFile(path, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new UsageError(`${what} ${path}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** A configuration file: a JSON object ({} when no path is given). */
+export async function readConfigObject(path: string | undefined): Promise<Record<string, unknown>> {
+  if (path === undefined) return {};
+  const input = await readJson(path, 'config');
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new UsageError(`config ${path}: must be a JSON object, like {"window": 256}`);
+  }
+  return input as Record<string, unknown>;
+}
+
+/**
+ * The engine configuration for a replay of recorded files: they cannot say their instruments before they are read,
+ * so instruments are registered on first sight unless the file says otherwise.
+ */
+export async function loadReplayConfig(path: string | undefined): Promise<Config> {
+  return resolveConfig({ autoRegister: true, ...(await readConfigObject(path)) });
+}
