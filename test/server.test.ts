@@ -258,10 +258,8 @@ describe('sidecar: alerts out', () => {
     const closed = new Promise<number>((resolve) => slow.ws.once('close', (code) => resolve(code)));
     const c = await producer(s);
     const b = stream(100_000, 3);
-    const t0 = performance.now();
     await sendAll(c, b);
     await s.pool.drain();
-    const ms = performance.now() - t0;
     expect(s.pool.stats().eventsProcessed).toBe(100_000);
     await until(() => fast.alerts.length > 1000, 10_000, 'alerts at the fast subscriber');
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
@@ -273,7 +271,6 @@ describe('sidecar: alerts out', () => {
     expect(metrics).toMatch(/atc_alerts_dropped_total\{sink="subscribers"\} [1-9]/);
     // At least the slow one (a busy test process may make the reading one lag past the limit too).
     expect(metrics).toMatch(/atc_subscriber_disconnects_total [1-9]/);
-    expect(ms).toBeGreaterThan(0);
     await Promise.all([fast.close(), c.close()]);
   });
 });
