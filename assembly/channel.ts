@@ -137,7 +137,11 @@ function channelStep(
 ): i32 {
   const c = f * L.N_DETECTORS + d;
   const mode = <i32>cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c);
-  const base = cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c + 1);
+  // A per-instrument threshold (an offline calibration, set_instrument_threshold) replaces the channel's configured
+  // base in every mode: fixed and static use it as is, regime scales it by the regime factor (so a regime-scaled
+  // channel gets a per-instrument fit), target falls back to it during its warm-up.
+  const fixed = ldf(ch, L.CH_FIXED);
+  const base = fixed == fixed ? fixed : cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c + 1);
   let thr = base;
   let calibrated = false;
   if (mode == L.M_REGIME) {
@@ -156,9 +160,6 @@ function channelStep(
       stu(ch, L.CH_SINCE, since + 1);
       thr = ldf(ch, L.CH_THR);
     }
-  } else if (mode == L.M_FIXED) {
-    const fixed = ldf(ch, L.CH_FIXED);
-    if (fixed == fixed) thr = fixed;
   }
   if (!(thr > 0)) thr = base;
   const floor = cfgAt(cfg, L.C_THRESHOLD_FLOOR);

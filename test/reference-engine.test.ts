@@ -39,6 +39,12 @@ function describeEngine(build: Build): void {
           for (const id of ids) expect(wasm.register(id)).toBe(ref.register(id));
           expect(wasm.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
           expect(ref.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
+          // Per-instrument values replace the configured base in the other modes too: static (value EWMA, channel
+          // 72), regime-scaled (value CUSUM, 73) and target's warm-up fallback (value z, 70).
+          for (const [d, thr] of [[K.D_EWMA, 1.5], [K.D_CUSUM, 1.2], [K.D_ZSCORE, 3.2]]) {
+            expect(wasm.setInstrumentThreshold(3, K.F_VALUE, d, thr)).toBe(0);
+            expect(ref.setInstrumentThreshold(3, K.F_VALUE, d, thr)).toBe(0);
+          }
         },
       });
 
@@ -70,6 +76,9 @@ function describeEngine(build: Build): void {
       expect(t.alerts.some((a) => a.mode === K.M_TARGET && a.threshold !== BASE_THRESHOLDS[a.detector])).toBe(true);
       expect(t.alerts.some((a) => a.mode === K.M_REGIME && a.threshold !== BASE_THRESHOLDS[a.detector])).toBe(true);
       expect(t.alerts.some((a) => a.mode === K.M_FIXED && a.instrument === 2 && a.feature === K.F_VALUE && a.threshold === 2.5)).toBe(true);
+      expect(t.alerts.some((a) => a.mode === K.M_STATIC && a.instrument === 3 && a.feature === K.F_VALUE && a.threshold === 1.5)).toBe(true);
+      expect(t.alerts.some((a) => a.mode === K.M_TARGET && a.instrument === 3 && a.feature === K.F_VALUE && a.threshold === 3.2)).toBe(true);
+      expect(t.alerts.some((a) => a.mode === K.M_REGIME && a.instrument === 3 && a.feature === K.F_VALUE && a.detector === K.D_CUSUM)).toBe(true);
     });
 
     it('detector masks, disabled features and minScale per feature: the same on both sides', () => {

@@ -1,6 +1,6 @@
 // Reference channel: the threshold of one (feature, detector) under its calibrator mode, and the suppression that
 // turns exceedances into one alert per episode (assembly/channel.ts, channelStep).
-import { M_FIXED, M_REGIME, M_TARGET } from '../abi.js';
+import { M_REGIME, M_TARGET } from '../abi.js';
 import { I64_MIN, TARGET_RECOMPUTE_EVERY } from './constants.js';
 import { RateEstimator, TailCalibrator } from './calibrator.js';
 import type { RefParams } from './params.js';
@@ -67,7 +67,7 @@ export class RefChannel {
   alertProb = 0;
   /** Log multiplier of the tail-fit threshold, learned from the alert rate. */
   kappa = 0;
-  /** Per-instrument threshold of the fixed mode; NaN = unset (use the base threshold). */
+  /** Per-instrument base threshold (every mode; see threshold()); NaN = unset (use the configured base). */
   fixedThreshold = NaN;
   alerts = 0;
   exceedances = 0;
@@ -80,7 +80,10 @@ export class RefChannel {
   }
 
   /** The threshold this score is judged against. */
-  threshold(mode: number, base: number, regimeFactor: number, rate: RateEstimator, ts: bigint, p: ChannelStepParams): number {
+  threshold(mode: number, configured: number, regimeFactor: number, rate: RateEstimator, ts: bigint, p: ChannelStepParams): number {
+    // A per-instrument threshold replaces the configured base in every mode (fixed and static as is, regime scaled,
+    // target as its warm-up fallback), as in assembly/channel.ts.
+    const base = Number.isNaN(this.fixedThreshold) ? configured : this.fixedThreshold;
     let thr = base;
     if (mode === M_REGIME) {
       thr = base * regimeFactor;
@@ -97,8 +100,6 @@ export class RefChannel {
         this.sinceRecompute++;
         thr = this.cachedThreshold;
       }
-    } else if (mode === M_FIXED) {
-      if (!Number.isNaN(this.fixedThreshold)) thr = this.fixedThreshold;
     }
     if (!(thr > 0)) thr = base; // a degenerate calibration (constant scores) never yields a threshold of 0
     return thr < p.thresholdFloor ? p.thresholdFloor : thr;
