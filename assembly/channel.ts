@@ -5,6 +5,7 @@ import { ldf, stf, ldi, sti, ldu, stu, ld32, finite } from "./util";
 import * as L from "./layout";
 import { windowCount, windowMean, windowVar, windowMedian, windowMad, windowPush, windowBytes } from "./window";
 import { ewmaPush, ewmaMean, ewmaVar } from "./ewma";
+import { noveltyPush, noveltyScore, noveltyLearn } from "./novelty";
 
 const EXCESS_CLIP: f64 = 10;
 
@@ -15,7 +16,11 @@ const MAX_VALUE: f64 = 1e150;
 const MAD_TO_SIGMA: f64 = 1.482602218505602;
 
 @inline export function cfgAt(cfg: usize, i: i32): f64 { return load<f64>(cfg + (<usize>i << 3)); }
-@inline export function featureBlockBytes(w: i32, order: bool): i32 { return L.FB_HEADER_BYTES + windowBytes(w, order) + L.N_DETECTORS * L.CH_BYTES; }
+// A feature block: header, count window, one channel per detector, then the novelty state when the feature uses it.
+@inline export function featureBlockBytes(w: i32, order: bool, novelty: bool): i32 {
+  return L.FB_HEADER_BYTES + windowBytes(w, order) + L.N_DETECTORS * L.CH_BYTES + (novelty ? L.NV_BYTES : 0);
+}
+@inline export function noveltyPtr(fb: usize): usize { return channelPtr(fb, L.N_DETECTORS); }
 @inline export function channelPtr(fb: usize, d: i32): usize {
   return fb + <usize>ldu(fb, L.FB_CHANNELS) + <usize>(d * L.CH_BYTES);
 }
@@ -245,6 +250,8 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
   sti(fb, L.FB_OBS, ldi(fb, L.FB_OBS) + 1);
   stf(fb, L.FB_LAST, x);
   let written = 0;
+  const nv = noveltyPtr(fb);
+  if (mask & (1 << L.D_NOVELTY)) noveltyPush(nv, x, ts);
   const warm = <f64>windowCount(win) >= cfgAt(cfg, L.C_WARMUP);
   if (warm) {
     const mean = windowMean(win);
@@ -316,12 +323,17 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (fired) { stf(fb, L.FB_PH_UP, 0); stf(fb, L.FB_PH_DN, 0); }
       written += fired;
     }
+    if (mask & (1 << L.D_NOVELTY)) {
+      const s = noveltyScore(nv, cfg, x, ts, cap);
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_NOVELTY), f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
+    }
   } else {
     // Warm-up: statistics start where the baseline is, so that nothing fires from a cold start.
     if (mask & (1 << L.D_EWMA)) stf(fb, L.FB_CHART, ewmaCount(e) == 0 ? x : ewmaMeanAfter(e, x));
   }
   // Learn.
   windowPush(win, x);
+  if (mask & (1 << L.D_NOVELTY)) noveltyLearn(nv, cfg, x, ts);
   if (mask & (1 << L.D_EWMA)) ewmaPush(e, x);
   if (mask & (1 << L.D_PH)) {
     // Slow running mean: plain mean for the first 1 / (1 - alpha) values, then EWMA with weight 1 - alpha.

@@ -51,12 +51,18 @@ export function validateConfig(cfg: usize): i32 {
   if (ar != 0 && ar != 1) return bad(L.C_AUTO_REGISTER);
   if (!inRange(cfgAt(cfg, L.C_SCORE_CAP), 1, 1e300)) return bad(L.C_SCORE_CAP);
   if (!inRange(cfgAt(cfg, L.C_RATE_GAIN), 0, 1)) return bad(L.C_RATE_GAIN);
+  const refractory = cfgAt(cfg, L.C_NOVELTY_REFRACTORY);
+  if (!isInt(refractory) || !inRange(refractory, 0, 1e9)) return bad(L.C_NOVELTY_REFRACTORY);
+  const phases = cfgAt(cfg, L.C_NOVELTY_PHASES);
+  if (!isInt(phases) || !inRange(phases, 0, L.NV_MAX_PHASES)) return bad(L.C_NOVELTY_PHASES);
+  if (!inRange(cfgAt(cfg, L.C_NOVELTY_PHASE_WARMUP_NS), 0, 9.2e18)) return bad(L.C_NOVELTY_PHASE_WARMUP_NS);
+  for (let i = L.C_NOVELTY_PHASE_WARMUP_NS + 1; i < L.C_LEN; i++) if (cfgAt(cfg, i) != 0) return bad(i);
   for (let f = 0; f < L.N_FEATURES; f++) {
     const i = L.C_FEATURE_BASE + 3 * f;
     const en = cfgAt(cfg, i);
     if (en != 0 && en != 1) return bad(i);
     const mask = cfgAt(cfg, i + 1);
-    if (!isInt(mask) || !inRange(mask, 0, 31)) return bad(i + 1);
+    if (!isInt(mask) || !inRange(mask, 0, <f64>((1 << L.N_DETECTORS) - 1))) return bad(i + 1);
     if (!inRange(cfgAt(cfg, i + 2), 0, 1e300)) return bad(i + 2);
   }
   for (let c = 0; c < L.N_FEATURES * L.N_DETECTORS; c++) {
@@ -82,6 +88,11 @@ function tableCapacity(maxI: i32): i32 {
   return (<i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1) & (1 << L.D_ROBUST)) != 0;
 }
 
+// The novelty state is kept only by the features whose mask enables the novelty detector.
+@inline function keepsNovelty(cfg: usize, f: i32): bool {
+  return (<i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1) & (1 << L.D_NOVELTY)) != 0;
+}
+
 function layoutSlot(arena: usize, cfg: usize): i32 {
   const w = <i32>cfgAt(cfg, L.C_WINDOW);
   const b = <i32>cfgAt(cfg, L.C_TIME_BUCKETS);
@@ -89,7 +100,7 @@ function layoutSlot(arena: usize, cfg: usize): i32 {
   for (let f = 0; f < L.N_FEATURES; f++) {
     if (cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) != 0) {
       if (arena) st32(arena, L.H_FEATURE_OFF + (f << 2), off);
-      off += align8(featureBlockBytes(w, keepsOrder(cfg, f)));
+      off += align8(featureBlockBytes(w, keepsOrder(cfg, f), keepsNovelty(cfg, f)));
     } else if (arena) {
       st32(arena, L.H_FEATURE_OFF + (f << 2), -1);
     }
@@ -169,7 +180,7 @@ export function layoutMatches(arena: usize): bool {
   for (let f = 0; f < L.N_FEATURES; f++) {
     const expected = cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) != 0 ? off : -1;
     if (ld32(arena, L.H_FEATURE_OFF + (f << 2)) != expected) return false;
-    if (expected >= 0) off += align8(featureBlockBytes(w, keepsOrder(cfg, f)));
+    if (expected >= 0) off += align8(featureBlockBytes(w, keepsOrder(cfg, f), keepsNovelty(cfg, f)));
   }
   if (ldu(arena, L.H_SLOT_BYTES) != <u32>((off + 63) & ~63)) return false;
   // Every index the hot path writes through stays inside its block: table entries name registered slots, and each

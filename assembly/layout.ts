@@ -2,7 +2,7 @@
 // copied (snapshot) and placed anywhere (restore). Nothing here is mutable: these are compile-time constants.
 // docs/abi.md is the prose version of this file; keep the two in step.
 
-export const ABI_VERSION: u32 = 1;
+export const ABI_VERSION: u32 = 2; // 2: the novelty detector (N_DETECTORS 6, C_LEN 280)
 export const MAGIC: u32 = 0x31435441; // "ATC1" little-endian
 
 // ---- Feature ids -------------------------------------------------------------------------------------------
@@ -32,7 +32,8 @@ export const D_ROBUST: i32 = 1;
 export const D_EWMA: i32 = 2;
 export const D_CUSUM: i32 = 3;
 export const D_PH: i32 = 4;
-export const N_DETECTORS: i32 = 5;
+export const D_NOVELTY: i32 = 5;
+export const N_DETECTORS: i32 = 6;
 
 // ---- Calibrator modes --------------------------------------------------------------------------------------
 export const M_STATIC: i32 = 0;
@@ -79,9 +80,9 @@ export const AL_MODE: i32 = 60;       // u32 calibrator mode
 export const AL_BYTES: i32 = 64;
 // An event makes at most 13 observations: closing a bucket observes 5 bucket features plus 3 for a run of empty
 // buckets, and the event itself at most 5 (a quote with depth: spread, mid jump, imbalance, depth, depth
-// imbalance). Each observation fires at most one alert per detector: 13 x 5 = 65 (50 in practice, as a channel
-// fires at most once per event). 70 leaves room for one more feature per event without an ABI change.
-export const MAX_ALERTS_PER_EVENT: i32 = 70;
+// imbalance). Each observation fires at most one alert per detector: 13 x 6 = 78 (60 in practice, as a channel
+// fires at most once per event). 84 leaves room for one more observation per event without an ABI change.
+export const MAX_ALERTS_PER_EVENT: i32 = 84;
 
 // ---- Configuration: an array of f64 ------------------------------------------------------------------------
 export const C_VERSION: i32 = 0;
@@ -117,8 +118,12 @@ export const C_AUTO_REGISTER: i32 = 29;
 export const C_SCORE_CAP: i32 = 30;
 export const C_RATE_GAIN: i32 = 31;       // step of the alert-rate correction (log threshold per alert)
 export const C_FEATURE_BASE: i32 = 32;          // per feature f: enabled @ +3f, detector mask @ +3f+1, minScale @ +3f+2
-export const C_CHANNEL_BASE: i32 = 32 + 3 * 16;  // per channel c = f*5+d: mode @ +2c, static threshold @ +2c+1
-export const C_LEN: i32 = 32 + 3 * 16 + 2 * 16 * 5; // 240
+export const C_CHANNEL_BASE: i32 = 32 + 3 * 16;  // per channel c = f*6+d: mode @ +2c, static threshold @ +2c+1
+export const C_NOVELTY_REFRACTORY: i32 = 32 + 3 * 16 + 2 * 16 * 6; // 272: observations a novelty detector stays silent after scoring
+export const C_NOVELTY_PHASES: i32 = 273;          // time-of-day phases of the seasonal range (0 = off, <= NV_MAX_PHASES)
+export const C_NOVELTY_PHASE_WARMUP_NS: i32 = 274; // history a feature needs before its seasonal range is judged
+// 275..279 reserved, must be 0.
+export const C_LEN: i32 = 280;
 
 // ---- Arena header (256 bytes) ------------------------------------------------------------------------------
 export const H_MAGIC: i32 = 0;          // u32 MAGIC, u32 ABI_VERSION @4
@@ -233,9 +238,9 @@ export const FB_CUSUM_NEG: i32 = 48;
 export const FB_PH_MEAN: i32 = 56;
 export const FB_PH_N: i32 = 64;       // i64
 export const FB_PH_UP: i32 = 72;
-export const FB_PH_UP_MIN: i32 = 80;
+export const FB_RESERVED_80: i32 = 80;
 export const FB_PH_DN: i32 = 88;
-export const FB_PH_DN_MIN: i32 = 96;
+export const FB_RESERVED_96: i32 = 96;
 export const FB_OBS: i32 = 104;       // i64 observations
 export const FB_LAST: i32 = 112;      // last value observed
 export const FB_RATE_EPOCH: i32 = 120; // i64 start of the current rate epoch (ns)
@@ -276,3 +281,20 @@ export const E_BAD_ARENA: i32 = -3;
 export const E_TABLE_FULL: i32 = -4;
 export const E_BAD_ARGUMENT: i32 = -5;
 export const E_NOT_FOUND: i32 = -6;
+
+// ---- Novelty detector state: after the channels of a feature block whose mask enables D_NOVELTY ------------------
+// Ranges (lo, hi) of everything seen so far at three scales (the value, the mean of its last 5, of its last 20),
+// the ring of the last 20 values those means come from, and per time-of-day phase the range of the 20-mean.
+export const NV_MAX_PHASES: i32 = 24;
+export const NV_RING: i32 = 20;
+export const NV_COUNT: i32 = 0;       // i64 values pushed into the ring
+export const NV_REFRACTORY: i32 = 8;  // u32 observations left in the silent period
+export const NV_READY: i32 = 12;      // u32 1 once NV_T0 and the ranges are initialised
+export const NV_T0: i32 = 16;         // i64 ts of the feature's first observation
+export const NV_LO: i32 = 24;         // f64 x 3
+export const NV_HI: i32 = 48;         // f64 x 3
+export const NV_RING_OFF: i32 = 72;   // f64 x NV_RING
+export const NV_PLO: i32 = 232;       // f64 x NV_MAX_PHASES
+export const NV_PHI: i32 = 424;       // f64 x NV_MAX_PHASES
+export const NV_EXPECTED: i32 = 616;  // f64 the bound the last score crossed (the value itself when inside)
+export const NV_BYTES: i32 = 624;

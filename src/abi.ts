@@ -3,11 +3,11 @@
 // copy of them, imported by the engine API, the reference twin (src/reference/) and the tests alike, and
 // test/abi.test.ts holds it against both builds of the module so the two cannot drift apart silently.
 
-export const ABI_VERSION = 1;
-export const C_LEN = 240;
+export const ABI_VERSION = 2;
+export const C_LEN = 280;
 export const ALERT_BYTES = 64;
 export const BATCH_BYTES_PER_EVENT = 73;
-export const MAX_ALERTS_PER_EVENT = 70;
+export const MAX_ALERTS_PER_EVENT = 84;
 export const N_FIELDS = 6;
 
 // ---- Features: id = index in FEATURES ------------------------------------------------------------------------
@@ -37,13 +37,14 @@ export const F_VALUE_CHANGE = 15; // generic value change since the previous val
 export const N_FEATURES = FEATURES.length;
 
 // ---- Detectors: id = index in DETECTORS ----------------------------------------------------------------------
-export const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley'] as const;
+export const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty'] as const;
 export type DetectorName = (typeof DETECTORS)[number];
 export const D_ZSCORE = 0;
 export const D_ROBUST = 1;
 export const D_EWMA = 2;
 export const D_CUSUM = 3;
 export const D_PH = 4;
+export const D_NOVELTY = 5;
 export const N_DETECTORS = DETECTORS.length;
 
 // ---- Calibrator modes: id = index in MODES -------------------------------------------------------------------
@@ -97,6 +98,9 @@ export const C = {
   FEATURE_BASE: 32,
   /** Per channel c = f * N_DETECTORS + d: mode @ +2c, base threshold @ +2c+1. */
   CHANNEL_BASE: 80,
+  /** Novelty detector: silent observations after a score, time-of-day phases, history before phases are judged. */
+  NOVELTY_REFRACTORY: 272, NOVELTY_PHASES: 273, NOVELTY_PHASE_WARMUP_NS: 274,
+  /** 275..279 reserved, must be 0. */
 } as const;
 export const featureEnabledIndex = (f: number): number => C.FEATURE_BASE + 3 * f;
 export const featureMaskIndex = (f: number): number => C.FEATURE_BASE + 3 * f + 1;

@@ -19,6 +19,7 @@ const OUT_OF_RANGE: Record<Exclude<keyof typeof C, 'VERSION' | 'FEATURE_BASE' | 
   REGIME_VOL_EXP: 10.5, REGIME_LIQ_EXP: -10.5, REGIME_MIN: 1.01, REGIME_MAX: 0.99, TARGET_PER_HOUR: 3.7e12, TAIL_P: 0.5,
   TAIL_MEMORY: 0.5, QUANTILE_STEP: 10.5, CALIB_WARMUP: -1, RATE_EPOCH_NS: 1.5, RATE_MEMORY_NS: 0, HYSTERESIS: 1.01,
   COOLDOWN_NS: 2.5, MIN_PERSISTENCE: 1.5, THRESHOLD_FLOOR: 1.1e12, AUTO_REGISTER: 0.5, SCORE_CAP: 0.99, RATE_GAIN: 1.01,
+  NOVELTY_REFRACTORY: 2.5, NOVELTY_PHASES: 25, NOVELTY_PHASE_WARMUP_NS: -1,
 };
 
 function describeAbi(build: Build): void {
@@ -36,7 +37,8 @@ function describeAbi(build: Build): void {
       expect(cols.status + 1000).toBe(x.batch_bytes(1000)); // the status column (u8) ends the region
       expect(cols.field(K.N_FIELDS - 1) + 8 * 1000).toBe(cols.status);
       expect(C.CHANNEL_BASE).toBe(C.FEATURE_BASE + 3 * K.N_FEATURES);
-      expect(C.CHANNEL_BASE + 2 * K.N_FEATURES * K.N_DETECTORS).toBe(K.C_LEN);
+      expect(C.CHANNEL_BASE + 2 * K.N_FEATURES * K.N_DETECTORS).toBe(C.NOVELTY_REFRACTORY);
+      expect(C.NOVELTY_PHASE_WARMUP_NS + 6).toBe(K.C_LEN); // then 5 reserved values
     });
 
     it('exports exactly the functions of AtcExports, each with its arity', () => {
@@ -69,7 +71,7 @@ function describeAbi(build: Build): void {
         expect(x.validate_config(cfgAt), name).toBe(K.E_CONFIG_RANGE - i);
       }
       for (let f = 0; f < K.N_FEATURES; f++) {
-        for (const [i, bad] of [[K.featureEnabledIndex(f), 2], [K.featureMaskIndex(f), 32], [K.featureMinScaleIndex(f), -1]]) {
+        for (const [i, bad] of [[K.featureEnabledIndex(f), 2], [K.featureMaskIndex(f), 1 << K.N_DETECTORS], [K.featureMinScaleIndex(f), -1]]) {
           cfg.set(good);
           cfg[i] = bad;
           expect(x.validate_config(cfgAt), `feature ${f} index ${i}`).toBe(K.E_CONFIG_RANGE - i);
@@ -93,7 +95,7 @@ function describeAbi(build: Build): void {
       ];
       for (const [id, name] of features) expect(K.FEATURES[id]).toBe(name);
       expect(features.length).toBe(K.N_FEATURES);
-      expect([K.D_ZSCORE, K.D_ROBUST, K.D_EWMA, K.D_CUSUM, K.D_PH].map((d) => K.DETECTORS[d])).toEqual([...K.DETECTORS]);
+      expect([K.D_ZSCORE, K.D_ROBUST, K.D_EWMA, K.D_CUSUM, K.D_PH, K.D_NOVELTY].map((d) => K.DETECTORS[d])).toEqual([...K.DETECTORS]);
       expect([K.M_STATIC, K.M_REGIME, K.M_TARGET, K.M_FIXED].map((m) => K.MODES[m])).toEqual([...K.MODES]);
       expect([K.R_OK, K.R_NONFINITE, K.R_NEGATIVE, K.R_TIME_BACKWARDS, K.R_UNKNOWN_INSTRUMENT, K.R_BAD_KIND, K.R_CROSSED, K.R_TABLE_FULL])
         .toEqual(K.REJECT_REASONS.map((_, r) => r));
@@ -169,7 +171,13 @@ function describeAbi(build: Build): void {
         expect(a.threshold).toBe(mode === K.M_FIXED ? fixed : base);
         expect(a.score).toBeGreaterThanOrEqual(a.threshold);
         expect(a.severity).toBe(a.score / a.threshold < 1.5 ? 1 : a.score / a.threshold < 2.5 ? 2 : a.score / a.threshold < 4 ? 3 : 4);
-        expect(Math.abs(a.expected - 100)).toBeLessThan(1);
+        if (d === K.D_NOVELTY) {
+          // Novelty expects the edge of the range it crossed: above every earlier value (or mean), below the spike.
+          expect(a.expected).toBeGreaterThan(100);
+          expect(a.expected).toBeLessThan(110);
+        } else {
+          expect(Math.abs(a.expected - 100)).toBeLessThan(1);
+        }
         expect(a.regime).toBe(1); // a value series has no prices: volatility ratio 1, "normal"
         expect(a.regimeFactor).toBe(Math.fround(wasm.instrumentStat(7, 'volRatio')));
       }

@@ -44,7 +44,7 @@ describe('engineLayout and Engine.attach', () => {
     const bytes = Engine.arenaBytes(config);
     const l = engineLayout(bytes, { chunkEvents: 1000, chunks: 3, alertCapacity: 100 });
     expect(l.configPtr).toBe(65536);
-    expect(l.arena).toBeGreaterThanOrEqual(l.configPtr + 240 * 8);
+    expect(l.arena).toBeGreaterThanOrEqual(l.configPtr + 280 * 8);
     expect(l.alerts).toBeGreaterThanOrEqual(l.arena + bytes);
     expect(l.chunkBase).toBeGreaterThanOrEqual(l.alerts + 100 * 64);
     expect(l.chunkBytes).toBeGreaterThanOrEqual(1000 * BATCH_BYTES_PER_EVENT);
@@ -52,7 +52,7 @@ describe('engineLayout and Engine.attach', () => {
     expect(l.pages * 65536).toBeGreaterThanOrEqual(chunkPtr(l, 3));
     expect(pagesFor(l, 3)).toBe(l.pages);
     expect(pagesFor(l, 1000)).toBeGreaterThan(l.pages);
-    expect(engineLayout(bytes, { chunkEvents: 1000, alertCapacity: 1 }).alertCapacity).toBe(70); // at least one event's worth
+    expect(engineLayout(bytes, { chunkEvents: 1000, alertCapacity: 1 }).alertCapacity).toBe(84); // at least one event's worth
     expect(() => engineLayout(bytes, { chunkEvents: 0 })).toThrow(/chunkEvents must be a positive integer, got 0/);
     expect(() => engineLayout(bytes, { chunkEvents: 1 << 20, chunks: 100 })).toThrow(/do not fit in a 4 GiB memory/);
   });

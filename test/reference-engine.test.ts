@@ -30,17 +30,18 @@ function describeEngine(build: Build): void {
       const cfg = config();
       const ids = [1, 2, 3, 4, 5, 6];
       const { events, bad } = market({ seed: 7, n: 12_000, instruments: ids, badRate: 0.04, strangers: [100, 101, 102, 103] });
-      // A per-instrument threshold for one fixed-mode channel (F_VALUE robust z is channel 71: 71 % 4 = 3, fixed).
-      expect(K.channelModeIndex(K.F_VALUE, K.D_ROBUST)).toBe(K.C.CHANNEL_BASE + 2 * 71);
+      // A per-instrument threshold for one fixed-mode channel (F_VALUE robust z is channel 85; its mode cycles as
+      // 14 * 5 + 1 = 71: 71 % 4 = 3, fixed).
+      expect(K.channelModeIndex(K.F_VALUE, K.D_ROBUST)).toBe(K.C.CHANNEL_BASE + 2 * 85);
       expect(cfg[K.channelModeIndex(K.F_VALUE, K.D_ROBUST)]).toBe(K.M_FIXED);
       const { ref, w, t } = runBoth(build, cfg, events, {
-        alertCapacity: 72,
+        alertCapacity: K.MAX_ALERTS_PER_EVENT,
         prepare: (wasm, ref) => {
           for (const id of ids) expect(wasm.register(id)).toBe(ref.register(id));
           expect(wasm.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
           expect(ref.setInstrumentThreshold(2, K.F_VALUE, K.D_ROBUST, 2.5)).toBe(0);
           // Per-instrument values replace the configured base in the other modes too: static (value EWMA, channel
-          // 72), regime-scaled (value CUSUM, 73) and target's warm-up fallback (value z, 70).
+          // 86), regime-scaled (value CUSUM, 87) and target's warm-up fallback (value z, 84).
           for (const [d, thr] of [[K.D_EWMA, 1.5], [K.D_CUSUM, 1.2], [K.D_ZSCORE, 3.2]]) {
             expect(wasm.setInstrumentThreshold(3, K.F_VALUE, d, thr)).toBe(0);
             expect(ref.setInstrumentThreshold(3, K.F_VALUE, d, thr)).toBe(0);
@@ -92,7 +93,7 @@ function describeEngine(build: Build): void {
         for (let d = 0; d < K.N_DETECTORS; d++) cfg[K.channelThresholdIndex(f, d)] = 3;
       }
       const { events } = market({ seed: 9, n: 6000, instruments: [11, 12, 13], badRate: 0.02 });
-      const { wasm, ref, t } = runBoth(build, cfg, events, { capacity: 100, alertCapacity: 70 });
+      const { wasm, ref, t } = runBoth(build, cfg, events, { capacity: 100, alertCapacity: K.MAX_ALERTS_PER_EVENT });
       for (const a of t.alerts) {
         expect(cfg[K.featureEnabledIndex(a.feature)]).toBe(1);
         expect(cfg[K.featureMaskIndex(a.feature)] & (1 << a.detector)).not.toBe(0);

@@ -141,22 +141,23 @@ function timeWindowBurst(build: Build): number {
 
 function describeRegressions(build: Build): void {
   describe(`regressions (${build} build)`, () => {
-    it('(a) an event writes at most max_alerts_per_event() records; a buffer of exactly 70 never overflows and loses nothing', () => {
+    it('(a) an event writes at most max_alerts_per_event() records; a buffer of exactly max_alerts_per_event() never overflows and loses nothing', () => {
       // Before: MAX_ALERTS_PER_EVENT was 32 (one event was thought to touch at most 6 features), the 50-alert quote
       // overflowed a 32-record buffer, and with 70 records ingest went on after the 25-alert quote with only 45 free.
+      // (With the novelty detector, 6 detectors: those quotes now raise 30 and 60 alerts.)
       const cfg = burstConfig();
       const { events, big } = burstStream();
       const max = new WasmEngine(build, cfg).x.max_alerts_per_event();
-      // Batches that begin at the 25-alert quote, so that it and the 50-alert quotes after it come in one ingest call.
+      // Batches that begin at the 30-alert quote, so that it and the 60-alert quotes after it come in one ingest call.
       const batch = big[0] - 1;
-      for (const capacity of [max, 70]) {
+      for (const capacity of [max, K.MAX_ALERTS_PER_EVENT]) {
         const tight = new WasmEngine(build, cfg, batch, capacity);
         const run = tight.run(events); // throws if one ingest call wrote more records than the buffer holds
         expect(tight.guardIntact(), `guard after a buffer of ${capacity}`).toBe(true);
         const perEvent = alertsPerEvent(run.alerts, events.length);
         expect(Math.max(...perEvent)).toBeLessThanOrEqual(max);
-        expect(big.map((i) => perEvent[i])).toEqual([50, 50, 50]);
-        expect(perEvent[big[0] - 1]).toBe(25);
+        expect(big.map((i) => perEvent[i])).toEqual([60, 60, 60]); // 10 features x 6 detectors
+        expect(perEvent[big[0] - 1]).toBe(30); // 5 quote features x 6 detectors
         expect(run.calls).toBeGreaterThanOrEqual(5); // ingest stopped and resumed from consumed()
         // Nothing lost or reordered: the same records as with a buffer that never fills, and as the twin.
         const roomy = new WasmEngine(build, cfg, batch, 100_000).run(events);
@@ -167,7 +168,7 @@ function describeRegressions(build: Build): void {
       }
       expect(max).toBe(K.MAX_ALERTS_PER_EVENT);
       const { t } = runBoth(build, cfg, events, { alertCapacity: max });
-      expect(alertsPerEvent(t.alerts, events.length)[big[0]]).toBe(50);
+      expect(alertsPerEvent(t.alerts, events.length)[big[0]]).toBe(60);
       const bigAlerts = t.alerts.filter((a) => a.seq === BigInt(big[0]));
       expect(new Set(bigAlerts.map((a) => a.feature))).toEqual(new Set([
         K.F_RVOL, K.F_INTENSITY, K.F_VOLUME, K.F_FLOW, K.F_QUOTE_RATE, K.F_SPREAD, K.F_MID_JUMP, K.F_IMBALANCE, K.F_DEPTH, K.F_DEPTH_IMB,
@@ -565,6 +566,7 @@ function describeEdges(build: Build): void {
       const small = big(2 ** 20, 1, 1);
       small[C.WARMUP] = 1;
       for (let f = 0; f < K.N_FEATURES; f++) small[featureEnabledIndex(f)] = f === K.F_VALUE ? 1 : 0;
+      small[featureMaskIndex(K.F_VALUE)] = 1 << K.D_ZSCORE; // no novelty state: 2 KiB a slot
       expect(bytes(small)).toBeGreaterThan(2 ** 30);
       // One instrument at the largest sizes, through a mixed stream, held against the twin.
       const { events } = market({ seed: 40, n: 600, instruments: [1] });
@@ -575,7 +577,7 @@ function describeEdges(build: Build): void {
     it('alignment: the configuration, slots and feature blocks are 8-aligned whatever the window and bucket counts', () => {
       for (const [window, buckets] of [[1, 1], [3, 7], [7, 3], [5, 4096]]) {
         const cfg = engineConfig({ [C.WINDOW]: window, [C.WARMUP]: 1, [C.TIME_BUCKETS]: buckets, [C.TIME_WINDOW_NS]: 4096e6 });
-        for (let f = 0; f < K.N_FEATURES; f++) cfg[featureMaskIndex(f)] = (f * 7) % 32;
+        for (let f = 0; f < K.N_FEATURES; f++) cfg[featureMaskIndex(f)] = (f * 7) % 64; // some with the novelty state
         cfg[featureEnabledIndex(K.F_FLOW)] = 0;
         const wasm = new WasmEngine(build, cfg);
         const v = new DataView(wasm.wasm.memory.buffer);

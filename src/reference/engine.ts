@@ -11,6 +11,7 @@ import { RefEwma } from './ewma.js';
 import { RefTimeWindow, floorDiv } from './timewindow.js';
 import { RateEstimator } from './calibrator.js';
 import { RefChannel, regimeCode, severityOf } from './suppression.js';
+import { RefNovelty } from './novelty.js';
 import { cusumStep, ewmaChartNext, ewmaChartScore, floorScale, pageHinkleyStep, robustZ, slowMeanWeight, zScore } from './detectors.js';
 import { Regime, check } from './features.js';
 import { readParams, type RefParams } from './params.js';
@@ -53,6 +54,8 @@ export class RefFeature {
   phDn = 0;
   /** Last value observed. */
   last = 0;
+  /** Novelty detector state (kept by every feature here; the module keeps it only where the mask enables it). */
+  readonly novelty = new RefNovelty();
 
   constructor(p: RefParams) {
     this.window = new RefCountWindow(p.window);
@@ -359,6 +362,7 @@ export class RefEngine {
 
     fs.rate.observe(ts, p);
     fs.last = x;
+    if (has(K.D_NOVELTY)) fs.novelty.push(x, ts);
     // Score (against the state before x) ...
     const warm = fs.window.count >= p.warmup;
     if (warm) {
@@ -389,12 +393,17 @@ export class RefEngine {
         fs.phDn = s.dn;
         if (emit(K.D_PH, s.score, pm)) { fs.phUp = 0; fs.phDn = 0; }
       }
+      if (has(K.D_NOVELTY)) {
+        const s = fs.novelty.score(x, ts, p, cap);
+        emit(K.D_NOVELTY, s, fs.novelty.expected);
+      }
     } else if (has(K.D_EWMA)) {
       // Warm-up: the chart starts where the baseline will be once x is in, so nothing fires from a cold start.
       fs.chart = fs.ewma.n === 0 ? x : fs.ewma.meanAfter(x);
     }
     // ... then learn (the EWMA baseline only serves the EWMA chart).
     fs.window.push(x);
+    if (has(K.D_NOVELTY)) fs.novelty.learn(x, ts, p);
     if (has(K.D_EWMA)) fs.ewma.push(x);
     if (has(K.D_PH)) {
       fs.phN++;

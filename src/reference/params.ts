@@ -49,6 +49,9 @@ export interface RefParams {
   scoreCap: number;
   /** Step of the alert-rate correction (log threshold per alert). */
   rateGain: number;
+  noveltyRefractory: number;
+  noveltyPhases: number;
+  noveltyPhaseWarmupNs: number;
   features: FeatureParams[];
   /** channels[f][d] */
   channels: ChannelParams[][];
@@ -107,6 +110,9 @@ export function readParams(cfg: Float64Array): RefParams {
     autoRegister: cfg[C.AUTO_REGISTER] !== 0,
     scoreCap: cfg[C.SCORE_CAP],
     rateGain: cfg[C.RATE_GAIN],
+    noveltyRefractory: Math.trunc(cfg[C.NOVELTY_REFRACTORY]),
+    noveltyPhases: Math.trunc(cfg[C.NOVELTY_PHASES]),
+    noveltyPhaseWarmupNs: cfg[C.NOVELTY_PHASE_WARMUP_NS],
     features,
     channels,
   };

@@ -5,11 +5,14 @@ import {
   featureMaskIndex, featureMinScaleIndex,
 } from '../../src/abi.js';
 
-/** Base thresholds by detector: z, robust, EWMA chart, CUSUM, Page-Hinkley. */
-export const BASE_THRESHOLDS = [4, 4.5, 4, 5, 5];
+/** Base thresholds by detector: z, robust, EWMA chart, CUSUM, Page-Hinkley, novelty (bps of the range). */
+export const BASE_THRESHOLDS = [4, 4.5, 4, 5, 5, 50];
 
-/** Channel modes cycling static, regime, target, fixed over the 80 channels. */
-export const cyclingModes = (f: number, d: number): number => (f * N_DETECTORS + d) % 4;
+/**
+ * Channel modes cycling static, regime, target, fixed over the channels, counted as f * 5 + d: the five detectors
+ * older than the novelty detector keep the modes the tests were written for.
+ */
+export const cyclingModes = (f: number, d: number): number => (f * 5 + d) % 4;
 
 /**
  * A configuration with every feature and detector on, windows of 64 values and 10 s in 10 buckets; `over` sets raw
@@ -49,9 +52,12 @@ export function engineConfig(over: Partial<Record<number, number>> = {}, mode: (
   c[C.AUTO_REGISTER] = 1;
   c[C.SCORE_CAP] = 1e6;
   c[C.RATE_GAIN] = 0.05;
+  c[C.NOVELTY_REFRACTORY] = 3;
+  c[C.NOVELTY_PHASES] = 12;
+  c[C.NOVELTY_PHASE_WARMUP_NS] = 60e9; // a minute, so that short streams reach the seasonal range too
   for (let f = 0; f < N_FEATURES; f++) {
     c[featureEnabledIndex(f)] = 1;
-    c[featureMaskIndex(f)] = 31;
+    c[featureMaskIndex(f)] = (1 << N_DETECTORS) - 1;
     c[featureMinScaleIndex(f)] = 1e-9;
     for (let d = 0; d < N_DETECTORS; d++) {
       c[channelModeIndex(f, d)] = mode(f, d);

@@ -27,7 +27,7 @@ export class WasmEngine {
   readonly alerts: number;
   readonly guard: number;
 
-  constructor(build: Build, config: Float64Array, readonly capacity = 256, readonly alertCapacity = 75) {
+  constructor(build: Build, config: Float64Array, readonly capacity = 256, readonly alertCapacity = 90) {
     this.wasm = loadWasm(build);
     const x = this.x;
     this.configPtr = this.wasm.base;
