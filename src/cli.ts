@@ -14,6 +14,7 @@ import { ConfigError, type Config } from './config.js';
 import { Engine, type Alert } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
+import { applyInstrumentThresholds } from './instrument-thresholds.js';
 import { checkFile, loadReplayConfig, parseCommandArgs, UsageError } from './cli-common.js';
 
 export { UsageError } from './cli-common.js';
@@ -300,6 +301,10 @@ async function replay(argv: string[], io: Io): Promise<number> {
   const runs = await planRuns(args);
   const config = await loadReplayConfig(args.config);
   const engine = Engine.create(config);
+  // One registry for every file: the same instrument in two files is one instrument. Instruments the configuration
+  // names (per-instrument thresholds, `atc calibrate`) are registered first, with their thresholds.
+  const registry = new Registry();
+  applyInstrumentThresholds(engine, registry, config.instruments, config.maxInstruments);
   const out = args.out === undefined ? io.stdout : await openOut(args.out);
 
   let outError: Error | undefined;
@@ -315,8 +320,6 @@ async function replay(argv: string[], io: Io): Promise<number> {
     }
   };
 
-  // One registry and one catalog for every file: the same instrument in two files is one instrument.
-  const registry = new Registry();
   const catalog = new InstrumentCatalog(registry);
   /** Instruments that had events (a listing registers hundreds that never trade in the capture). */
   const active = new Set<number>();

@@ -45,7 +45,17 @@ export interface Config {
   features: Record<FeatureName, FeatureConfig>;
   /** Keys: "default", a detector ("zscore"), a feature ("spread") or both ("spread.zscore"); the most specific wins. */
   thresholds: Record<string, ThresholdConfig>;
+  /**
+   * Per-instrument thresholds (an offline calibration, `atc calibrate`): instrument name -> selector (as in
+   * `thresholds`) -> threshold, or null for none. Each replaces its channel's configured base for that instrument in
+   * every mode (docs/configuration.md, "Per-instrument thresholds"). The engine knows ids, not names: the host
+   * applies them (src/instrument-thresholds.ts).
+   */
+  instruments: InstrumentThresholds;
 }
+
+/** instrument name -> selector -> threshold (null: none, the channel's configured base applies). */
+export type InstrumentThresholds = Record<string, Record<string, number | null>>;
 
 export type ConfigInput = DeepPartial<Config>;
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
@@ -70,6 +80,7 @@ export function defaultConfig(): Config {
     suppression: { hysteresis: 0.8, cooldownMs: 30_000, minPersistence: 1 },
     thresholdFloor: 3,
     scoreCap: 1e6,
+    instruments: {},
     features: {
       return: feature(['zscore'], 0.5),
       rvol: feature(['cusum'], 0.5),
@@ -207,6 +218,7 @@ export function resolveConfig(input: unknown = {}): Config {
     thresholds[key] = parseThreshold(key, value, thresholds[key] ?? thresholds.default);
   }
   c.thresholds = thresholds;
+  c.instruments = parseInstruments(input.instruments);
   return c;
 }
 
@@ -306,4 +318,58 @@ export function encodeConfig(c: Config): Float64Array {
     a[C.CHANNEL_BASE + 2 * ch + 1] = t.threshold;
   });
   return a;
+}
+
+// ---- Per-instrument thresholds -------------------------------------------------------------------------------
+/** The path of an instrument's entry in errors: `instruments.BTCUSDT`, or `instruments["a.b"]` when the name has dots. */
+export function instrumentPath(name: string, root = 'instruments'): string {
+  return /^[A-Za-z0-9_\-/:]+$/.test(name) ? `${root}.${name}` : `${root}[${JSON.stringify(name)}]`;
+}
+
+/**
+ * Validate an `instruments` section: an object of instrument names, each an object of channel selectors (as in
+ * `thresholds`: "default", a detector, a feature, "feature.detector") and thresholds (> 0, or null for none).
+ * Throws ConfigError naming the path, e.g. `config.instruments.BTCUSDT.retrun.zscore: unknown feature "retrun"`.
+ */
+export function parseInstruments(input: unknown, root = 'instruments'): InstrumentThresholds {
+  if (input === undefined) return {};
+  if (!isObj(input)) throw new ConfigError(root, 'must be an object of instrument names, like {"BTCUSDT": {"return.zscore": 5.2, "cusum": 30}}');
+  const out: InstrumentThresholds = {};
+  for (const [name, sel] of Object.entries(input)) {
+    const path = instrumentPath(name, root);
+    if (name.trim().length === 0) throw new ConfigError(path, 'an instrument name must not be empty');
+    if (!isObj(sel)) throw new ConfigError(path, 'must be an object of channel selectors and thresholds, like {"return.zscore": 5.2, "cusum": 30}');
+    const entry: Record<string, number | null> = {};
+    for (const [key, v] of Object.entries(sel)) {
+      parseSelector(key, `${path}.${key}`);
+      if (v !== null && (typeof v !== 'number' || !(v > 0))) {
+        throw new ConfigError(`${path}.${key}`, `must be a threshold > 0, or null for none, got ${JSON.stringify(v)}`);
+      }
+      entry[key] = v;
+    }
+    out[name] = entry;
+  }
+  return out;
+}
+
+/**
+ * The per-channel values one instrument's selector map gives, most specific selector winning (as resolveThresholds):
+ * (channel c = feature * N_DETECTORS + detector, threshold) pairs, NaN where the map says null (clear). Channels no
+ * selector covers are left out.
+ */
+export function resolveInstrumentChannels(selectors: Record<string, number | null>): number[] {
+  const value: number[] = [];
+  const rank: number[] = [];
+  for (const [key, v] of Object.entries(selectors)) {
+    const sel = parseSelector(key);
+    for (const f of sel.features) {
+      for (const det of sel.detectors) {
+        const c = FEATURES.indexOf(f) * DETECTORS.length + DETECTORS.indexOf(det);
+        if (rank[c] === undefined || sel.rank >= rank[c]) { value[c] = v === null ? NaN : v; rank[c] = sel.rank; }
+      }
+    }
+  }
+  const out: number[] = [];
+  value.forEach((v, c) => { out.push(c, v); });
+  return out;
 }

@@ -3,10 +3,12 @@
 // memory (create, restore) or is bound to a memory and a layout someone else made (attach: the worker pool's shards).
 import {
   ALERT_BYTES, readAlertRecord, BATCH_BYTES_PER_EVENT, C, C_LEN, CHANNEL_STATS, DETECTORS, ERRORS, FEATURES, FEATURE_STATS,
-  INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, REGIMES, REJECT_REASONS,
+  INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, REGIMES, REJECT_REASONS, featureEnabledIndex,
   type AtcExports, type DetectorName, type FeatureName, type ModeName, type RegimeName, type RejectReason,
 } from './abi.js';
-import { encodeConfig, parseSelector, parseThreshold, resolveConfig, type Config, type ThresholdConfig } from './config.js';
+import {
+  encodeConfig, parseInstruments, parseSelector, parseThreshold, resolveConfig, resolveInstrumentChannels, type Config, type ThresholdConfig,
+} from './config.js';
 import type { EventBatch } from './events.js';
 import { align, createMemory, instantiate, instantiateOn, MAX_PAGES, PAGE, RESERVED_BYTES, type Build } from './wasm/load.js';
 
@@ -377,10 +379,60 @@ export class Engine {
     }
   }
 
-  /** The threshold one instrument uses in the `fixed` mode (from an offline calibration); NaN clears it. */
+  /**
+   * One instrument's own base threshold for one channel (an offline calibration): it replaces the configured base in
+   * every mode (docs/abi.md, "Calibrator modes"). NaN clears it. The instrument must be registered.
+   */
   setInstrumentThreshold(id: number, feature: FeatureName, detector: DetectorName, threshold: number): void {
     const rc = this.#x.set_instrument_threshold(this.#arena, id, featureIndex(feature), detectorIndex(detector), threshold);
     if (rc < 0) throw new EngineError(`setInstrumentThreshold(${id}, ${feature}, ${detector})`, rc);
+  }
+
+  /**
+   * Per-instrument thresholds from a selector map, as the configuration's `instruments.<name>` (src/config.ts
+   * parseInstruments; null clears). Registers the instrument if it is not yet. Validated before anything changes.
+   */
+  setInstrumentThresholds(id: number, selectors: Record<string, number | null>): void {
+    const plan = resolveInstrumentChannels(parseInstruments({ [String(id)]: selectors })[String(id)]);
+    this.applyInstrumentPlan(id, plan);
+  }
+
+  /**
+   * Apply (channel, threshold) pairs (config.ts resolveInstrumentChannels) to instrument `id`, registering it first
+   * if needed. Channels of disabled features hold no state and are skipped.
+   */
+  applyInstrumentPlan(id: number, plan: ArrayLike<number>): void {
+    checkId(id);
+    if (this.#x.slot_of(this.#arena, id) < 0) this.register(id);
+    const cfg = new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN);
+    for (let i = 0; i + 1 < plan.length; i += 2) {
+      const c = plan[i], f = Math.floor(c / DETECTORS.length), d = c % DETECTORS.length;
+      if (!(f >= 0 && f < FEATURES.length) || cfg[featureEnabledIndex(f)] === 0) continue;
+      const rc = this.#x.set_instrument_threshold(this.#arena, id, f, d, plan[i + 1]);
+      if (rc < 0) throw new EngineError(`setInstrumentThreshold(${id}, ${FEATURES[f]}, ${DETECTORS[d]})`, rc);
+    }
+  }
+
+  /** The instruments registered in this arena, by slot. */
+  instrumentIds(): number[] {
+    const out: number[] = [];
+    for (let s = 0, n = this.#x.instrument_count(this.#arena); s < n; s++) out.push(this.#x.instrument_id(this.#arena, s) >>> 0);
+    return out;
+  }
+
+  /** One instrument's own thresholds, by "feature.detector" (enabled features only; channels without one left out). */
+  instrumentThresholds(id: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    const cfg = new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN);
+    const stat = CHANNEL_STATS.indexOf('instrumentThreshold');
+    for (let f = 0; f < FEATURES.length; f++) {
+      if (cfg[featureEnabledIndex(f)] === 0) continue;
+      for (let d = 0; d < DETECTORS.length; d++) {
+        const v = this.#x.channel_stat(this.#arena, id, f, d, stat);
+        if (!Number.isNaN(v)) out[`${FEATURES[f]}.${DETECTORS[d]}`] = v;
+      }
+    }
+    return out;
   }
 
   // ---- Reading state -------------------------------------------------------------------------------------------

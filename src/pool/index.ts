@@ -6,18 +6,18 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { ABI_VERSION, ALERT_BYTES, MODES, N_FIELDS, REJECT_REASONS } from '../abi.js';
-import { resolveConfig, type Config } from '../config.js';
+import { ABI_VERSION, ALERT_BYTES, DETECTORS, FEATURES, MODES, N_FIELDS, REJECT_REASONS } from '../abi.js';
+import { parseInstruments, resolveConfig, resolveInstrumentChannels, type Config } from '../config.js';
 import { chunkPtr, Engine, engineLayout, pagesFor, planThresholds, type EngineLayout } from '../engine.js';
 import { PAGE, type Build } from '../wasm/load.js';
 import type { Columns } from '../protocol/columns.js';
-import { OP_CHANNEL, OP_EVENTS, OP_REPLAY, OP_SNAPSHOT, type PoolWorkerData, type ShardResult, type ShardTask } from './task.js';
+import { OP_CHANNEL, OP_EVENTS, OP_INSTRUMENT, OP_REPLAY, OP_SNAPSHOT, type PoolWorkerData, type ShardResult, type ShardTask } from './task.js';
 
 /** What submit() takes: the protocol layer's validated columns (src/protocol/columns.ts). */
 export type PoolColumns = Columns;
 
 export interface PoolOptions {
-  /** Engine configuration (src/config.ts); the pool forces autoRegister on. */
+  /** Engine configuration (src/config.ts); the pool forces autoRegister on and ignores `instruments` (by name: see setInstrumentThresholds). */
   config?: unknown;
   /** Piscina threads, default 1. */
   workers?: number;
@@ -108,6 +108,8 @@ interface Entry {
   end: number;
   /** A threshold change: (channel, mode, threshold) triples. */
   plan: number[] | null;
+  /** A per-instrument threshold change: the instrument and its (channel, threshold) pairs (NaN clears). */
+  instrument: { id: number; plan: number[] } | null;
   /** Accept index of the first event. */
   firstAccept: number;
   arrivalNs: bigint;
@@ -203,6 +205,8 @@ export class ShardPool {
   #recoveries = 0;
   #workerDeaths = 0;
   #thresholds: ReturnType<Engine['thresholds']>;
+  /** Per-instrument thresholds in force for what is submitted next: id -> channel -> threshold (the arenas hold them). */
+  #instrumentThresholds = new Map<number, Map<number, number>>();
   /** Checkpoints waiting, oldest first: per shard, the serial below which tasks may run until the first is taken. */
   #barriers: number[][] = [];
   #waiters: { ready: () => boolean; resolve: () => void; reject: (err: Error) => void }[] = [];
@@ -221,6 +225,17 @@ export class ShardPool {
     this.#shards = shards;
     this.#nextAccept = nextAccept;
     this.#thresholds = shards[0].engine.thresholds();
+    // A restored pool's arenas hold per-instrument thresholds: read them back (no worker runs yet).
+    for (const sh of shards) {
+      for (const id of sh.engine.instrumentIds()) {
+        const values = new Map<number, number>();
+        for (const [key, v] of Object.entries(sh.engine.instrumentThresholds(id))) {
+          const [f, d] = key.split('.');
+          values.set(FEATURES.indexOf(f as never) * DETECTORS.length + DETECTORS.indexOf(d as never), v);
+        }
+        if (values.size > 0) this.#instrumentThresholds.set(id, values);
+      }
+    }
     this.#start = new Int32Array(o.shards + 1);
     this.#cursor = new Int32Array(o.shards);
     const workerData: PoolWorkerData = {
@@ -248,7 +263,9 @@ export class ShardPool {
 
   static #resolve(opts: PoolOptions, fixed?: { config: Config; shards: number; maxInstruments: number }): Resolved {
     if (typeof opts !== 'object' || opts === null) throw new TypeError('pool: options must be an object');
-    const config = fixed?.config ?? resolveConfig(opts.config ?? {});
+    // The `instruments` section names instruments; the pool knows ids: the caller applies it (setInstrumentThresholds),
+    // and the arenas, not the configuration, then hold the values (so a checkpoint's configuration does not list them).
+    const config = { ...(fixed?.config ?? resolveConfig(opts.config ?? {})), instruments: {} };
     const build = opts.build ?? 'release';
     if (build !== 'release' && build !== 'debug') throw new RangeError(`pool: build must be 'release' or 'debug', got ${JSON.stringify(build)}`);
     const chunkEvents = intOption(opts.chunkEvents, 'chunkEvents', 1, 1 << 20, 2048);
@@ -401,7 +418,7 @@ export class ShardPool {
       sh.open = c;
     }
     c.refs++;
-    const seg: Entry = { chunk: c, start: c.fill, end: c.fill, plan: null, firstAccept, arrivalNs, serial: sh.enqueued++, done: false };
+    const seg: Entry = { chunk: c, start: c.fill, end: c.fill, plan: null, instrument: null, firstAccept, arrivalNs, serial: sh.enqueued++, done: false };
     sh.pending.push(seg);
     sh.tail = seg;
     return seg;
@@ -445,6 +462,9 @@ export class ShardPool {
       if (e.chunk !== null) {
         ops.push(e.done ? OP_REPLAY : OP_EVENTS, e.chunk.ptr, e.start, e.end);
         events += e.end - e.start;
+      } else if (e.instrument !== null) {
+        const { id, plan } = e.instrument;
+        for (let i = 0; i < plan.length; i += 2) ops.push(OP_INSTRUMENT, id, plan[i], plan[i + 1]);
       } else {
         const p = e.plan!;
         for (let i = 0; i < p.length; i += 3) ops.push(OP_CHANNEL, p[i], p[i + 1], p[i + 2]);
@@ -580,9 +600,52 @@ export class ShardPool {
     }
     for (const sh of this.#shards) {
       this.#sealTail(sh);
-      sh.pending.push({ chunk: null, start: 0, end: 0, plan, firstAccept: this.#nextAccept, arrivalNs: 0n, serial: sh.enqueued++, done: false });
+      sh.pending.push({ chunk: null, start: 0, end: 0, plan, instrument: null, firstAccept: this.#nextAccept, arrivalNs: 0n, serial: sh.enqueued++, done: false });
       this.#dispatch(sh);
     }
+  }
+
+  /**
+   * One instrument's own thresholds (a selector map as the configuration's `instruments.<name>`; null clears), on the
+   * shard that owns the instrument (id % shards), which registers it if it has not yet. Validated first (ConfigError),
+   * then journaled like setThresholds: it applies between the events submitted before and after this call, is
+   * replayed after a worker's death, and lives in the arena, so checkpoints keep it.
+   */
+  setInstrumentThresholds(id: number, selectors: Record<string, number | null>): void {
+    if (this.#failed) throw this.#failed;
+    if (!Number.isInteger(id) || id < 0 || id >= this.#o.maxInstruments) {
+      // Ids below maxInstruments always fit their shard's table (ceil(maxInstruments / shards) slots, ids dealt in order).
+      throw new RangeError(`setInstrumentThresholds: instrument id must be an integer in [0, ${this.#o.maxInstruments - 1}], got ${id}`);
+    }
+    const plan = resolveInstrumentChannels(parseInstruments({ [String(id)]: selectors })[String(id)]);
+    const enabled: number[] = [];
+    for (let i = 0; i < plan.length; i += 2) {
+      const feature = FEATURES[Math.floor(plan[i] / DETECTORS.length)];
+      if (!this.#o.config.features[feature].enabled) continue;
+      enabled.push(plan[i], plan[i + 1]);
+    }
+    let mine = this.#instrumentThresholds.get(id);
+    if (mine === undefined) this.#instrumentThresholds.set(id, (mine = new Map()));
+    for (let i = 0; i < enabled.length; i += 2) {
+      if (Number.isNaN(enabled[i + 1])) mine.delete(enabled[i]);
+      else mine.set(enabled[i], enabled[i + 1]);
+    }
+    const sh = this.#shards[id % this.#o.shards];
+    this.#sealTail(sh);
+    sh.pending.push({ chunk: null, start: 0, end: 0, plan: null, instrument: { id, plan: enabled }, firstAccept: this.#nextAccept, arrivalNs: 0n, serial: sh.enqueued++, done: false });
+    this.#dispatch(sh);
+  }
+
+  /** Per-instrument thresholds in force for events submitted from now on: id -> "feature.detector" -> threshold. */
+  instrumentThresholds(): Map<number, Record<string, number>> {
+    const out = new Map<number, Record<string, number>>();
+    for (const [id, values] of this.#instrumentThresholds) {
+      if (values.size === 0) continue;
+      const byName: Record<string, number> = {};
+      for (const [c, v] of [...values].sort((a, b) => a[0] - b[0])) byName[`${FEATURES[Math.floor(c / DETECTORS.length)]}.${DETECTORS[c % DETECTORS.length]}`] = v;
+      out.set(id, byName);
+    }
+    return out;
   }
 
   /** The thresholds in force for events submitted from now on. */

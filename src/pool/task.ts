@@ -12,6 +12,11 @@ export const OP_REPLAY = 2;
 export const OP_CHANNEL = 3;
 /** ops: [OP_SNAPSHOT, k, 0, 0]: copy the arena into the shard's snapshot buffer k (0 or 1). */
 export const OP_SNAPSHOT = 4;
+/**
+ * ops: [OP_INSTRUMENT, id, channel, threshold]: instrument `id`'s own base threshold for one channel (NaN clears;
+ * engine.ts applyInstrumentPlan), registering the instrument in the shard's arena first if it is not yet.
+ */
+export const OP_INSTRUMENT = 5;
 
 export interface ShardTask {
   shard: number;

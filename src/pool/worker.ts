@@ -4,7 +4,7 @@
 import { move, workerData } from 'piscina';
 import { ALERT_BYTES } from '../abi.js';
 import { Engine } from '../engine.js';
-import { OP_CHANNEL, OP_EVENTS, OP_REPLAY, OP_SNAPSHOT, type PoolWorkerData, type ShardResult, type ShardTask } from './task.js';
+import { OP_CHANNEL, OP_EVENTS, OP_INSTRUMENT, OP_REPLAY, OP_SNAPSHOT, type PoolWorkerData, type ShardResult, type ShardTask } from './task.js';
 
 const data = workerData as PoolWorkerData;
 const engines: (Engine | undefined)[] = [];
@@ -52,6 +52,8 @@ export default function run(task: ShardTask): ShardResult {
       if (budget === 0 && task.fault) process.exit(1);
     } else if (op === OP_CHANNEL) {
       engine.applyThresholdPlan([ops[i + 1], ops[i + 2], ops[i + 3]]);
+    } else if (op === OP_INSTRUMENT) {
+      engine.applyInstrumentPlan(ops[i + 1], [ops[i + 2], ops[i + 3]]);
     } else if (op === OP_SNAPSHOT) {
       engine.snapshotInto(snapshotViews[shard][ops[i + 1]]);
     } else {

@@ -6,7 +6,8 @@
 // validate it, and copy its events into the shards' chunks. Everything numeric runs on the pool's workers.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
-import { ConfigError } from '../config.js';
+import { ConfigError, defaultConfig, parseInstruments, resolveConfig, type InstrumentThresholds } from '../config.js';
+import { newInstrumentNames } from '../instrument-thresholds.js';
 import { decodeAlert } from '../engine.js';
 import { InstrumentCatalog, type InstrumentInfo } from '../instruments.js';
 import { ShardPool, type AlertBatch, type PoolStats } from '../pool/index.js';
@@ -196,6 +197,17 @@ export class Sidecar {
       throw err;
     }
     const sidecar = new Sidecar(opts, pool, registry, catalog, fileSink);
+    if (!opts.restore) {
+      // Per-instrument thresholds of the configuration (`atc calibrate`'s output): their instruments are registered
+      // now, so that a producer registering them later gets these ids and finds the thresholds in place.
+      try {
+        sidecar.#setInstruments(resolveConfig(opts.config ?? {}).instruments);
+      } catch (err) {
+        await pool.close();
+        await fileSink?.close();
+        throw err;
+      }
+    }
     if (meta) {
       for (const s of meta.streams) sidecar.#streams.set(s.name, { name: s.name, nextSeq: s.nextSeq, events: s.events, window: s.events, owner: null });
     }
@@ -289,7 +301,7 @@ export class Sidecar {
       const s = live.s;
       if (!s) return gone(res);
       if (!s.#httpAuthorized(res, req)) return;
-      json(res, '200 OK', { thresholds: s.pool.thresholds() });
+      json(res, '200 OK', { thresholds: s.pool.thresholds(), instruments: s.#instrumentThresholds() });
     });
     app.put('/thresholds', (res, req) => {
       const s = live.s;
@@ -304,10 +316,17 @@ export class Sidecar {
           return json(res, '400 Bad Request', { error: `body is not JSON: ${(err as Error).message}` });
         }
         if (typeof update !== 'object' || update === null || Array.isArray(update)) {
-          return json(res, '400 Bad Request', { error: 'body must be a JSON object of threshold settings, as the configuration\'s "thresholds" (docs/configuration.md)' });
+          return json(res, '400 Bad Request', { error: 'body must be a JSON object of threshold settings, as the configuration\'s "thresholds" (docs/configuration.md), or a configuration with "thresholds" and/or "instruments" (atc calibrate --out)' });
         }
+        let ignored: string[] = [];
         try {
-          s.pool.setThresholds(update as Record<string, unknown>);
+          const body = thresholdsBody(update as Record<string, unknown>);
+          ignored = body.ignored;
+          // Everything is checked before anything changes: the instruments (names, values, room in the table), then
+          // the channel thresholds (setThresholds validates before it applies), then the instruments are applied.
+          if (body.instruments !== undefined) s.#checkInstrumentRoom(body.instruments);
+          if (body.thresholds !== undefined) s.pool.setThresholds(body.thresholds);
+          if (body.instruments !== undefined) s.#setInstruments(body.instruments);
         } catch (err) {
           if (err instanceof ConfigError) return json(res, '400 Bad Request', { error: err.message, field: err.field });
           s.#log.error('set thresholds failed', { err });
@@ -316,7 +335,9 @@ export class Sidecar {
         // Every event accepted before this point is judged by the old thresholds, every later one by the new.
         const appliedAfter = s.pool.nextAccept;
         s.#log.info('thresholds changed', { update, appliedAfter });
-        json(res, '200 OK', { appliedAfter, thresholds: s.pool.thresholds() });
+        json(res, '200 OK', {
+          appliedAfter, thresholds: s.pool.thresholds(), instruments: s.#instrumentThresholds(), ...(ignored.length > 0 ? { ignored } : {}),
+        });
       });
     });
     app.post('/snapshot', (res, req) => {
@@ -474,6 +495,28 @@ export class Sidecar {
       t: 'welcome', v: PROTOCOL_VERSION, nextSeq: stream.nextSeq, events: stream.events, window: stream.window,
       maxFrameBytes: this.options.maxFrameBytes, maxFrameEvents: this.options.maxFrameEvents,
     });
+  }
+
+  /** Refuses (ConfigError) per-instrument thresholds that would register more instruments than the pool holds. */
+  #checkInstrumentRoom(instruments: InstrumentThresholds): void {
+    const fresh = newInstrumentNames(instruments, this.registry);
+    const max = this.pool.maxInstruments;
+    if (this.registry.size + fresh.length > max) {
+      throw new ConfigError('instruments', `would register ${fresh.length} new instruments (${fresh.slice(0, 3).join(', ')}${fresh.length > 3 ? ', ...' : ''}), more than maxInstruments (${max}; ${this.registry.size} registered)`);
+    }
+  }
+
+  /** Register the named instruments (if new) and set their thresholds, journaled on their shards. */
+  #setInstruments(instruments: InstrumentThresholds): void {
+    this.#checkInstrumentRoom(instruments);
+    for (const [name, selectors] of Object.entries(instruments)) this.pool.setInstrumentThresholds(this.registry.id(name), selectors);
+  }
+
+  /** Per-instrument thresholds in force, by instrument name. */
+  #instrumentThresholds(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const [id, values] of this.pool.instrumentThresholds()) out[this.registry.name(id)] = values;
+    return out;
   }
 
   #register(ws: WebSocket<ProducerState>, instruments: InstrumentInfo[]): void {
@@ -755,6 +798,26 @@ function readBody(res: HttpResponse, limit: number, done: (body: string | null) 
     chunks.push(Buffer.from(chunk.slice(0)));
     if (isLast) done(Buffer.concat(chunks).toString('utf8'));
   });
+}
+
+/**
+ * A PUT /thresholds body: either a map of channel selectors to settings (the configuration's `thresholds`), or a
+ * configuration (an `atc calibrate --out` file) recognised by a `thresholds` or `instruments` key. Of a
+ * configuration only those two apply live; its other known options are listed as ignored, unknown ones refused.
+ */
+export function thresholdsBody(update: Record<string, unknown>): { thresholds?: Record<string, unknown>; instruments?: InstrumentThresholds; ignored: string[] } {
+  if (!('thresholds' in update) && !('instruments' in update)) return { thresholds: update, ignored: [] };
+  const known = [...Object.keys(defaultConfig()), 'server'];
+  for (const key of Object.keys(update)) {
+    if (!known.includes(key)) throw new ConfigError(key, `unknown option (known: ${known.join(', ')})`);
+  }
+  const t = update.thresholds;
+  if (t !== undefined && (typeof t !== 'object' || t === null || Array.isArray(t))) throw new ConfigError('thresholds', 'must be an object');
+  return {
+    thresholds: t as Record<string, unknown> | undefined,
+    instruments: update.instruments === undefined ? undefined : parseInstruments(update.instruments),
+    ignored: Object.keys(update).filter((k) => k !== 'thresholds' && k !== 'instruments'),
+  };
 }
 
 function checkMeta(meta: unknown): CheckpointMeta {
