@@ -2,6 +2,8 @@
 // registry), turn its alerts into detections (an alert marks the row of the event that fired it) and score them
 // against anomaly windows: precision, recall and F1 by window, detection delay, false alarms per hour, and the NAB
 // score (src/eval/nab.ts), per series and in total. The labels are NAB's combined_windows.json layout.
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { totalEvents, type ReaderStats } from '../adapters/common.js';
 import { csvInstrumentName } from '../adapters/csv.js';
 import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
@@ -10,6 +12,7 @@ import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
 import type { Io } from '../cli.js';
 import { checkFile, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
+import { reportModel, Tracer, writeReport, type Panel, type ReportTable } from '../report/index.js';
 import {
   detectionMetrics, isProfileName, LabelsError, NAB_PROFILES, nsToMs, parseLabelWindows, PROBATION_PERCENT, PROFILE_NAMES,
   scoreFile, totalScore, type CostMatrix, type DetectionMetrics, type NabFileScore, type NabTotal, type ProfileName, type TimeWindow,
@@ -18,7 +21,7 @@ import {
 const EXIT_OK = 0;
 
 export const EVAL_HELP = `Usage: atc eval <file...> --labels FILE [--profile standard|reward_low_FP_rate|reward_low_FN_rate]
-                [--config FILE] [--format auto|binance|deribit|ndjson|csv] [--json]
+                [--config FILE] [--format auto|binance|deribit|ndjson|csv] [--json] [--report FILE]
 
 Replays the files through the anomaly engine, as atc replay does, and scores its alerts against labelled
 anomaly windows. Every event of an instrument is a row of its series (a CSV file: its rows); an alert marks
@@ -46,6 +49,10 @@ Options:
   --config FILE  the engine configuration, a JSON object (docs/configuration.md), as for atc replay
   --format FMT   the input format of every file (default: auto), as for atc replay
   --json         one JSON object on stdout instead of the table
+  --report FILE  also write an HTML report to FILE (one self-contained file; open it in a browser): per
+                 labelled series, the value over time with the band the detectors tolerate, their scores
+                 and thresholds as they moved, the alerts and the labelled windows shaded, one panel per
+                 feature that alerted or that the series' value feeds; the tables of this command
   -h, --help     show this help
 
 Exit status: 0 done, 1 runtime failure, 2 usage error (bad option, file or labels).
@@ -58,6 +65,10 @@ interface EvalArgs {
   config: string | undefined;
   format: InputFormat | 'auto';
   json: boolean;
+  /** Write an HTML report here (docs/eval.md, "Reports"). */
+  report?: string;
+  /** The command line, for the report's header. */
+  command?: string;
 }
 
 function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
@@ -71,6 +82,7 @@ function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
       config: { type: 'string' },
       format: { type: 'string', default: 'auto' },
       json: { type: 'boolean' },
+      report: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -85,9 +97,11 @@ function parseEvalArgs(argv: string[]): EvalArgs | 'help' {
   }
   if (v.labels === undefined) throw new UsageError('eval: --labels FILE is required (anomaly windows, NAB\'s combined_windows.json layout); see atc eval --help');
   if (parsed.positionals.length === 0) throw new UsageError('eval: no input file given; see atc eval --help');
+  if (v.report === '') throw new UsageError('eval: --report needs a file name, like --report eval.html');
   return {
     files: parsed.positionals, labels: v.labels, profile: v.profile, config: v.config,
-    format: v.format as InputFormat | 'auto', json: v.json === true,
+    format: v.format as InputFormat | 'auto', json: v.json === true, report: v.report,
+    command: ['atc', 'eval', ...argv].map(shellWord).join(' '),
   };
 }
 
@@ -164,12 +178,15 @@ export interface EvalReport {
   events: number;
   rejected: Record<string, number>;
   malformedLines: number;
+  /** With --report: the file written, its size and its panels. */
+  report?: { path: string; bytes: number; panels: number };
 }
 
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
 
 /** Replays the files, scores the labelled series; throws UsageError for what the user can fix. */
 export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport> {
+  if (args.report !== undefined) await checkReportPath(args.report);
   const labels = await Labels.read(args.labels);
   // Everything the user can get wrong, before the replay: files, formats, labels of CSV series, configuration.
   const runs: { path: string; format: InputFormat }[] = [];
@@ -191,6 +208,10 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
   const engine = Engine.create(config);
   const registry = new Registry();
   const catalog = new InstrumentCatalog(registry);
+  // With --report, events go through a tracer (the same alerts, one event at a time) that records the labelled
+  // series' observations.
+  const tracer = args.report === undefined ? undefined
+    : new Tracer(engine, { name: (id) => registry.name(id), instruments: (id) => labels.get(registry.name(id)) !== undefined });
   const series = new Map<number, SeriesRows>();
   const stats: ReaderStats[] = [];
   let rowOf = new Int32Array(4096);
@@ -208,7 +229,7 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
         rowOf[i] = s.tsMs.length;
         s.tsMs.push(nsToMs(batch.tsNs[i]));
       }
-      const { alerts } = engine.ingest(batch);
+      const { alerts } = (tracer ?? engine).ingest(batch);
       // Alerts come in the order of their events; the engine wrote every event's sequence number into the batch.
       let j = 0;
       for (const a of alerts) {
@@ -261,7 +282,7 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
       `(instruments: ${names || 'none: no events were read'}; label keys: ${keys || 'none'})`);
   }
   const counters = engine.counters();
-  return {
+  const result: EvalReport = {
     profile: args.profile, cost: { ...cost }, probationPercent: PROBATION_PERCENT,
     series: reports,
     total: { rows: rowsTotal, alerts: alertsTotal, metrics: detectionMetrics(scored), nab: totalScore(scored) },
@@ -270,6 +291,95 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
     rejected: Object.fromEntries(Object.entries(counters.rejected).filter(([, v]) => v > 0)),
     malformedLines: stats.reduce((a, st) => a + Object.values(st.malformed).reduce((b, m) => b + m.count, 0), 0),
   };
+  if (tracer && args.report !== undefined) {
+    const spans = new Map<string, number>();
+    for (const [id, s] of series) if (s.tsMs.length > 1) spans.set(registry.name(id), (s.tsMs[s.tsMs.length - 1] - s.tsMs[0]) / 3.6e6);
+    const hoursOf = (name: string) => spans.get(name) ?? NaN;
+    const panels = reportPanels(tracer.panels(), new Set(reports.map((r) => r.name)));
+    const model = reportModel(panels, {
+      title: `atc eval: NAB ${fixed(result.total.nab.normalized)} (${args.profile}), ${int(reports.length)} series`,
+      command: args.command,
+      notes: notes(result).trimEnd().split('\n').map((line) => line.trim()),
+      tables: reportTables(result, panels, hoursOf),
+      windows: (instrument) => labels.get(instrument)?.windows,
+      include: () => true,
+    });
+    const bytes = await writeReport(args.report, model);
+    result.report = { path: args.report, bytes, panels: model.panels.length };
+  }
+  return result;
+}
+
+/** --report FILE: its directory must exist and FILE must not be one (checked before the replay). */
+async function checkReportPath(path: string): Promise<void> {
+  const dir = dirname(resolve(path));
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new UsageError(`--report ${path}: directory ${dir} does not exist`);
+  if (!st.isDirectory()) throw new UsageError(`--report ${path}: ${dir} is not a directory`);
+  const target = await stat(path).catch(() => undefined);
+  if (target?.isDirectory()) throw new UsageError(`--report ${path}: is a directory; give a file name, like ${path.replace(/\/?$/, '/eval.html')}`);
+}
+
+/** The features a series' value feeds directly (a CSV series' rows are value events). */
+const VALUE_FEATURES = new Set(['value', 'valueChange']);
+
+/**
+ * The panels of a report: per scored series, every feature that alerted or that its value feeds; a series with
+ * neither (a market instrument that never alerted) keeps every feature it observed.
+ */
+function reportPanels(all: Panel[], scored: Set<string>): Panel[] {
+  const byInstrument = new Map<string, Panel[]>();
+  for (const p of all) {
+    if (!scored.has(p.instrument)) continue;
+    let list = byInstrument.get(p.instrument);
+    if (!list) byInstrument.set(p.instrument, (list = []));
+    list.push(p);
+  }
+  const out: Panel[] = [];
+  for (const list of byInstrument.values()) {
+    const chosen = list.filter((p) => p.alerts.length > 0 || (VALUE_FEATURES.has(p.feature) && p.observations > 0));
+    out.push(...(chosen.length > 0 ? chosen : list.filter((p) => p.observations > 0)));
+  }
+  return out;
+}
+
+function reportTables(r: EvalReport, panels: Panel[], hoursOf: (series: string) => number): ReportTable[] {
+  const c = r.cost, t = r.total.nab;
+  const tables: ReportTable[] = [
+    {
+      title: 'Scores by series', columns: [...TABLE_HEAD], rows: tableBody(r),
+      note: `The first ${r.probationPercent * 100}% of a series' rows (at most 750) are a probation, not scored. ` +
+        'A false alarm is a detection outside every window; NAB is normalized: the detector that never fires scores 0, a perfect one 100.',
+    },
+    {
+      title: 'NAB score', columns: ['profile', 'tp weight', 'fp weight', 'fn weight', 'NAB', 'raw', 'null detector', 'perfect'],
+      rows: [[r.profile, c.tpWeight, c.fpWeight, c.fnWeight, fixed(t.normalized), fixed(t.raw, 4), fixed(t.nullScore, 4), fixed(t.perfectScore, 4)]],
+    },
+  ];
+  const windows = r.series.flatMap((s) => s.windows.map((w, k) => [
+    s.name, k + 1, w.start, w.end, int(w.rows), w.detectedAt ?? 'missed', w.delayMs === null ? '–' : duration(w.delayMs), fixed(w.score, 4),
+  ]));
+  if (windows.length > 0) {
+    tables.push({ title: 'Labelled windows', columns: ['series', 'window', 'start', 'end', 'rows', 'first detection', 'delay', 'score'], rows: windows });
+  }
+  const rates = panels.filter((p) => p.alerts.length > 0).flatMap((p) => {
+    const hours = hoursOf(p.instrument);
+    const byDetector = new Map<string, number>();
+    for (const a of p.alerts) byDetector.set(a.detector, (byDetector.get(a.detector) ?? 0) + 1);
+    return [...byDetector].map(([d, n]) => [p.instrument, p.feature, d, int(n), hours > 0 ? fixed(n / hours, 3) : '–']);
+  });
+  if (rates.length > 0) {
+    tables.push({
+      title: 'Alerts by feature and detector', columns: ['series', 'feature', 'detector', 'alerts', 'alerts/h'], rows: rates,
+      note: 'Every alert, probation included, per hour from the series\' first row to its last.',
+    });
+  }
+  return tables;
+}
+
+/** A word of a command line as a shell would need it. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `atc eval`: resolves to the exit code; usage problems throw UsageError (main prints them, exit 2). */
@@ -283,6 +393,10 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
   if (args.json) io.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
   else io.stdout.write(formatTable(report));
   io.stderr.write(notes(report));
+  if (report.report) {
+    const r = report.report;
+    io.stderr.write(`  report: ${r.path} (${int(r.panels)} panels, ${(r.bytes / 2 ** 20).toFixed(1)} MiB)\n`);
+  }
   return EXIT_OK;
 }
 
@@ -300,14 +414,22 @@ export function duration(ms: number): string {
   return `${(s / 86400).toFixed(1)} d`;
 }
 
-function formatTable(r: EvalReport): string {
-  const head = ['series', 'rows', 'windows', 'found', 'false alarms', 'precision', 'recall', 'F1', 'mean delay', 'alarms/h', 'NAB raw', 'NAB'];
+const TABLE_HEAD = ['series', 'rows', 'windows', 'found', 'false alarms', 'precision', 'recall', 'F1', 'mean delay', 'alarms/h', 'NAB raw', 'NAB'] as const;
+
+/** The table's rows, as printed: one per series, then the total. */
+function tableBody(r: EvalReport): string[][] {
   const line = (name: string, rows: number, m: DetectionMetrics, nab: NabTotal) => [
     name, int(rows), int(m.windows), int(m.detected), int(m.falseAlarms), fixed(m.precision), fixed(m.recall), fixed(m.f1),
     duration(m.meanDelayMs), fixed(m.falseAlarmsPerHour, 3), fixed(nab.raw), fixed(nab.normalized),
   ];
   const body = r.series.map((s) => line(s.name, s.rows, s.metrics, s.nab));
   body.push(line('total', r.total.rows, r.total.metrics, r.total.nab));
+  return body;
+}
+
+function formatTable(r: EvalReport): string {
+  const head = [...TABLE_HEAD];
+  const body = tableBody(r);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((row) => row[c].length)));
   const fmt = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
   const out = [fmt(head), ...body.slice(0, -1).map(fmt), fmt(widths.map((w) => '-'.repeat(w))), fmt(body[body.length - 1])];
