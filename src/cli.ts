@@ -41,6 +41,7 @@ Usage:
   atc demo                         start a sidecar, replay the committed sample into it, print alerts
   atc replay <file...> [options]   replay recorded market data through the engine and print its alerts
   atc eval <file...> --labels FILE score the alerts against labelled anomaly windows (NAB's method)
+  atc calibrate <file...> [options] fit per-instrument thresholds to a target alert rate, walk-forward
   atc <command> --help             the options of a command
   atc --help | --version
 
@@ -53,6 +54,7 @@ Examples:
   atc replay data/samples/binance-usdm-btcusdt.txt.gz > alerts.ndjson
   atc replay DERIBIT.0 DERIBIT.ws.1.0 --out alerts.ndjson
   atc replay nab/data/realKnownCause/*.csv --format csv
+  atc calibrate capture.gz --target-rate 2/h --out thresholds.json && atc replay capture.gz --config thresholds.json
 `;
 
 const REPLAY_HELP = `Usage: atc replay <file...> [--format auto|binance|deribit|ndjson|csv] [--config FILE] [--out FILE]
@@ -133,7 +135,8 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       return await commands[command](rest, io);
     }
     if (command === 'eval') return await (await import('./eval/cli.js')).evalCommand(rest, io);
-    throw new UsageError(`unknown command ${JSON.stringify(command)} (known: serve, send, demo, replay, eval); see atc --help`);
+    if (command === 'calibrate') return await (await import('./calibrate/cli.js')).calibrateCommand(rest, io);
+    throw new UsageError(`unknown command ${JSON.stringify(command)} (known: serve, send, demo, replay, eval, calibrate); see atc --help`);
   } catch (err) {
     if (err instanceof UsageError || err instanceof ConfigError) {
       io.stderr.write(`atc: ${err.message}\n`);
