@@ -42,6 +42,7 @@ Usage:
   atc replay <file...> [options]   replay recorded market data through the engine and print its alerts
   atc eval <file...> --labels FILE score the alerts against labelled anomaly windows (NAB's method)
   atc calibrate <file...> [options] fit per-instrument thresholds to a target alert rate, walk-forward
+  atc eval nab --data DIR          atc's detectors over the NAB corpus: scores at own and hindsight thresholds
   atc <command> --help             the options of a command
   atc --help | --version
 
@@ -134,6 +135,7 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
       const commands = await import('./cli-serve.js');
       return await commands[command](rest, io);
     }
+    if (command === 'eval' && rest[0] === 'nab') return await (await import('./eval/nab-cli.js')).evalNabCommand(rest.slice(1), io);
     if (command === 'eval') return await (await import('./eval/cli.js')).evalCommand(rest, io);
     if (command === 'calibrate') return await (await import('./calibrate/cli.js')).calibrateCommand(rest, io);
     throw new UsageError(`unknown command ${JSON.stringify(command)} (known: serve, send, demo, replay, eval, calibrate); see atc --help`);

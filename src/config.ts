@@ -34,6 +34,9 @@ export interface Config {
   timeBuckets: number;
   warmup: number;
   detectors: { ewmaAlpha: number; chartLambda: number; cusumK: number; phDelta: number; phAlpha: number };
+  /** The novelty detector: observations it stays silent after a score; time-of-day phases (0 = none); the history
+   * a feature needs before its value is judged against the same phase of earlier days. */
+  novelty: { refractory: number; phases: number; phaseWarmupMs: number };
   regime: { volFastMs: number; volSlowMs: number; volExponent: number; liquidityExponent: number; min: number; max: number };
   calibration: {
     targetPerHour: number; tailProbability: number; tailMemory: number; quantileStep: number; warmup: number;
@@ -72,6 +75,7 @@ export function defaultConfig(): Config {
     timeBuckets: 60,
     warmup: 64,
     detectors: { ewmaAlpha: 0.02, chartLambda: 0.2, cusumK: 0.5, phDelta: 0.5, phAlpha: 0.99 },
+    novelty: { refractory: 10, phases: 12, phaseWarmupMs: 8 * 86_400_000 },
     regime: { volFastMs: 30_000, volSlowMs: 1_800_000, volExponent: 0.5, liquidityExponent: 0.25, min: 0.5, max: 4 },
     calibration: {
       targetPerHour: 0.5, tailProbability: 0.02, tailMemory: 200, quantileStep: 0.05, warmup: 500,
@@ -96,8 +100,10 @@ export function defaultConfig(): Config {
       basis: feature(['zscore', 'cusum'], 0.1),
       funding: feature(['zscore'], 1e-6),
       ivChange: feature(['zscore', 'robust'], 0.001),
-      value: feature(['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley'], 1e-9),
-      valueChange: feature(['zscore'], 1e-9),
+      // Generic series (the NAB corpus, any metric): the novelty detector alone scores best there
+      // (docs/eval.md, "NAB"); the change feature only adds false alarms, so it is off unless asked for.
+      value: feature(['novelty'], 1e-9),
+      valueChange: feature(['zscore'], 1e-9, false),
     },
     thresholds: {
       default: { mode: 'target', threshold: 8 },
@@ -106,6 +112,8 @@ export function defaultConfig(): Config {
       'imbalance.cusum': { mode: 'target', threshold: 150 },
       'depthImbalance.cusum': { mode: 'target', threshold: 150 },
       'depth.cusum': { mode: 'target', threshold: 150 },
+      // In basis points of the range seen so far, a scale-free unit: 100 is a value 1% of the range outside it.
+      novelty: { mode: 'static', threshold: 100 },
     },
   };
 }
@@ -154,6 +162,7 @@ export function resolveConfig(input: unknown = {}): Config {
   c.regime = section(input.regime, d.regime, 'regime');
   c.calibration = section(input.calibration, d.calibration, 'calibration');
   c.suppression = section(input.suppression, d.suppression, 'suppression');
+  c.novelty = section(input.novelty, d.novelty, 'novelty');
 
   num(c.maxInstruments, 'maxInstruments', 1, 1_048_576, { integer: true });
   bool(c.autoRegister, 'autoRegister');
@@ -188,6 +197,9 @@ export function resolveConfig(input: unknown = {}): Config {
   num(c.suppression.hysteresis, 'suppression.hysteresis', 0, 1, { openLo: true });
   num(c.suppression.cooldownMs, 'suppression.cooldownMs', 0, MAX_NS / 1e6);
   num(c.suppression.minPersistence, 'suppression.minPersistence', 1, 1e6, { integer: true });
+  num(c.novelty.refractory, 'novelty.refractory', 0, 1e9, { integer: true });
+  num(c.novelty.phases, 'novelty.phases', 0, 24, { integer: true });
+  num(c.novelty.phaseWarmupMs, 'novelty.phaseWarmupMs', 0, MAX_NS / 1e6);
   num(c.thresholdFloor, 'thresholdFloor', 0, 1e12);
   num(c.scoreCap, 'scoreCap', 1, 1e300);
 
@@ -307,6 +319,9 @@ export function encodeConfig(c: Config): Float64Array {
   a[C.AUTO_REGISTER] = c.autoRegister ? 1 : 0;
   a[C.SCORE_CAP] = c.scoreCap;
   a[C.RATE_GAIN] = c.calibration.rateGain;
+  a[C.NOVELTY_REFRACTORY] = c.novelty.refractory;
+  a[C.NOVELTY_PHASES] = c.novelty.phases;
+  a[C.NOVELTY_PHASE_WARMUP_NS] = ns(c.novelty.phaseWarmupMs);
   FEATURES.forEach((name, f) => {
     const fc = c.features[name];
     a[C.FEATURE_BASE + 3 * f] = fc.enabled ? 1 : 0;

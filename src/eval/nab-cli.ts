@@ -1,0 +1,77 @@
+// `atc eval nab --data DIR`: the command around src/eval/nab-run.ts.
+import type { Io } from '../cli.js';
+import { loadReplayConfig, parseCommandArgs, UsageError } from '../cli-common.js';
+import { PROFILE_NAMES } from './nab.js';
+import { evalNab, writeNabResults, type NabEvalReport } from './nab-run.js';
+
+export const EVAL_NAB_HELP = `Usage: atc eval nab --data DIR [--config FILE] [--out DIR] [--json] [--progress]
+
+Runs atc's detectors over every series of the Numenta Anomaly Benchmark and prints, for each detector on each
+feature of a value series (value, valueChange) and for the configured ensemble, the NAB score (standard,
+reward_low_FP_rate, reward_low_FN_rate profiles) at two kinds of threshold:
+  own        the alerts atc raised with the thresholds it set itself, online, without the labels
+  hindsight  NAB's convention: the one threshold per profile that scores best on the whole corpus
+A row's anomaly score is s / (s + t), the detector's score s against the threshold t in force (0.5 = at atc's
+own threshold). Each series runs in its own engine with the configuration (every detector on for the value
+features; the ensemble is the channels the configuration enables: by default value.novelty).
+
+Options:
+  --data DIR      a NAB checkout: DIR/data/<category>/<file>.csv and DIR/labels/combined_windows.json
+                  (../shared/data/nab in this project's CI)
+  --config FILE   engine configuration (JSON, docs/configuration.md)
+  --out DIR       also write the scores in NAB's results layout, DIR/<detector>/<category>/<detector>_<file>.csv
+                  (timestamp,value,anomaly_score), one detector per channel and per ensemble, and an
+                  own-threshold twin of each (atc_own_*: scores 0 or 1), plus DIR/thresholds.json in NAB's
+                  config/thresholds.json layout, for NAB's own scorer
+  --json          print the report as JSON
+  --progress      a progress line on stderr (on by default when stderr is a terminal)
+
+Example:
+  atc eval nab --data ../shared/data/nab --out nab-results
+`;
+
+const fix = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
+
+/** The table `atc eval nab` prints. */
+export function formatNabReport(r: NabEvalReport): string {
+  const lines: string[] = [];
+  lines.push(`NAB corpus: ${r.files} series, ${r.rows.toLocaleString('en-US')} rows, ${r.windows} windows; ${r.seconds.toFixed(1)} s`);
+  lines.push('');
+  lines.push(`${'detector'.padEnd(24)} ${'own thresholds'.padEnd(23)} ${'found'.padStart(8)} ${'false'.padStart(6)}   ${'best threshold in hindsight'.padEnd(23)} ${'threshold'.padStart(9)}`);
+  lines.push(`${''.padEnd(24)} ${'std'.padStart(7)} ${'lowFP'.padStart(7)} ${'lowFN'.padStart(7)} ${''.padStart(8)} ${'alarms'.padStart(6)}   ${'std'.padStart(7)} ${'lowFP'.padStart(7)} ${'lowFN'.padStart(7)} ${'(std)'.padStart(9)}`);
+  for (const d of r.detectors) {
+    const name = `${d.name}${d.configured && d.name !== 'ensemble' ? ' *' : ''}`;
+    lines.push(`${name.padEnd(24)} ${PROFILE_NAMES.map((p) => fix(d.own[p]).padStart(7)).join(' ')} ${`${d.own.detected}/${d.own.windows}`.padStart(8)} ${String(d.own.falseAlarms).padStart(6)}   ` +
+      `${PROFILE_NAMES.map((p) => fix(d.hindsight[p].score).padStart(7)).join(' ')} ${d.hindsight.standard.threshold.toFixed(3).padStart(9)}`);
+  }
+  lines.push('');
+  lines.push('* in the configured ensemble. Published (NAB v1.1 scoreboard, standard / lowFP / lowFN, best threshold in');
+  lines.push('hindsight): Numenta HTM 70.10 / 63.12 / 74.32, windowed Gaussian 39.65 / 20.87 / 47.41, null detector 0.');
+  return lines.join('\n') + '\n';
+}
+
+export async function evalNabCommand(argv: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommandArgs('eval nab', {
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      data: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+      progress: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { io.stdout.write(EVAL_NAB_HELP); return 0; }
+  if (positionals.length > 0) throw new UsageError(`eval nab: unexpected argument ${JSON.stringify(positionals[0])} (the corpus comes from --data DIR); see atc eval nab --help`);
+  if (values.data === undefined) throw new UsageError('eval nab: --data DIR is required (a NAB checkout with data/ and labels/); see atc eval nab --help');
+  const config = await loadReplayConfig(values.config);
+  const progress = values.progress ?? io.stderr.isTTY === true;
+  const { report, runs, channels } = await evalNab({
+    dataDir: values.data, config,
+    onProgress: progress ? (done, total) => io.stderr.write(`\ratc eval nab: ${done}/${total} series`) : undefined,
+  });
+  if (progress) io.stderr.write('\n');
+  if (values.out !== undefined) {
+    const n = await writeNabResults(values.out, runs, channels, report.detectors);
+    io.stderr.write(`atc eval nab: wrote ${n} result files and thresholds.json under ${values.out}\n`);
+  }
+  io.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatNabReport(report));
+  return 0;
+}

@@ -1,0 +1,172 @@
+// `atc eval nab` (src/eval/nab-run.ts, nab-cli.ts) on a small corpus in NAB's layout, built here: two synthetic
+// series with known anomalies and the committed nyc_taxi slice. What it prints must be what its result files,
+// rescored by the scorer, give; its own detections are the alerts; every mistake is a usage error.
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli.js';
+import { resolveConfig } from '../src/config.js';
+import { NAB_PROFILES, PROFILE_NAMES, labelTimeMs, optimizeThreshold, parseLabelWindows, scoreCorpus, type NabSeries } from '../src/eval/nab.js';
+import { evalNab, nabChannels, nabDetectorName, type NabEvalReport } from '../src/eval/nab-run.js';
+import { mulberry32, gaussian } from '../src/random.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+class Sink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
+}
+async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Sink(), stderr = new Sink();
+  const code = await main(argv, { stdout, stderr });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+const t0 = Date.UTC(2015, 0, 1);
+const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
+/** 10 days of 5-minute rows: a daily pattern and noise; a spike on day 6 and a level shift from day 8 on. */
+function synthetic(seed: number, spikeRow: number, shiftRow: number): string {
+  const g = gaussian(mulberry32(seed));
+  const lines = ['timestamp,value'];
+  for (let i = 0; i < 2880; i++) {
+    const v = 20 + 5 * Math.sin((2 * Math.PI * i) / 288) + g() + (i === spikeRow ? 30 : 0) + (i >= shiftRow ? 15 : 0);
+    lines.push(`${time(t0 + i * 300_000)},${v.toFixed(3)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+const around = (row: number, half: number): [string, string] => [time(t0 + (row - half) * 300_000) + '.000000', time(t0 + (row + half) * 300_000) + '.000000'];
+
+let dir: string;
+let out: string;
+let report: NabEvalReport;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'atc-nab-'));
+  out = join(dir, 'results');
+  mkdirSync(join(dir, 'data', 'artificialWithAnomaly'), { recursive: true });
+  mkdirSync(join(dir, 'data', 'realKnownCause'), { recursive: true });
+  mkdirSync(join(dir, 'labels'));
+  writeFileSync(join(dir, 'data/artificialWithAnomaly/a.csv'), synthetic(1, 1800, 2400));
+  writeFileSync(join(dir, 'data/artificialWithAnomaly/b.csv'), synthetic(2, 2000, 2600));
+  cpSync(join(ROOT, 'test/fixtures/nab/realKnownCause/nyc_taxi.csv'), join(dir, 'data/realKnownCause/nyc_taxi.csv'));
+  writeFileSync(join(dir, 'labels/combined_windows.json'), JSON.stringify({
+    'artificialWithAnomaly/a.csv': [around(1800, 20), around(2400, 20)],
+    'artificialWithAnomaly/b.csv': [around(2000, 20), around(2600, 20)],
+    'realKnownCause/nyc_taxi.csv': [],
+  }));
+  const r = await run(['eval', 'nab', '--data', dir, '--json', '--out', out]);
+  expect(r.code, r.stderr).toBe(0);
+  report = JSON.parse(r.stdout) as NabEvalReport;
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Reads one detector's result files back: NAB's results layout, scores as written. */
+function readResults(detector: string): (NabSeries & { key: string })[] {
+  const labels = parseLabelWindows(JSON.parse(readFileSync(join(dir, 'labels/combined_windows.json'), 'utf8')));
+  const outSeries: (NabSeries & { key: string })[] = [];
+  for (const category of readdirSync(join(out, detector)).sort()) {
+    for (const f of readdirSync(join(out, detector, category)).sort()) {
+      const lines = readFileSync(join(out, detector, category, f), 'utf8').trim().split('\n');
+      expect(lines[0]).toBe('timestamp,value,anomaly_score');
+      const rows = lines.slice(1).map((l) => l.split(','));
+      const key = `${category}/${f.slice(detector.length + 1)}`;
+      outSeries.push({
+        key, tsMs: rows.map((c) => labelTimeMs(c[0]) as number), scores: rows.map((c) => Number(c[2])), windows: labels.get(key)!,
+      });
+    }
+  }
+  return outSeries;
+}
+
+describe('atc eval nab', () => {
+  it('scores every channel of a value series and the ensemble, which by default is value.novelty', () => {
+    expect(report.files).toBe(3);
+    expect(report.windows).toBe(4);
+    const names = report.detectors.map((d) => d.name);
+    expect(names[0]).toBe('ensemble');
+    expect(names.slice(1)).toEqual(nabChannels(resolveConfig({})).map((c) => c.name));
+    expect(report.detectors.filter((d) => d.configured).map((d) => d.name)).toEqual(['ensemble', 'value.novelty']);
+    const ens = report.detectors[0], nov = report.detectors.find((d) => d.name === 'value.novelty')!;
+    expect(ens.own).toEqual(nov.own);
+    expect(ens.hindsight).toEqual(nov.hindsight);
+    // The spikes and shifts are far outside anything seen: the novelty detector finds all four windows itself.
+    expect(nov.own.detected).toBe(4);
+    expect(nov.own.standard).toBeGreaterThan(50);
+  });
+
+  it('writes NAB\'s results layout; rescoring the files gives the printed scores, own and in hindsight', () => {
+    for (const name of ['ensemble', 'value.novelty', 'value.zscore']) {
+      const d = report.detectors.find((x) => x.name === name)!;
+      const hind = readResults(nabDetectorName(name, false));
+      const own = readResults(nabDetectorName(name, true));
+      expect(hind.map((s) => s.key)).toEqual(['artificialWithAnomaly/a.csv', 'artificialWithAnomaly/b.csv', 'realKnownCause/nyc_taxi.csv']);
+      for (const s of hind) expect(s.scores.every((x) => x >= 0 && x < 1), `${name} ${s.key} scores in [0, 1)`).toBe(true);
+      for (const s of own) expect(s.scores.every((x) => x === 0 || x === 1), `${name} ${s.key} own scores 0 or 1`).toBe(true);
+      for (const p of PROFILE_NAMES) {
+        expect(scoreCorpus(own, 0.5, NAB_PROFILES[p]).normalized, `${name} own ${p}`).toBeCloseTo(d.own[p], 6);
+        const best = optimizeThreshold(hind, NAB_PROFILES[p]);
+        expect(scoreCorpus(hind, best.threshold, NAB_PROFILES[p]).normalized, `${name} hindsight ${p}`).toBeCloseTo(d.hindsight[p].score, 4);
+      }
+    }
+    const thresholds = JSON.parse(readFileSync(join(out, 'thresholds.json'), 'utf8')) as Record<string, Record<string, { score: number; threshold: number }>>;
+    expect(Object.keys(thresholds)).toHaveLength(2 * report.detectors.length);
+    expect(thresholds.atc_value_novelty.standard.score).toBeCloseTo(report.detectors.find((d) => d.name === 'value.novelty')!.hindsight.standard.score, 9);
+  });
+
+  it('an own detection is a row whose score is at or above 0.5 (the threshold in force) for a static channel', async () => {
+    const { runs, channels } = await evalNab({ dataDir: dir, config: resolveConfig({ autoRegister: true }) });
+    const k = channels.findIndex((c) => c.name === 'value.novelty');
+    let alerts = 0;
+    for (const r of runs) {
+      for (let i = 0; i < r.tsMs.length; i++) {
+        if (r.own[k][i]) { alerts++; expect(r.scores[k][i]).toBeGreaterThanOrEqual(0.5); }
+      }
+    }
+    expect(alerts).toBeGreaterThanOrEqual(4);
+  });
+
+  it('prints a table with every detector and the published scoreboard beside it', async () => {
+    const r = await run(['eval', 'nab', '--data', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^NAB corpus: 3 series, 6,760 rows, 4 windows; \d+\.\d s\n/);
+    for (const d of report.detectors) expect(r.stdout).toContain(d.name);
+    expect(r.stdout).toContain('Numenta HTM 70.10 / 63.12 / 74.32');
+  });
+
+  it('usage errors name what is wrong', async () => {
+    const cases: [string[], RegExp][] = [
+      [['eval', 'nab'], /--data DIR is required/],
+      [['eval', 'nab', '--data', join(dir, 'nope')], /no such directory/],
+      [['eval', 'nab', '--data', join(dir, 'labels')], /no data\/ directory/],
+      [['eval', 'nab', '--data', dir, 'extra'], /unexpected argument "extra"/],
+      [['eval', 'nab', '--data', dir, '--bogus'], /Unknown option '--bogus'/],
+    ];
+    for (const [argv, re] of cases) {
+      const r = await run(argv);
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(re);
+    }
+    const noLabels = mkdtempSync(join(tmpdir(), 'atc-nab-bad-'));
+    try {
+      mkdirSync(join(noLabels, 'data', 'x'), { recursive: true });
+      writeFileSync(join(noLabels, 'data/x/s.csv'), synthetic(3, 100, 200));
+      let r = await run(['eval', 'nab', '--data', noLabels]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/labels.*combined_windows\.json: no such file/);
+      mkdirSync(join(noLabels, 'labels'));
+      writeFileSync(join(noLabels, 'labels/combined_windows.json'), JSON.stringify({ 'x/other.csv': [] }));
+      r = await run(['eval', 'nab', '--data', noLabels]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no windows for x\/s\.csv/);
+      writeFileSync(join(noLabels, 'labels/combined_windows.json'), JSON.stringify({ 'x/s.csv': [] }));
+      writeFileSync(join(noLabels, 'off.json'), JSON.stringify({ features: { value: { enabled: false } } }));
+      r = await run(['eval', 'nab', '--data', noLabels, '--config', join(noLabels, 'off.json')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/features\.value: no detector is enabled/);
+    } finally {
+      rmSync(noLabels, { recursive: true, force: true });
+    }
+  });
+});
