@@ -25,7 +25,7 @@ export interface CaseSpec {
   config: Record<string, unknown>;
   /** Ids the host registers, in this order, after init (empty when the configuration auto-registers). */
   instruments: number[];
-  /** Alert records per ingest call. The minimum (70) makes every host go round the consumed() loop. */
+  /** Alert records per ingest call. The minimum (84) makes every host go round the consumed() loop. */
   alertCapacity: number;
   events: () => EventBatch;
 }
@@ -55,16 +55,21 @@ export function marketCase(name: string, n: number, alertCapacity: number, instr
 }
 
 export const CASES: CaseSpec[] = [
-  marketCase('market', 4000, 70),
+  marketCase('market', 4000, 84),
   {
     name: 'value-shift',
     description: 'one value series (instrument 7, every 100 ms): N(0, 1), a spike of +9 at event 800, a level shift of +3 from event 1400; auto-registered',
     config: {
       autoRegister: true, window: 128, warmup: 32,
-      thresholds: { default: { mode: 'static', threshold: 6 }, cusum: { mode: 'static', threshold: 10 }, pageHinkley: { mode: 'static', threshold: 10 }, ewma: { mode: 'target', threshold: 6 } },
+      // Every detector on the value, and the change feature on: the generic kind's defaults use novelty alone.
+      features: { value: { detectors: ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty'] }, valueChange: { enabled: true } },
+      thresholds: {
+        default: { mode: 'static', threshold: 6 }, cusum: { mode: 'static', threshold: 10 }, pageHinkley: { mode: 'static', threshold: 10 },
+        ewma: { mode: 'target', threshold: 6 }, novelty: { mode: 'static', threshold: 100 },
+      },
     },
     instruments: [],
-    alertCapacity: 70,
+    alertCapacity: 84,
     events: () => {
       const g = gaussian(mulberry32(11));
       const b = new EventBatch(2000);
@@ -81,7 +86,7 @@ export const CASES: CaseSpec[] = [
       thresholds: { default: { mode: 'static', threshold: 5 } },
     },
     instruments: [1, 2, 3],
-    alertCapacity: 140,
+    alertCapacity: 168,
     events: () => badEvents(1200),
   },
   {
@@ -89,7 +94,7 @@ export const CASES: CaseSpec[] = [
     description: 'value events on instruments 11..14 with auto-registration and room for 2: the first two to arrive are registered, the others rejected as table full; a spike on each registered one',
     config: { autoRegister: true, maxInstruments: 2, window: 16, warmup: 8, thresholds: { default: { mode: 'static', threshold: 6 } } },
     instruments: [],
-    alertCapacity: 70,
+    alertCapacity: 84,
     events: () => {
       const g = gaussian(mulberry32(3));
       const b = new EventBatch(240);

@@ -60,8 +60,9 @@ describe('docs/abi.md', () => {
     const text = section('Configuration array');
     const rows = numberedRows(text);
     // The first table: index | name | default | valid, indices 0..31.
+    // (Then the novelty settings, 272..274, in the same form.)
     const globals = rows.filter((r) => r.length === 4);
-    expect(globals.map((r) => Number(r[0]))).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    expect(globals.map((r) => Number(r[0]))).toEqual([...Array.from({ length: 32 }, (_, i) => i), 272, 273, 274]);
     for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe(expected[Number(index)]);
     // The second: f | feature | enabled | mask | minimum scale.
     const features = rows.filter((r) => r.length === 5);
@@ -72,11 +73,12 @@ describe('docs/abi.md', () => {
     }
     // Channels, as the text states them: target-rate everywhere; 8, or 20 for cusum and pageHinkley, or 150 for the
     // cusum of the book features imbalance, depth and depthImbalance.
-    expect(text).toContain('mode 2 (target-rate) for every channel; threshold 8, except 20 for `cusum` and\n`pageHinkley` (`d` = 3, 4) and 150 for the `cusum` of `imbalance`, `depth` and `depthImbalance` (`f` = 7, 8, 9).');
+    expect(text).toContain('Defaults: mode 0 (static) and threshold 100 for `novelty` (`d` = 5); for the others, mode 2 (target-rate) for every channel; threshold 8, except 20 for `cusum` and\n`pageHinkley` (`d` = 3, 4) and 150 for the `cusum` of `imbalance`, `depth` and `depthImbalance` (`f` = 7, 8, 9).');
     for (let c = 0; c < FEATURES.length * DETECTORS.length; c++) {
       const d = DETECTORS[c % DETECTORS.length];
       const f = FEATURES[Math.floor(c / DETECTORS.length)];
       const book = d === 'cusum' && (f === 'imbalance' || f === 'depth' || f === 'depthImbalance');
+      if (d === 'novelty') { expect([expected[80 + 2 * c], expected[81 + 2 * c]], `channel ${c}`).toEqual([0, 100]); continue; }
       expect([expected[80 + 2 * c], expected[81 + 2 * c]], `channel ${c}`).toEqual([2, book ? 150 : d === 'cusum' || d === 'pageHinkley' ? 20 : 8]);
     }
   });

@@ -32,7 +32,7 @@ describe.skipIf(missing.length > 0)(`C host via wasm2c (examples/c-host)${reason
   afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
 
   for (const c of manifest.cases) {
-    // The golden alert capacity (mostly 70: a call per alerting event), and one large enough for a single call.
+    // The golden alert capacity (mostly 84: a call per alerting event), and one large enough for a single call.
     for (const capacity of [c.alertCapacity, 4096]) {
       it(`${c.name}: the golden alert and status bytes, alert capacity ${capacity}`, () => {
         const out = join(dir, `${c.name}-${capacity}`);
@@ -53,11 +53,11 @@ describe.skipIf(missing.length > 0)(`C host via wasm2c (examples/c-host)${reason
     expect(run.status, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(c.alerts);
-    expect(lines[0]).toMatch(/^ts \d+ seq +\d+ id +7 value\.zscore sev [1-4] normal value /);
+    expect(lines[0]).toMatch(/^ts \d+ seq +\d+ id +7 value(Change)?\.(zscore|robust|ewma|cusum|pageHinkley|novelty) sev [1-4] normal value /);
   });
 
-  it('refuses an alert capacity below 70 with the module\'s error code', () => {
-    const run = spawnSync(host, ['--quiet', '--alert-capacity', '69', join(GOLDEN, 'market')], { encoding: 'utf8' });
+  it('refuses an alert capacity below 84 with the module\'s error code', () => {
+    const run = spawnSync(host, ['--quiet', '--alert-capacity', '83', join(GOLDEN, 'market')], { encoding: 'utf8' });
     expect(run.status).not.toBe(0);
     expect(run.stderr).toContain('ingest: error -5');
   });

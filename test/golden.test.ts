@@ -70,7 +70,7 @@ describe('golden vectors: the files', () => {
     expect(total).toBeLessThan(1 << 20);
     expect(manifest.cases.every((c) => c.alerts > 0)).toBe(true);
     // The minimum alert capacity makes a host go round the loop after every event that alerts.
-    expect(manifest.cases.some((c) => c.alertCapacity === 70 && c.alerts > 1)).toBe(true);
+    expect(manifest.cases.some((c) => c.alertCapacity === 84 && c.alerts > 1)).toBe(true);
     const reasons = new Set(manifest.cases.flatMap((c) => [...file(c.files.status.path)]));
     expect([...reasons].sort()).toEqual(REJECT_REASONS.map((_, r) => r));
   });
@@ -106,7 +106,7 @@ describe('golden vectors: the TypeScript Engine', () => {
       expect(alerts.length / ALERT_BYTES).toBe(c.alerts);
       expect(same(alerts, file(c.files.alerts.path)), `alert records differ: ${REGENERATE}`).toBe(true);
       expect(same(r.status.subarray(0, c.n), file(c.files.status.path)), `status bytes differ: ${REGENERATE}`).toBe(true);
-      if (c.alertCapacity === 70) expect(calls).toBeGreaterThan(1);
+      if (c.alertCapacity === 84) expect(calls).toBeGreaterThan(1);
     });
 
     it(`${c.name}: Engine.ingest(EventBatch) with the default capacities gives the same alerts and rejects`, () => {
@@ -128,7 +128,7 @@ describe('golden vectors: bare Node (examples/node-bare/run.mjs)', () => {
   beforeAll(() => { out = mkdtempSync(join(tmpdir(), 'atc-node-bare-')); });
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  // The golden alert capacity (70 for most cases: many calls), and one large enough for a single call.
+  // The golden alert capacity (84 for most cases: many calls), and one large enough for a single call.
   for (const capacity of [undefined, 4096]) {
     it(`reproduces every case's alert and status bytes (alert capacity ${capacity ?? 'from the manifest'})`, () => {
       const dir = join(out, String(capacity ?? 'manifest'));
