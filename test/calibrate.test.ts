@@ -192,6 +192,20 @@ describe('atc calibrate on the committed real sample (3 minutes of BTCUSDT)', ()
   });
 });
 
+describe('--report FILE', () => {
+  it('writes one HTML page: the splits, the thresholds by channel, a panel per feature that the sample observed', async () => {
+    const path = join(dir, 'calibrate.html');
+    const r = await cli(['calibrate', SAMPLE, '--report', path, '--workers', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/wrote the report .*calibrate\.html \(\d+ panels/);
+    const html = readFileSync(path, 'utf8');
+    for (const text of ['atc calibrate: 2/h per channel', 'Splits against the target', 'Thresholds and rates by channel', 'BTCUSDT', 'spread.zscore']) expect(html, text).toContain(text);
+    const bad = await cli(['calibrate', SAMPLE, '--report', join(dir, 'no/such/dir/x.html'), '--workers', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('does not exist');
+  });
+});
+
 describe('PUT /thresholds with the calibrated file', () => {
   it('changes a running sidecar\'s thresholds, and a checkpoint keeps them', async () => {
     const file = JSON.parse(readFileSync(join(dir, 'thresholds.json'), 'utf8')) as { instruments: Record<string, Record<string, number>> };
@@ -290,7 +304,7 @@ describe('bad inputs are usage errors that name the problem', () => {
   it('--help explains every option, and atc --help lists the command', async () => {
     const help = await cli(['calibrate', '--help']);
     expect(help.code).toBe(0);
-    for (const word of ['--target-rate', '--config', '--out', '--split', '--folds', '--refit', '--instruments', '--format', '--labels', '--objective', '--max-rate', '--profile', '--workers', '--json', '--progress', '--help']) {
+    for (const word of ['--target-rate', '--config', '--out', '--split', '--folds', '--refit', '--instruments', '--format', '--labels', '--objective', '--max-rate', '--profile', '--workers', '--json', '--progress', '--report', '--per', '--help']) {
       expect(help.stdout, word).toContain(word);
     }
     expect((await cli(['--help'])).stdout).toContain('atc calibrate');

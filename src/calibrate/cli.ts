@@ -1,6 +1,7 @@
 // `atc calibrate`: argument parsing, progress on stderr, the human report on stdout (or JSON), the output file.
 import { createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { detectFileFormat, INPUT_FORMATS, type InputFormat } from '../adapters/index.js';
 import type { Io } from '../cli.js';
@@ -15,7 +16,7 @@ const EXIT_OK = 0;
 export const CALIBRATE_HELP = `Usage: atc calibrate <file...> [--target-rate 2/h] [--per channel|instrument] [--config FILE] [--out thresholds.json]
                      [--split 0.7 | --folds K] [--refit] [--instruments A,B] [--format FMT]
                      [--labels FILE [--objective f1|nab] [--max-rate R/h] [--profile P]]
-                     [--workers N] [--json] [--progress]
+                     [--workers N] [--json] [--progress] [--report FILE]
 
 Runs recorded market data through the anomaly engine and fits one threshold per instrument, feature and
 detector (a channel) so that each channel raises the target number of alerts per hour while it scores,
@@ -54,6 +55,11 @@ Options:
   --workers N      worker threads running the engine (default: the cores, ${availableParallelism()} here; 0: none,
                    everything on the main thread). The result does not depend on it
   --json           print the report as one JSON object instead of tables
+  --report FILE    also write an HTML report (one self-contained file; docs/report.md): the history replayed
+                   with the calibrated configuration, a panel per instrument and feature (values, band,
+                   scores and fitted thresholds, alerts, labelled windows; only panels with alerts when
+                   there are more than 40), and the tables: splits against the target, thresholds and
+                   rates by channel, the rates tried with --labels
   --progress       show progress on stderr even when it is not a terminal
   -h, --help       show this help
 
@@ -197,17 +203,14 @@ export async function calibrateCommand(argv: string[], io: Io): Promise<number> 
   resolveConfig({ autoRegister: true, ...config }); // a bad configuration is a usage error now, not after reading
   const labels = args.labels === undefined ? undefined : await Labels.read(args.labels);
   if (args.out !== undefined) await checkWritable(args.out);
-  if (args.report !== undefined) {
-    // Hook for the HTML report (src/report/, another change): not wired yet. Refused rather than silently ignored.
-    throw new UsageError('calibrate: --report is not available yet (the HTML report lands with src/report/)');
-  }
+  if (args.report !== undefined) await checkReportPath(args.report);
 
   const progress = new ProgressLine(io.stderr, args.progress);
   let result;
   try {
     result = await calibrate({
       inputs, config, targetPerHour: args.targetPerHour, per: args.per, split: args.split, folds: args.folds, refit: args.refit,
-      workers: args.workers, instruments: args.instruments,
+      workers: args.workers, instruments: args.instruments, keepData: args.report !== undefined,
       labels: labels === undefined ? undefined : {
         labels, objective: args.objective, profile: args.profile, maxRatePerHour: args.maxRatePerHour ?? args.targetPerHour,
       },
@@ -221,9 +224,29 @@ export async function calibrateCommand(argv: string[], io: Io): Promise<number> 
   }
   const { report, output } = result;
   if (args.out !== undefined) await writeFile(args.out, `${JSON.stringify(output, null, 2)}\n`);
+  let written: { bytes: number; panels: number } | undefined;
+  if (args.report !== undefined) {
+    const { writeCalibrationReport } = await import('./report.js');
+    written = await writeCalibrationReport(args.report, { data: result.data!, output, report, labels, command: ['atc', 'calibrate', ...argv].map(shellWord).join(' ') });
+  }
   if (args.json) io.stdout.write(`${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v))}\n`);
   else io.stdout.write(formatReport(report, args.out));
+  if (written !== undefined) io.stderr.write(`atc calibrate: wrote the report ${args.report} (${written.panels} panels, ${(written.bytes / 1_048_576).toFixed(1)} MiB)\n`);
   return EXIT_OK;
+}
+
+/** --report FILE: its directory must exist and FILE must not be one (checked before the work). */
+async function checkReportPath(path: string): Promise<void> {
+  if (path === '') throw new UsageError('calibrate: --report needs a file name, like --report calibrate.html');
+  const dir = dirname(resolve(path));
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UsageError(`--report ${path}: directory ${dir} does not exist`);
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`--report ${path}: is a directory; give a file name, like ${join(path, 'calibrate.html')}`);
+}
+
+/** A word of a command line as a shell would need it (for the report's header). */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }
 
 /** --out is checked before the work: a path that cannot be written fails now, not after an hour of fitting. */

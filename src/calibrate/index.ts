@@ -55,6 +55,8 @@ export interface CalibrateOptions {
   instruments?: string[];
   labels?: { labels: Labels; objective: Objective; maxRatePerHour: number; profile: ProfileName };
   search?: Partial<typeof DEFAULT_SEARCH>;
+  /** Return the parsed input with the result (for a report that replays it). */
+  keepData?: boolean;
   onProgress?: (p: CalibrationProgress) => void;
 }
 
@@ -158,6 +160,8 @@ export interface CalibrationResult {
   report: CalibrationReport;
   /** The configuration to write (--out): loads with --config in replay and serve, and through PUT /thresholds. */
   output: Record<string, unknown>;
+  /** The parsed input, when keepData was asked for. */
+  data?: CalibrationData;
 }
 
 export class CalibrationError extends Error {
@@ -628,7 +632,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrationResult>
       ...(selection ? { selection } : {}),
       runs, events, seconds: (performance.now() - started) / 1000,
     };
-    return { report, output };
+    return { report, output, ...(o.keepData ? { data } : {}) };
   } finally {
     await exec.close();
   }
