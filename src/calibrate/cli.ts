@@ -307,6 +307,9 @@ function table(head: string[], rows: string[][], left = 1): string[] {
   return [fmt(head), ...rows.map(fmt)];
 }
 
+/** Channel rows printed per fold: a listing of hundreds of option instruments would drown the summary. */
+const MAX_ROWS = 200;
+
 const ratioCell = (r: RateFigures) => `${fixed(r.ratio)} (${fixed(r.poisson95[0])}-${fixed(r.poisson95[1])})`;
 
 export function formatReport(r: CalibrationReport, out: string | undefined): string {
@@ -334,9 +337,13 @@ export function formatReport(r: CalibrationReport, out: string | undefined): str
       if (val) row.push(int(c.splits[1].alerts), fixed(c.splits[1].targetAlerts), fixed(c.splits[1].perHour));
       return row;
     });
-    lines.push(...table(head, rows, 4).map((l) => `  ${l}`));
-    const unobserved = fold.channels.filter((c) => c.status === 'unobserved');
-    if (unobserved.length > 0) lines.push(`  not scored in the fit period (feature not observed or still warming up): ${unobserved.map((c) => `${c.instrument} ${c.feature}.${c.detector}`).join(', ')}`);
+    if (rows.length === 0) lines.push('  no channel scored in the fit period');
+    else lines.push(...table(head, rows.slice(0, MAX_ROWS), 4).map((l) => `  ${l}`));
+    if (rows.length > MAX_ROWS) lines.push(`  ... ${int(rows.length - MAX_ROWS)} more channels (--json lists every one)`);
+    const unobserved = fold.channels.filter((c) => c.status === 'unobserved').map((c) => `${c.instrument} ${c.feature}.${c.detector}`);
+    if (unobserved.length > 0) {
+      lines.push(`  not scored in the fit period (feature not observed or still warming up): ${unobserved.slice(0, 12).join(', ')}${unobserved.length > 12 ? `, ... (${int(unobserved.length)} channels)` : ''}`);
+    }
     lines.push('', '  split        channels    alerts   target  achieved/target (Poisson 95% at target)   all scored channels: alerts  target  ratio');
     for (const s of fold.splits) {
       lines.push(`  ${s.name.padEnd(10)}  ${fixed(s.fitted.hours, 3).padStart(8)} h ${int(s.fitted.alerts).padStart(8)} ${fixed(s.fitted.targetAlerts).padStart(8)}  ` +
@@ -353,7 +360,8 @@ export function formatReport(r: CalibrationReport, out: string | undefined): str
   }
   if (r.unfitted.length > 0) {
     lines.push('', `Not brought to the target (${r.unfitted.length}):`);
-    for (const u of r.unfitted) lines.push(`  ${u.instrument} ${u.channel}: ${u.status}: ${u.note}`);
+    for (const u of r.unfitted.slice(0, MAX_ROWS)) lines.push(`  ${u.instrument} ${u.channel}: ${u.status}: ${u.note}`);
+    if (r.unfitted.length > MAX_ROWS) lines.push(`  ... ${int(r.unfitted.length - MAX_ROWS)} more (--json lists every one)`);
   }
   lines.push('', out === undefined
     ? `No --out: nothing written (${r.output.instruments} instruments, ${r.output.channels} per-instrument thresholds fitted).`
