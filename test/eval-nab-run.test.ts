@@ -135,6 +135,20 @@ describe('atc eval nab', () => {
     expect(r.stdout).toContain('Numenta HTM 70.10 / 63.12 / 74.32');
   });
 
+  it('--report writes one HTML page: the scores table and a panel per series, its windows included', async () => {
+    const path = join(dir, 'nab.html');
+    const r = await run(['eval', 'nab', '--data', dir, '--report', path]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/wrote .*nab\.html \(\d+\.\d MB, 3 panels\)/);
+    const html = readFileSync(path, 'utf8');
+    expect(html).toContain('NAB scores (normalized; own thresholds and best threshold in hindsight)');
+    for (const key of ['artificialWithAnomaly/a.csv', 'artificialWithAnomaly/b.csv', 'realKnownCause/nyc_taxi.csv']) expect(html).toContain(key);
+    expect(html).toContain('The configured ensemble (its alerts are atc&#39;s own detections) is value.novelty.');
+    const missing = await run(['eval', 'nab', '--data', dir, '--report', join(dir, 'no/such/dir/r.html')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--report .*does not exist/);
+  });
+
   it('usage errors name what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['eval', 'nab'], /--data DIR is required/],

@@ -311,7 +311,7 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
 }
 
 /** --report FILE: its directory must exist and FILE must not be one (checked before the replay). */
-async function checkReportPath(path: string): Promise<void> {
+export async function checkReportPath(path: string): Promise<void> {
   const dir = dirname(resolve(path));
   const st = await stat(dir).catch(() => undefined);
   if (!st) throw new UsageError(`--report ${path}: directory ${dir} does not exist`);

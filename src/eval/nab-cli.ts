@@ -1,10 +1,12 @@
 // `atc eval nab --data DIR`: the command around src/eval/nab-run.ts.
 import type { Io } from '../cli.js';
 import { loadReplayConfig, parseCommandArgs, UsageError } from '../cli-common.js';
+import { reportModel, writeReport, type Panel, type ReportTable } from '../report/index.js';
+import { checkReportPath } from './cli.js';
 import { PROFILE_NAMES } from './nab.js';
 import { evalNab, writeNabResults, type NabEvalReport } from './nab-run.js';
 
-export const EVAL_NAB_HELP = `Usage: atc eval nab --data DIR [--config FILE] [--out DIR] [--json] [--progress]
+export const EVAL_NAB_HELP = `Usage: atc eval nab --data DIR [--config FILE] [--out DIR] [--report FILE] [--json] [--progress]
 
 Runs atc's detectors over every series of the Numenta Anomaly Benchmark and prints, for each detector on each
 feature of a value series (value, valueChange) and for the configured ensemble, the NAB score (standard,
@@ -23,6 +25,9 @@ Options:
                   (timestamp,value,anomaly_score), one detector per channel and per ensemble, and an
                   own-threshold twin of each (atc_own_*: scores 0 or 1), plus DIR/thresholds.json in NAB's
                   config/thresholds.json layout, for NAB's own scorer
+  --report FILE   also write a self-contained HTML report (docs/report.md): per series its value, the band and
+                  every detector's score against its threshold, atc's alerts and the labelled windows shaded;
+                  the scores table
   --json          print the report as JSON
   --progress      a progress line on stderr (on by default when stderr is a terminal)
 
@@ -54,23 +59,46 @@ export async function evalNabCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs('eval nab', {
     args: argv, allowPositionals: true, strict: true,
     options: {
-      data: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+      data: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, report: { type: 'string' }, json: { type: 'boolean' },
       progress: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { io.stdout.write(EVAL_NAB_HELP); return 0; }
   if (positionals.length > 0) throw new UsageError(`eval nab: unexpected argument ${JSON.stringify(positionals[0])} (the corpus comes from --data DIR); see atc eval nab --help`);
   if (values.data === undefined) throw new UsageError('eval nab: --data DIR is required (a NAB checkout with data/ and labels/); see atc eval nab --help');
+  if (values.report !== undefined) await checkReportPath(values.report);
   const config = await loadReplayConfig(values.config);
   const progress = values.progress ?? io.stderr.isTTY === true;
-  const { report, runs, channels } = await evalNab({
-    dataDir: values.data, config,
+  const panels: Panel[] | undefined = values.report === undefined ? undefined : [];
+  const { report, runs, channels, labels } = await evalNab({
+    dataDir: values.data, config, panels,
     onProgress: progress ? (done, total) => io.stderr.write(`\ratc eval nab: ${done}/${total} series`) : undefined,
   });
   if (progress) io.stderr.write('\n');
   if (values.out !== undefined) {
     const n = await writeNabResults(values.out, runs, channels, report.detectors);
     io.stderr.write(`atc eval nab: wrote ${n} result files and thresholds.json under ${values.out}\n`);
+  }
+  if (values.report !== undefined) {
+    const table: ReportTable = {
+      title: 'NAB scores (normalized; own thresholds and best threshold in hindsight)',
+      columns: ['detector', 'in ensemble', 'own std', 'own lowFP', 'own lowFN', 'windows found', 'false alarms', 'hindsight std', 'hindsight lowFP', 'hindsight lowFN', 'threshold (std)'],
+      rows: report.detectors.map((d) => [d.name, d.configured ? 'yes' : '', ...PROFILE_NAMES.map((p) => d.own[p]), `${d.own.detected}/${d.own.windows}`, d.own.falseAlarms,
+        ...PROFILE_NAMES.map((p) => d.hindsight[p].score), d.hindsight.standard.threshold]),
+      note: 'Row score s / (s + t): the detector score against the threshold in force (0.5 = atc\'s own threshold). Published (hindsight): Numenta HTM 70.10 / 63.12 / 74.32, windowed Gaussian 39.65 / 20.87 / 47.41.',
+    };
+    const model = reportModel(panels!, {
+      title: `atc eval nab: ${report.files} series, ensemble ${fix(report.detectors[0].own.standard)} own / ${fix(report.detectors[0].hindsight.standard.score)} hindsight (standard)`,
+      command: `atc eval nab ${argv.join(' ')}`,
+      tables: [table],
+      notes: [
+        'Every detector runs on the value features here, so that each can be scored: the panels show all their alerts and scores. ' +
+        `The configured ensemble (its alerts are atc's own detections) is ${report.detectors.filter((d) => d.configured && d.name !== 'ensemble').map((d) => d.name).join(', ')}.`,
+      ],
+      windows: (name) => labels.get(name)?.map(([a, b]) => [a, b] as const),
+    });
+    const bytes = await writeReport(values.report, model);
+    io.stderr.write(`atc eval nab: wrote ${values.report} (${(bytes / 1e6).toFixed(1)} MB, ${model.panels.length} panels)\n`);
   }
   io.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatNabReport(report));
   return 0;

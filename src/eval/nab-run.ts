@@ -16,7 +16,10 @@ import { CsvReader } from '../adapters/csv.js';
 import { DETECTORS, FEATURES, type DetectorName } from '../abi.js';
 import { type Config, ConfigError, resolveConfig } from '../config.js';
 import { Engine } from '../engine.js';
+import { EventBatch } from '../events.js';
 import { Registry } from '../registry.js';
+import { Tracer } from '../report/index.js';
+import type { Panel } from '../report/index.js';
 import { UsageError, checkFile, readJson } from '../cli-common.js';
 import {
   NAB_PROFILES, PROFILE_NAMES, LabelsError, detectionMetrics, nsToMs, optimizeThreshold, parseLabelWindows, scoreCorpus,
@@ -100,8 +103,11 @@ function runConfig(config: Config): Config {
   return c;
 }
 
-/** Runs one file through its own engine, one row at a time, recording every channel's score and alerts. */
-export async function runNabFile(file: NabFile, config: Config, channels: readonly NabChannel[]): Promise<NabFileRun> {
+/**
+ * Runs one file through its own engine, one row at a time, recording every channel's score and alerts. With
+ * `panels`, the rows go through a report tracer (the same alerts and scores) and its panels are added there.
+ */
+export async function runNabFile(file: NabFile, config: Config, channels: readonly NabChannel[], panels?: Panel[]): Promise<NabFileRun> {
   const registry = new Registry();
   const reader = new CsvReader(file.path, { registry, instrument: file.key, reuseBatch: true });
   const ts: bigint[] = [];
@@ -126,14 +132,29 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
       alerts++;
     }
   };
+  // The report shows the features the configuration enables (the ensemble's), with every detector's trace.
+  const traced = NAB_FEATURES.filter((f) => channels.some((c) => c.configured && c.feature === f));
+  const tracer = panels ? new Tracer(engine, { name: () => file.key, features: traced }) : undefined;
+  const one = new EventBatch(1);
   for (row = 0; row < n; row++) {
-    region.tsNs[0] = ts[row];
-    region.seq[0] = BigInt(row);
-    region.instrument[0] = id;
-    region.kind[0] = 5;
-    region.f[0][0] = vals[row];
-    engine.ingestRegion(1, onAlerts);
-    if (region.status[0] !== 0) { rejected++; continue; }
+    if (tracer) {
+      one.clear().value(id, ts[row], vals[row], BigInt(row));
+      const r = tracer.ingest(one);
+      for (const a of r.alerts) {
+        const c = chIndex.get(`${FEATURES.indexOf(a.feature)}.${DETECTORS.indexOf(a.detector)}`);
+        if (c !== undefined) own[c][row] = 1;
+        alerts++;
+      }
+      if (r.rejects.length > 0) { rejected++; continue; }
+    } else {
+      region.tsNs[0] = ts[row];
+      region.seq[0] = BigInt(row);
+      region.instrument[0] = id;
+      region.kind[0] = 5;
+      region.f[0][0] = vals[row];
+      engine.ingestRegion(1, onAlerts);
+      if (region.status[0] !== 0) { rejected++; continue; }
+    }
     // A feature's channels hold this row's scores only if the row made the feature observe (valueChange starts
     // at the second row).
     NAB_FEATURES.forEach((f, j) => {
@@ -149,6 +170,7 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
       });
     });
   }
+  if (tracer) panels!.push(...tracer.panels());
   const tsNs = BigInt64Array.from(ts);
   return {
     ...file, tsNs, tsMs: Float64Array.from(ts, (t) => nsToMs(t)), values: Float64Array.from(vals), scores, own, alerts, rejected,
@@ -260,7 +282,7 @@ export async function writeNabResults(out: string, runs: readonly NabFileRun[], 
 }
 
 /** Reads the corpus, runs every file, scores. */
-export async function evalNab(o: { dataDir: string; config: Config; onProgress?: (done: number, total: number) => void }): Promise<{ report: NabEvalReport; runs: NabFileRun[]; channels: NabChannel[]; labels: Map<string, TimeWindow[]> }> {
+export async function evalNab(o: { dataDir: string; config: Config; onProgress?: (done: number, total: number) => void; panels?: Panel[] }): Promise<{ report: NabEvalReport; runs: NabFileRun[]; channels: NabChannel[]; labels: Map<string, TimeWindow[]> }> {
   const t0 = performance.now();
   const corpus = await listNabCorpus(o.dataDir);
   let labels: Map<string, TimeWindow[]>;
@@ -278,7 +300,7 @@ export async function evalNab(o: { dataDir: string; config: Config; onProgress?:
   }
   const runs: NabFileRun[] = [];
   for (const f of corpus.files) {
-    runs.push(await runNabFile(f, o.config, channels));
+    runs.push(await runNabFile(f, o.config, channels, o.panels));
     o.onProgress?.(runs.length, corpus.files.length);
   }
   const detectors = scoreNab(runs, labels, channels);
