@@ -284,6 +284,9 @@ describe('bad inputs are usage errors that name the problem', () => {
       [['--config', badConfig], 'config.instruments.BTCUSDT.spread.zscroe: unknown detector "zscroe"'],
       [['--instruments', 'ETHUSDT'], '--instruments: no instrument "ETHUSDT" in the input (instruments: BTCUSDT)'],
       [['--format', 'xml'], '--format must be one of'],
+      [['--out', join(dir, 'no/such/dir/t.json')], 'does not exist'],
+      [['--out', dir], 'is a directory'],
+      [['--per', 'venue'], '--per must be channel or instrument'],
       [['--nonsense'], "Unknown option '--nonsense'"],
     ];
     for (const [args, message] of cases) {

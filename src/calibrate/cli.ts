@@ -1,6 +1,6 @@
 // `atc calibrate`: argument parsing, progress on stderr, the human report on stdout (or JSON), the output file.
-import { createWriteStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { detectFileFormat, INPUT_FORMATS, type InputFormat } from '../adapters/index.js';
@@ -249,13 +249,17 @@ function shellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }
 
-/** --out is checked before the work: a path that cannot be written fails now, not after an hour of fitting. */
+/**
+ * --out is checked before the work, without creating it (a failed run must not leave an empty configuration
+ * behind): its directory must exist and be writable, and the path must not be a directory.
+ */
 async function checkWritable(path: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const s = createWriteStream(path, { flags: 'a' });
-    s.once('open', () => s.close(() => resolve()));
-    s.once('error', (err) => reject(new UsageError(`--out ${path}: ${err.message.replace(/^[A-Z]+: /, '')}`)));
-  });
+  if (path === '') throw new UsageError('calibrate: --out needs a file name, like --out thresholds.json');
+  const dir = dirname(resolve(path));
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new UsageError(`--out ${path}: directory ${dir} does not exist`);
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`--out ${path}: is a directory; give a file name, like ${join(path, 'thresholds.json')}`);
+  await access(dir, constants.W_OK).catch(() => { throw new UsageError(`--out ${path}: directory ${dir} is not writable`); });
 }
 
 // ---- Progress ------------------------------------------------------------------------------------------------------
