@@ -239,6 +239,21 @@ describe('PUT /thresholds with the calibrated file', () => {
   });
 });
 
+describe('atc serve --config with the calibrated file', () => {
+  it('registers the named instruments at start with their thresholds', async () => {
+    const file = JSON.parse(readFileSync(join(dir, 'thresholds.json'), 'utf8')) as { instruments: Record<string, Record<string, number>> };
+    const s = await startSidecar({}, { config: file });
+    try {
+      expect(s.registry.toJSON()).toEqual(Object.keys(file.instruments));
+      const get = await (await fetch(httpUrl(s, '/thresholds'))).json() as { instruments: Record<string, Record<string, number>> };
+      expect(get.instruments).toEqual(file.instruments);
+    } finally {
+      await s.stop();
+    }
+    await expect(startSidecar({}, { config: { maxInstruments: 1, instruments: { A: { cusum: 5 }, B: { cusum: 5 } } } })).rejects.toThrow(/config\.instruments: would register 2 new instruments/);
+  });
+});
+
 describe('labels: the rate chosen by the objective under a ceiling', () => {
   it('tries the ceiling and its halvings, and keeps the best F1 whose achieved rate is under the ceiling', async () => {
     const labels = join(dir, 'windows.json');
