@@ -456,9 +456,20 @@ export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, en
 // Every event adds to its instrument's open-bucket totals (a few scalars in the slot header). The first event past
 // the bucket's end closes it: its trade count, size, signed size, squared returns and quote count become one
 // observation each of intensity, volume, flow, rvol and quoteRate (features of trades only once trades were seen,
-// of quotes once quotes were); they are pushed into the time windows; the regime estimators take the bucket's
-// realised variance and mean spread. A run of empty buckets in between is observed once, as an empty bucket. The
-// bucket the instrument's first event fell in began before we were watching, so it is not observed.
+// of quotes once quotes were); the time-weighted means of the book values its quotes set become one observation
+// each of imbalance, depth and depthImbalance; the totals are pushed into the time windows; the regime estimators
+// take the bucket's realised variance and mean spread. A run of empty buckets in between is observed once, as an
+// empty bucket (0 trades, 0 quotes; the book features are not observed for it: nothing on the book changed, and
+// leaving them out keeps an event's observations at 13, MAX_ALERTS_PER_EVENT). The bucket the instrument's first
+// event fell in began before we were watching, so it is not observed.
+//
+// Why the book is observed per bucket and not per quote: at ~170 quotes a second the 128-value count window of a
+// per-quote feature held under a second of history, so a book that turned one-sided became its own baseline
+// within a second; consecutive quotes were near-duplicates, and a flood of them weighed as much as a minute of
+// book. A bucket's time-weighted mean, sum(v_i dt_i) / bucketNs (v_i standing for dt_i), counts each state of the
+// book by how long it stood, so 29 repeats of a quote within a millisecond weigh a millisecond; the window then
+// holds 128 s of book. A book feature is observed for a bucket that had at least one quote and over which the
+// value stood throughout (docs/architecture.md has the measurements).
 function closeBuckets(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u32, out: usize): i32 {
   const flags = ldu(slot, L.S_FLAGS);
   const bucketNs = <i64>cfgAt(cfg, L.C_TIME_WINDOW_NS) / <i64>cfgAt(cfg, L.C_TIME_BUCKETS);
@@ -483,6 +494,23 @@ function closeBuckets(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, 
       if (returns > 0) k += observe(arena, cfg, slot, L.F_RVOL, Math.sqrt(r2), ts, seq, id, at(out, k));
     }
     if (quoting) k += observe(arena, cfg, slot, L.F_QUOTE_RATE, quotes / seconds, ts, seq, id, at(out, k));
+    if (quotes > 0 && (flags & L.SF_BOOK_FULL)) {
+      // The values standing at the bucket's end complete its areas: mean = (area + v (end - S_BOOK_TS)) / bucketNs.
+      const standNs = <f64>((cur + 1) * bucketNs - ldi(slot, L.S_BOOK_TS));
+      const lengthNs = <f64>bucketNs;
+      if (flags & L.SF_IMB_FULL) {
+        const mean = (ldf(slot, L.S_BK_IMB_AREA) + ldf(slot, L.S_BOOK_IMB) * standNs) / lengthNs;
+        k += observe(arena, cfg, slot, L.F_IMBALANCE, mean, ts, seq, id, at(out, k));
+      }
+      if (flags & L.SF_DEPTH_FULL) {
+        const mean = (ldf(slot, L.S_BK_DEPTH_AREA) + ldf(slot, L.S_BOOK_DEPTH) * standNs) / lengthNs;
+        k += observe(arena, cfg, slot, L.F_DEPTH, mean, ts, seq, id, at(out, k));
+      }
+      if (flags & L.SF_DIMB_FULL) {
+        const mean = (ldf(slot, L.S_BK_DIMB_AREA) + ldf(slot, L.S_BOOK_DIMB) * standNs) / lengthNs;
+        k += observe(arena, cfg, slot, L.F_DEPTH_IMB, mean, ts, seq, id, at(out, k));
+      }
+    }
     updateRegime(arena, cfg, slot, ts, b - cur, bucketNs);
   }
   if (b > cur + 1) {
@@ -506,10 +534,14 @@ function closeBuckets(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, 
   const lastClosed = (b - 1) * bucketNs;
   for (let t = 0; t < L.N_TIME_WINDOWS; t++) timeWindowAdvance(timeWindow(arena, slot, t), lastClosed);
   sti(slot, L.S_BUCKET, b);
-  stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) & ~L.SF_PARTIAL);
+  // The book values standing now stand from the new bucket's start: they have stood for all of it so far.
+  const after = ldu(slot, L.S_FLAGS);
+  stu(slot, L.S_FLAGS, (after & ~(L.SF_PARTIAL | L.SF_BOOK_FULL)) | ((after & L.SF_BOOK) << 1));
+  sti(slot, L.S_BOOK_TS, b * bucketNs);
   stf(slot, L.S_BK_R2, 0); stf(slot, L.S_BK_SPREAD, 0); stf(slot, L.S_BK_QUOTES, 0);
   stf(slot, L.S_BK_TRADES, 0); stf(slot, L.S_BK_VOLUME, 0); stf(slot, L.S_BK_SIGNED, 0);
   stf(slot, L.S_BK_TRADE_R2, 0); stf(slot, L.S_BK_RETURNS, 0);
+  stf(slot, L.S_BK_IMB_AREA, 0); stf(slot, L.S_BK_DEPTH_AREA, 0); stf(slot, L.S_BK_DIMB_AREA, 0);
   return k;
 }
 
@@ -548,14 +580,36 @@ function onQuote(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u
     k += observe(arena, cfg, slot, L.F_MID_JUMP, jump, ts, seq, id, at(out, k));
   }
   stf(slot, L.S_LAST_MID, mid);
-  stu(slot, L.S_FLAGS, ldu(slot, L.S_FLAGS) | L.SF_MID | L.SF_QUOTES);
+  // Book features: the values that stood until now join the open bucket's areas (value x ns stood), then this
+  // quote's values stand. A quote that leaves a feature undefined (no size at the top, no depth, depth 0) ends its
+  // value: the bucket it falls in is not observed for that feature (closeBuckets).
+  let bf = ldu(slot, L.S_FLAGS) | L.SF_MID | L.SF_QUOTES;
+  const standNs = <f64>(ts - ldi(slot, L.S_BOOK_TS));
+  sti(slot, L.S_BOOK_TS, ts);
+  if (bf & L.SF_IMB) stf(slot, L.S_BK_IMB_AREA, ldf(slot, L.S_BK_IMB_AREA) + ldf(slot, L.S_BOOK_IMB) * standNs);
+  if (bf & L.SF_DEPTH) stf(slot, L.S_BK_DEPTH_AREA, ldf(slot, L.S_BK_DEPTH_AREA) + ldf(slot, L.S_BOOK_DEPTH) * standNs);
+  if (bf & L.SF_DIMB) stf(slot, L.S_BK_DIMB_AREA, ldf(slot, L.S_BK_DIMB_AREA) + ldf(slot, L.S_BOOK_DIMB) * standNs);
   const top = bidSize + askSize;
-  if (top > 0) k += observe(arena, cfg, slot, L.F_IMBALANCE, (bidSize - askSize) / top, ts, seq, id, at(out, k));
+  if (top > 0) {
+    stf(slot, L.S_BOOK_IMB, (bidSize - askSize) / top);
+    bf |= L.SF_IMB;
+  } else {
+    bf &= ~(L.SF_IMB | L.SF_IMB_FULL);
+  }
   if (bidDepth == bidDepth && askDepth == askDepth) {
     const depth = bidDepth + askDepth;
-    k += observe(arena, cfg, slot, L.F_DEPTH, depth, ts, seq, id, at(out, k));
-    if (depth > 0) k += observe(arena, cfg, slot, L.F_DEPTH_IMB, (bidDepth - askDepth) / depth, ts, seq, id, at(out, k));
+    stf(slot, L.S_BOOK_DEPTH, depth);
+    bf |= L.SF_DEPTH;
+    if (depth > 0) {
+      stf(slot, L.S_BOOK_DIMB, (bidDepth - askDepth) / depth);
+      bf |= L.SF_DIMB;
+    } else {
+      bf &= ~(L.SF_DIMB | L.SF_DIMB_FULL);
+    }
+  } else {
+    bf &= ~(L.SF_DEPTH | L.SF_DEPTH_FULL | L.SF_DIMB | L.SF_DIMB_FULL);
   }
+  stu(slot, L.S_FLAGS, bf);
   return k;
 }
 

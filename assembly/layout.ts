@@ -7,17 +7,18 @@ export const MAGIC: u32 = 0x31435441; // "ATC1" little-endian
 
 // ---- Feature ids -------------------------------------------------------------------------------------------
 export const F_RETURN: i32 = 0;       // trade price return since the previous trade, (p - p0) / p0, bps
-// Bucket features (rvol, intensity, volume, flow, quoteRate) are observed once per closed time bucket, when the
-// instrument's next event arrives: non-overlapping samples, so that consecutive values are not near-duplicates.
+// Bucket features (rvol, intensity, volume, flow, quoteRate, and the book features imbalance, depth and
+// depthImbalance as time-weighted means) are observed once per closed time bucket, when the instrument's next event
+// arrives: non-overlapping samples, so that consecutive values are not near-duplicates.
 export const F_RVOL: i32 = 1;         // realised volatility in the bucket: sqrt(sum r^2) of trade returns, bps
 export const F_INTENSITY: i32 = 2;    // trades per second in the bucket
 export const F_VOLUME: i32 = 3;       // ln(1 + size traded in the bucket)
 export const F_FLOW: i32 = 4;         // signed flow in the bucket: (buy - sell) / (buy + sell)
 export const F_SPREAD: i32 = 5;       // (ask - bid) / mid, bps
 export const F_MID_JUMP: i32 = 6;     // mid change since the previous quote, (m - m0) / m0, bps
-export const F_IMBALANCE: i32 = 7;    // top of book (bidSize - askSize) / (bidSize + askSize)
-export const F_DEPTH: i32 = 8;        // bidDepth + askDepth
-export const F_DEPTH_IMB: i32 = 9;    // (bidDepth - askDepth) / (bidDepth + askDepth)
+export const F_IMBALANCE: i32 = 7;    // top of book (bidSize - askSize) / (bidSize + askSize), time-weighted bucket mean
+export const F_DEPTH: i32 = 8;        // bidDepth + askDepth, time-weighted bucket mean
+export const F_DEPTH_IMB: i32 = 9;    // (bidDepth - askDepth) / (bidDepth + askDepth), time-weighted bucket mean
 export const F_QUOTE_RATE: i32 = 10;  // quote updates per second in the bucket
 export const F_BASIS: i32 = 11;       // (mark - index) / index, bps
 export const F_FUNDING: i32 = 12;     // funding rate as given
@@ -78,10 +79,11 @@ export const AL_THRESHOLD: i32 = 48;  // f64
 export const AL_REGIME_FACTOR: i32 = 56; // f32 volatility ratio (fast / slow realised volatility)
 export const AL_MODE: i32 = 60;       // u32 calibrator mode
 export const AL_BYTES: i32 = 64;
-// An event makes at most 13 observations: closing a bucket observes 5 bucket features plus 3 for a run of empty
-// buckets, and the event itself at most 5 (a quote with depth: spread, mid jump, imbalance, depth, depth
-// imbalance). Each observation fires at most one alert per detector: 13 x 6 = 78 (60 in practice, as a channel
-// fires at most once per event). 84 leaves room for one more observation per event without an ABI change.
+// An event makes at most 13 observations: closing a bucket observes 8 bucket features (5 of trades and quotes, 3
+// of the book) plus 3 for a run of empty buckets, and the event itself at most 2 (a quote: spread, mid jump; a
+// mark: basis, funding; a value: value, value change). Each observation fires at most one alert per detector:
+// 13 x 6 = 78 (60 in practice, as a channel fires at most once per event). 84 leaves room for one more
+// observation per event without an ABI change.
 export const MAX_ALERTS_PER_EVENT: i32 = 84;
 
 // ---- Configuration: an array of f64 ------------------------------------------------------------------------
@@ -173,6 +175,18 @@ export const S_BK_VOLUME: i32 = 168;     // size traded in it
 export const S_BK_SIGNED: i32 = 176;     // signed size (buyer-initiated positive)
 export const S_BK_TRADE_R2: i32 = 184;   // sum of squared trade returns (bps^2)
 export const S_BK_RETURNS: i32 = 192;    // trade returns in it
+// Book features (imbalance, depth, depthImbalance) are bucket features too: each closed bucket observes the
+// time-weighted mean of the values its quotes set, sum(v_i dt_i) / bucketNs, each value weighted by how long it
+// stood (from its quote to the next quote or the bucket's end; the value standing when the bucket opened counts
+// from the bucket's start). The areas are accumulated lazily: a quote or a bucket close adds value x (now -
+// S_BOOK_TS) for every value standing, then moves S_BOOK_TS to now.
+export const S_BOOK_TS: i32 = 200;       // i64 time up to which the standing book values are in the areas
+export const S_BK_IMB_AREA: i32 = 208;   // sum of imbalance x ns it stood, in the open bucket
+export const S_BOOK_IMB: i32 = 216;      // imbalance standing (the last quote's)
+export const S_BK_DEPTH_AREA: i32 = 224; // sum of depth x ns
+export const S_BOOK_DEPTH: i32 = 232;    // depth standing
+export const S_BK_DIMB_AREA: i32 = 240;  // sum of depth imbalance x ns
+export const S_BOOK_DIMB: i32 = 248;     // depth imbalance standing
 export const SLOT_HEADER_BYTES: i32 = 256;
 export const SF_USED: u32 = 1;
 export const SF_TRADE: u32 = 2;
@@ -184,6 +198,18 @@ export const SF_PARTIAL: u32 = 512;     // the open bucket began mid-bucket (the
 export const SF_QUOTES: u32 = 64;
 export const SF_VAR: u32 = 128;
 export const SF_SPR: u32 = 256;
+// Per book feature, two flags: a value stands (the last quote defined it: a top of book with size, depth given,
+// depth > 0), and it has stood since the open bucket began (set at a close when the value stands, cleared when a
+// quote leaves the feature undefined). A bucket is observed only with the second: a mean over part of a bucket
+// would be a mean over a different length. The second flag is the first shifted left by one.
+export const SF_IMB: u32 = 1024;
+export const SF_IMB_FULL: u32 = 2048;
+export const SF_DEPTH: u32 = 4096;
+export const SF_DEPTH_FULL: u32 = 8192;
+export const SF_DIMB: u32 = 16384;
+export const SF_DIMB_FULL: u32 = 32768;
+export const SF_BOOK: u32 = SF_IMB | SF_DEPTH | SF_DIMB;
+export const SF_BOOK_FULL: u32 = SF_BOOK << 1;
 // Five time windows follow the slot header. Each closed bucket pushes its totals into them, so over the last B
 // closed buckets they hold: trades, size traded, signed size, squared trade returns, quote updates.
 export const TW_TRADES: i32 = 0;

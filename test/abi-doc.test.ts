@@ -71,15 +71,12 @@ describe('docs/abi.md', () => {
       const i = 32 + 3 * Number(f);
       expect([Number(enabled), parseInt(mask, 10), Number(minScale)], name).toEqual([expected[i], expected[i + 1], expected[i + 2]]);
     }
-    // Channels, as the text states them: target-rate everywhere; 8, or 20 for cusum and pageHinkley, or 150 for the
-    // cusum of the book features imbalance, depth and depthImbalance.
-    expect(text).toContain('Defaults: mode 0 (static) and threshold 100 for `novelty` (`d` = 5); for the others, mode 2 (target-rate) for every channel; threshold 8, except 20 for `cusum` and\n`pageHinkley` (`d` = 3, 4) and 150 for the `cusum` of `imbalance`, `depth` and `depthImbalance` (`f` = 7, 8, 9).');
+    // Channels, as the text states them: target-rate everywhere; 8, or 20 for cusum and pageHinkley; novelty static 100.
+    expect(text).toContain('Defaults: mode 0 (static) and threshold 100 for `novelty` (`d` = 5); for the others, mode 2 (target-rate) for every channel; threshold 8, except 20 for `cusum` and\n`pageHinkley` (`d` = 3, 4).');
     for (let c = 0; c < FEATURES.length * DETECTORS.length; c++) {
       const d = DETECTORS[c % DETECTORS.length];
-      const f = FEATURES[Math.floor(c / DETECTORS.length)];
-      const book = d === 'cusum' && (f === 'imbalance' || f === 'depth' || f === 'depthImbalance');
       if (d === 'novelty') { expect([expected[80 + 2 * c], expected[81 + 2 * c]], `channel ${c}`).toEqual([0, 100]); continue; }
-      expect([expected[80 + 2 * c], expected[81 + 2 * c]], `channel ${c}`).toEqual([2, book ? 150 : d === 'cusum' || d === 'pageHinkley' ? 20 : 8]);
+      expect([expected[80 + 2 * c], expected[81 + 2 * c]], `channel ${c}`).toEqual([2, d === 'cusum' || d === 'pageHinkley' ? 20 : 8]);
     }
   });
 

@@ -110,8 +110,10 @@ function describeAbi(build: Build): void {
         event(at(300), -1n, 1, K.K_MARK, 100, 99.9, NaN), event(at(310), -1n, 1, K.K_MARK, 100, 99.9, NaN), event(at(320), -1n, 1, K.K_MARK, 100, NaN, 1e-4),
         event(at(400), -1n, 1, K.K_OPTION, 0.5), event(at(410), -1n, 1, K.K_OPTION, 0.6), event(at(420), -1n, 1, K.K_OPTION, 0.7), event(at(430), -1n, 1, K.K_OPTION, 0.8),
         ...[1, 2, 3, 4, 5].map((v, i) => event(at(500 + i), -1n, 1, K.K_VALUE, v)),
-        // Two more buckets: the first (partial) bucket is not observed, the second is, when the third begins.
-        event(at(1100), -1n, 1, K.K_TRADE, 103, 1, 1), event(at(1200), -1n, 1, K.K_TRADE, 104, 1, 1),
+        // Two more buckets: the first (partial) bucket is not observed, the second is, when the third begins. Its
+        // quote makes it a bucket of the book: imbalance, depth and depth imbalance are its time-weighted means.
+        event(at(1100), -1n, 1, K.K_TRADE, 103, 1, 1), event(at(1150), -1n, 1, K.K_QUOTE, 99, 3, 102, 1, 9, 3),
+        event(at(1200), -1n, 1, K.K_TRADE, 104, 1, 1),
         event(at(2100), -1n, 1, K.K_VALUE, 6),
       ];
       const wasm = new WasmEngine(build, cfg);
@@ -119,13 +121,19 @@ function describeAbi(build: Build): void {
       expect(run.status.every((s) => s === K.R_OK)).toBe(true);
       const observed = (f: number): number => wasm.featureStat(1, f, K.FEATURE_STATS.indexOf('observations'));
       const expected: Record<number, number> = {
-        [K.F_RETURN]: 4, [K.F_SPREAD]: 2, [K.F_MID_JUMP]: 1, [K.F_IMBALANCE]: 2, [K.F_DEPTH]: 2, [K.F_DEPTH_IMB]: 2,
+        [K.F_RETURN]: 4, [K.F_SPREAD]: 3, [K.F_MID_JUMP]: 2, [K.F_IMBALANCE]: 1, [K.F_DEPTH]: 1, [K.F_DEPTH_IMB]: 1,
         [K.F_BASIS]: 2, [K.F_FUNDING]: 1, [K.F_IV_CHANGE]: 3, [K.F_VALUE]: 6, [K.F_VALUE_CHANGE]: 5,
         [K.F_INTENSITY]: 1, [K.F_VOLUME]: 1, [K.F_FLOW]: 1, [K.F_RVOL]: 1, [K.F_QUOTE_RATE]: 1,
       };
       for (let f = 0; f < K.N_FEATURES; f++) expect(observed(f), K.FEATURES[f]).toBe(expected[f]);
       expect(wasm.featureStat(1, K.F_VALUE, K.FEATURE_STATS.indexOf('last'))).toBe(6);
       expect(wasm.featureStat(1, K.F_INTENSITY, K.FEATURE_STATS.indexOf('last'))).toBe(2); // 2 trades in a 1 s bucket
+      // Bucket 1: the quote at 210 ms stood for 150 ms (imbalance (1 - 2) / 3, depth 11, depth imbalance -1 / 11), the
+      // one at 1150 ms for 850 ms (imbalance (3 - 1) / 4, depth 12, depth imbalance 6 / 12).
+      const last = (f: number): number => wasm.featureStat(1, f, K.FEATURE_STATS.indexOf('last'));
+      expect(last(K.F_IMBALANCE)).toBeCloseTo(0.15 * (-1 / 3) + 0.85 * 0.5, 14);
+      expect(last(K.F_DEPTH)).toBeCloseTo(0.15 * 11 + 0.85 * 12, 13);
+      expect(last(K.F_DEPTH_IMB)).toBeCloseTo(0.15 * (-1 / 11) + 0.85 * 0.5, 14);
     });
 
     it('reject reasons and counters', () => {

@@ -4,8 +4,13 @@
 // BinanceReader, then the EventBatch columns are edited (or events inserted) with timestamps kept monotonic.
 //
 // Alert rate on the untouched slices, measured over the whole slice, warm-up included: 0 alerts on the 3-minute
-// trades+bookTicker slice and 0 on the 30-second depth slice (the default target is at most 2 alerts per hour per
+// trades+bookTicker slice and 0 on the 80-second depth slice (the default target is at most 2 alerts per hour per
 // instrument and feature; scripts/alert-rate.ts measures it on the longer captures).
+//
+// Delays: features observed per event (midJump, spread) fire on the first altered event; bucket features (volume,
+// intensity, quoteRate, and the book's imbalance, depth, depthImbalance) are observed once per closed 1 s bucket,
+// when the first event past the bucket's end arrives, and the bucket an anomaly starts in holds part of the normal
+// market too: 2 s is the honest bound for them.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,7 +91,7 @@ describe('real data: the untouched slices stay quiet (default configuration)', (
     expect(alerts).toEqual([]);
   });
 
-  it('the 30-second depth slice (quotes with depth from diffs) raises no alert, warm-up included', () => {
+  it('the 80-second depth slice (quotes with depth from diffs) raises no alert, warm-up included', () => {
     let withDepth = 0;
     for (let i = 0; i < depthBase.length; i++) if (isQuote(depthBase, i) && !Number.isNaN(depthBase.f[4][i])) withDepth++;
     expect(withDepth).toBeGreaterThan(1000);
@@ -137,13 +142,17 @@ describe('real data: injected anomalies are found within a stated delay (default
     expect(alerts.filter((x) => x.tsNs < at)).toEqual([]);
   });
 
-  // KNOWN GAPS (it.fails: these assert the detection we want and are expected to fail today; when a change makes
-  // them pass, vitest reports it and they become plain tests). With the 128-observation count window, ~170 quotes a
-  // second are 0.75 s of history: a book that turns one-sided is the baseline within a second, so the CUSUM of
-  // `imbalance` / `depthImbalance` peaks at ~200 while its calibrated threshold on this market's (very lopsided,
-  // autocorrelated) top of book is ~300-500. Levers outside the defaults' scope (a longer or time-based window for
-  // quote features) are needed.
-  it.fails('KNOWN GAP: a one-sided book (top-of-book sizes 1000:1 for 5 s): imbalance.cusum within 1 s', () => {
+  // KNOWN GAP (it.fails: it asserts the detection we want and is expected to fail today; when a change makes it
+  // pass, vitest reports it and it becomes a plain test). The book features are observed once per 1 s bucket, as
+  // the bucket's time-weighted mean, so the 128-value count window holds 128 s of book and a one-sided book no longer
+  // becomes its own baseline within a second (observed per quote, ~170 a second, it did). But on this market the
+  // per-second mean of the top-of-book imbalance spreads over most of [-1, 1] (sd ~0.5 over the window): 1000:1,
+  // 0.998, is a 2-sigma shift, and the CUSUM (k = 0.5) gains ~1.5 a bucket: 1.5 when the first bucket closes, 3.1
+  // at 2 s, 7.5 at 5 s, against the threshold 20 of every bucket CUSUM (the normal captures' own imbalance CUSUM
+  // reached 20.5 once). No threshold that keeps normal data quiet finds a 2-sigma shift in two observations; a book
+  // that stays one-sided is found (next test). A sharper feature (the log size ratio: per-second means put 1000:1
+  // at 3.0-4.4 sd on the captures, against 1.8-2.2 for the imbalance) would change the feature's definition.
+  it.fails('KNOWN GAP: a one-sided book (top-of-book sizes 1000:1 for 5 s): imbalance.cusum within 2 s', () => {
     const b = inject(base, (out, i, ts) => {
       const j = copy(base, i, out);
       if (isQuote(base, i) && ts >= at && ts < at + 5n * SECOND) { out.f[1][j] = 50; out.f[3][j] = 0.05; }
@@ -152,8 +161,24 @@ describe('real data: injected anomalies are found within a stated delay (default
     show('one-sided book', alerts, at);
     const a = caught(alerts, 'imbalance.cusum', at);
     expect(a).toBeDefined();
-    expect(secs(a!.tsNs - at)).toBeLessThanOrEqual(1);
+    expect(secs(a!.tsNs - at)).toBeLessThanOrEqual(2);
     expect(a!.value).toBeGreaterThan(0.99);
+  });
+
+  it('a book that stays one-sided (top-of-book sizes 1000:1 for 30 s): imbalance.cusum within 16 s', () => {
+    // The same 2-sigma shift, sustained: the CUSUM's ~1.5 a bucket reaches 20 after about 13 full buckets (measured
+    // 14.9 s here; 5 to 22 s, mostly 13 to 16, at 12 placements in the three normal captures).
+    const b = inject(base, (out, i, ts) => {
+      const j = copy(base, i, out);
+      if (isQuote(base, i) && ts >= at && ts < at + 30n * SECOND) { out.f[1][j] = 50; out.f[3][j] = 0.05; }
+    });
+    const alerts = run(b);
+    show('one-sided book, 30 s', alerts, at);
+    const a = caught(alerts, 'imbalance.cusum', at);
+    expect(a).toBeDefined();
+    expect(secs(a!.tsNs - at)).toBeLessThanOrEqual(16);
+    expect(a!.value).toBeGreaterThan(0.99); // the bucket's mean: the book was one-sided all through it
+    expect(alerts.filter((x) => x.tsNs < at)).toEqual([]);
   });
 
   it('a spread blow-out (to 5 bps, for 2 s): spread.zscore on the first wide quote', () => {
@@ -195,17 +220,22 @@ describe('real data: injected anomalies are found within a stated delay (default
     expect(alerts.filter((x) => x.tsNs < at)).toEqual([]);
   });
 
-  it.fails('KNOWN GAP: depth withdrawn from the ask side (ask depth to 5% for 3 s, depth slice): depthImbalance.cusum within 1 s', () => {
-    const t = depthBase.tsNs[0] + 20n * SECOND;
+  it('depth withdrawn from the ask side (ask depth to 5% for 3 s, depth slice): depthImbalance.zscore within 2 s', () => {
+    // 70 s in: bucket features score after 64 observed buckets (the default warm-up), so the depth slice is 80 s
+    // long. The bucket's time-weighted depth imbalance goes from about -0.06 to 0.8, ~13 standard deviations of the
+    // per-second means: the z-score fires when the bucket closes (0.93 s here; the same at 8 placements between 68 s
+    // and 90 s in the full capture). (The CUSUM, observed per quote, was the detector before: per bucket it needs
+    // three buckets at its threshold of 20, and on the normal captures it fired on the book's slow real drifts.)
+    const t = depthBase.tsNs[0] + 70n * SECOND;
     const b = inject(depthBase, (out, i, ts) => {
       const j = copy(depthBase, i, out);
       if (isQuote(depthBase, i) && ts >= t && ts < t + 3n * SECOND) out.f[5][j] *= 0.05;
     });
     const alerts = run(b);
     show('depth withdrawn', alerts, t);
-    const a = caught(alerts, 'depthImbalance.cusum', t);
+    const a = caught(alerts, 'depthImbalance.zscore', t);
     expect(a).toBeDefined();
-    expect(secs(a!.tsNs - t)).toBeLessThanOrEqual(1);
+    expect(secs(a!.tsNs - t)).toBeLessThanOrEqual(2);
     expect(alerts.filter((x) => x.tsNs < t)).toEqual([]);
   });
 });

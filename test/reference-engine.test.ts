@@ -147,11 +147,18 @@ function describeEngine(build: Build): void {
         event(T0 + 8n * MS, 8n, 1, K.K_OPTION, 0.5, -1, NaN, NaN, NaN), // negative underlying
         event(T0 + 9n * MS, 9n, 1, K.K_QUOTE, 99, 1, 101, 1, -Infinity, NaN), // -Infinity depth
         event(T0 + 10n * MS, 10n, 1, K.K_VALUE, Infinity),
+        // The book features are observed per closed bucket (1 s here), for a bucket with a quote over which the value
+        // stood throughout. At bucket 0's end every book value stands (the locked quote's).
+        event(T0 + 1001n * MS, 11n, 1, K.K_QUOTE, 99, 1, 101, 1, 2, 2),   // closes bucket 0 (partial, not observed)
+        event(T0 + 2001n * MS, 12n, 1, K.K_QUOTE, 99, 1, 101, 3, NaN, 5), // closes bucket 1: all three; ends depth
+        event(T0 + 3001n * MS, 13n, 1, K.K_QUOTE, 99, 1, 101, 3, 4, 4),   // closes bucket 2: imbalance only
+        event(T0 + 4001n * MS, 14n, 1, K.K_QUOTE, 99, 0, 101, 0, 4, 0),   // closes bucket 3: imbalance (depth began in it); ends imbalance
+        event(T0 + 5001n * MS, 15n, 1, K.K_QUOTE, 99, 1, 101, 1, 4, 4),   // closes bucket 4: depth, depth imbalance
       ];
       const { ref, t } = runBoth(build, cfg, events);
-      expect(t.status).toEqual([0, 0, 0, 0, 0, 0, 0, 0, K.R_NEGATIVE, K.R_NONFINITE, K.R_NONFINITE]);
+      expect(t.status).toEqual([0, 0, 0, 0, 0, 0, 0, 0, K.R_NEGATIVE, K.R_NONFINITE, K.R_NONFINITE, 0, 0, 0, 0, 0]);
       const obs = (f: number): number => ref.instruments.get(1)!.features[f]!.observations;
-      expect([K.F_BASIS, K.F_FUNDING, K.F_SPREAD, K.F_MID_JUMP, K.F_IMBALANCE, K.F_DEPTH, K.F_DEPTH_IMB].map(obs)).toEqual([1, 1, 3, 2, 2, 2, 1]);
+      expect([K.F_BASIS, K.F_FUNDING, K.F_SPREAD, K.F_MID_JUMP, K.F_IMBALANCE, K.F_DEPTH, K.F_DEPTH_IMB].map(obs)).toEqual([1, 1, 8, 7, 3, 2, 2]);
     });
 
     describe('injected anomalies are found by both', () => {

@@ -34,14 +34,16 @@ const on = (alerts: readonly RefAlert[], f: number, d?: number): RefAlert[] => a
 
 // ---- (a) the alert buffer bound ------------------------------------------------------------------------------------
 // Every threshold tiny, warm-up 1, window 4, k = delta = 0, no cooldown: whatever differs from the one value before
-// it fires on all five detectors. Per instrument, bucket 0 (partial, never observed) holds a trade and a quote;
+// it fires on all six detectors. Per instrument, bucket 0 (partial, never observed) holds a trade and a quote;
 // bucket 1 two trades and a quote equal to the first (its quote features score exactly 0: chart lambda 0.5 makes
-// 0.5 x + 0.5 x = x); bucket 2 three trades and no quote. The instrument's first event in bucket 2 observes bucket
-// 1's features for the first time (not scored: the windows are empty); then a quote with depth in bucket 5 closes
-// bucket 2 after a run of empty buckets. That quote makes 10 observations that fire: 5 bucket features and 5 quote
-// features (spread, mid jump, imbalance, depth, depth imbalance), 50 alerts in one event. (It cannot make more: a
-// channel that fires opens an episode, so the empty-run observations of intensity, volume and quote rate, which
-// follow in the same event, cannot fire again; the module's bound of 70 is 14 observations x 5, a safe ceiling.)
+// 0.5 x + 0.5 x = x); bucket 2 three trades and two quotes at the same prices with other sizes and depths (spread
+// and mid jump score 0 again; the book's time-weighted means move). The instrument's first event in bucket 2
+// observes bucket 1's features for the first time (not scored: the windows are empty); then a quote with depth in
+// bucket 5 closes bucket 2 after a run of empty buckets. That quote makes 10 observations that fire: 8 bucket
+// features (intensity, volume, flow, rvol, quote rate, and the book's imbalance, depth, depth imbalance) and its 2
+// quote features (spread, mid jump), 60 alerts in one event. (It cannot make more: a channel that fires opens an
+// episode, so the empty-run observations of intensity, volume and quote rate, which follow in the same event,
+// cannot fire again; the module's bound of 84 is 14 observations x 6, a safe ceiling.)
 const TINY = 1e-12;
 const BUCKET = SECOND;
 
@@ -54,7 +56,7 @@ function burstConfig(): Float64Array {
   return cfg;
 }
 
-/** The instrument's events before its 50-alert quote, at base time tb (a bucket boundary) plus `skew`. */
+/** The instrument's events before its 60-alert quote, at base time tb (a bucket boundary) plus `skew`. */
 function burstPrelude(id: number, tb: bigint, skew: bigint): RefEvent[] {
   const at = (ms: number): bigint => tb + skew + BigInt(ms) * MS;
   return [
@@ -65,25 +67,32 @@ function burstPrelude(id: number, tb: bigint, skew: bigint): RefEvent[] {
     event(at(1300), -1n, id, K.K_TRADE, 100.7, 2, -1),
     event(at(2100), -1n, id, K.K_TRADE, 101, 5, 1),
     event(at(2200), -1n, id, K.K_TRADE, 101.5, 1, 1),
+    event(at(2300), -1n, id, K.K_QUOTE, 99, 3, 101, 1, 30, 5),
+    event(at(2350), -1n, id, K.K_QUOTE, 99, 3, 101, 1, 30, 5),
     event(at(2400), -1n, id, K.K_TRADE, 102, 1, -1),
   ];
 }
 const burstQuote = (id: number, tb: bigint, skew: bigint): RefEvent => event(tb + skew + 5500n * MS, -1n, id, K.K_QUOTE, 100, 4, 103, 1, 30, 5);
 
 /**
- * Three instruments whose 50-alert quotes come one after the other, and before them, on a fourth instrument, a
- * quote whose five quote features fire (25 alerts) without closing a bucket: an ingest call that went on after 25
- * alerts with fewer than 70 records free would overflow a buffer of 70.
+ * Three instruments whose 60-alert quotes come one after the other, and before them, on a fourth instrument, a
+ * quote that closes a bucket of quotes only and fires 36 alerts (quote rate and the three book features of the
+ * bucket, spread and mid jump of the quote): an ingest call that went on after 36 alerts with fewer than 84 records
+ * free would overflow a buffer of 84.
  */
 function burstStream(): { events: RefEvent[]; big: number[] } {
   const tb = T0 + 100n * BUCKET;
   const ids = [1, 2, 3];
   const events: RefEvent[] = [];
   ids.forEach((id, k) => events.push(...burstPrelude(id, tb, BigInt(k) * MS)));
-  // Instrument 9: two equal quotes (nothing fires), then a different one in the same bucket: 5 features x 5.
+  // Instrument 9: a quote in bucket 0 (partial) and an equal one in bucket 1 (observed once bucket 2 begins, not
+  // scored), two quotes with other sizes and depths in bucket 2, then a different quote in bucket 3 that closes
+  // it: quote rate, imbalance, depth, depth imbalance, spread and mid jump, 6 features x 6.
   events.push(event(tb + 300n * MS, -1n, 9, K.K_QUOTE, 99, 1, 101, 3, 10, 20));
   events.push(event(tb + 1400n * MS, -1n, 9, K.K_QUOTE, 99, 1, 101, 3, 10, 20));
-  events.push(event(tb + 1500n * MS, -1n, 9, K.K_QUOTE, 100, 4, 103, 1, 30, 5));
+  events.push(event(tb + 2300n * MS, -1n, 9, K.K_QUOTE, 99, 3, 101, 1, 30, 5));
+  events.push(event(tb + 2350n * MS, -1n, 9, K.K_QUOTE, 99, 3, 101, 1, 30, 5));
+  events.push(event(tb + 3500n * MS, -1n, 9, K.K_QUOTE, 100, 4, 103, 1, 30, 5));
   const big: number[] = [];
   ids.forEach((id, k) => { big.push(events.length); events.push(burstQuote(id, tb, BigInt(k) * MS)); });
   return { events: events.map((e, i) => ({ ...e, seq: BigInt(i) })), big };
@@ -148,7 +157,7 @@ function describeRegressions(build: Build): void {
       const cfg = burstConfig();
       const { events, big } = burstStream();
       const max = new WasmEngine(build, cfg).x.max_alerts_per_event();
-      // Batches that begin at the 30-alert quote, so that it and the 60-alert quotes after it come in one ingest call.
+      // Batches that begin at the 36-alert quote, so that it and the 60-alert quotes after it come in one ingest call.
       const batch = big[0] - 1;
       for (const capacity of [max, K.MAX_ALERTS_PER_EVENT]) {
         const tight = new WasmEngine(build, cfg, batch, capacity);
@@ -157,7 +166,7 @@ function describeRegressions(build: Build): void {
         const perEvent = alertsPerEvent(run.alerts, events.length);
         expect(Math.max(...perEvent)).toBeLessThanOrEqual(max);
         expect(big.map((i) => perEvent[i])).toEqual([60, 60, 60]); // 10 features x 6 detectors
-        expect(perEvent[big[0] - 1]).toBe(30); // 5 quote features x 6 detectors
+        expect(perEvent[big[0] - 1]).toBe(36); // 6 features x 6 detectors
         expect(run.calls).toBeGreaterThanOrEqual(5); // ingest stopped and resumed from consumed()
         // Nothing lost or reordered: the same records as with a buffer that never fills, and as the twin.
         const roomy = new WasmEngine(build, cfg, batch, 100_000).run(events);

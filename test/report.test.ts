@@ -152,8 +152,10 @@ describe('Tracer against a plain Engine run', () => {
     }
     expect(p.lo[16]).toBeLessThan(p.expected[16]);
     expect(p.hi[16]).toBeGreaterThan(p.expected[16]);
-    const depth = panels.find((q) => q.feature === 'depth')!;
-    expect(depth.band).toMatchObject({ kind: 'reference', detector: 'cusum', multiplier: 0.5 });
+    // A CUSUM feature's band is its reference, mean +- k sd (imbalance's; depth's detector is the z-score since the
+    // book features are observed per bucket).
+    const imbalance = panels.find((q) => q.feature === 'imbalance')!;
+    expect(imbalance.band).toMatchObject({ kind: 'reference', detector: 'cusum', multiplier: 0.5 });
   });
 
   it('traces only the instruments and features asked for', () => {

@@ -66,6 +66,44 @@ export class RefFeature {
   get observations(): number { return this.rate.observations; }
 }
 
+/**
+ * One book feature (imbalance, depth, depth imbalance) of an instrument: the value its last quote set, if one
+ * stands, and how long each value stood in the open bucket. A bucket observes sum(value x ns stood) / bucketNs, the
+ * time-weighted mean, only when a value stood for the whole bucket (assembly/engine.ts, closeBuckets and onQuote).
+ */
+export class StandingValue {
+  /** The value in force; null when the last quote left the feature undefined (or none came yet). */
+  value: number | null = null;
+  /** A value has stood since the open bucket began. */
+  wholeBucket = false;
+  /** The open bucket's (value, ns it stood) pieces, in time order. */
+  pieces: Array<[number, number]> = [];
+
+  /** The value in force stood for `ns` more nanoseconds. */
+  stood(ns: number): void {
+    if (this.value !== null) this.pieces.push([this.value, ns]);
+  }
+
+  /** A quote sets the value, or ends it (null): a bucket with a gap is not a whole bucket. */
+  set(value: number | null): void {
+    this.value = value;
+    if (value === null) this.wholeBucket = false;
+  }
+
+  /** sum(value x ns) / lengthNs over the pieces, summed in time order from 0 (as the module accumulates). */
+  mean(lengthNs: number): number {
+    let area = 0;
+    for (const [v, ns] of this.pieces) area += v * ns;
+    return area / lengthNs;
+  }
+
+  /** A new bucket opens: what stands now stands from its start. */
+  open(): void {
+    this.pieces = [];
+    this.wholeBucket = this.value !== null;
+  }
+}
+
 /** What happened in an instrument's open time bucket. */
 export class OpenBucket {
   /** Per trade: size and signed size (+size buyer-initiated, -size seller, 0 unknown side). */
@@ -97,6 +135,12 @@ export class RefInstrument {
   bucketPartial = false;
   /** Id (floor(ts / bucketNs)) of the open bucket. */
   bucket = 0n;
+  /** Book features, per bucket as time-weighted means; values stand from bookTs (the last quote, or the open
+   * bucket's start) until the next quote or the bucket's end. */
+  readonly imbalance = new StandingValue();
+  readonly depth = new StandingValue();
+  readonly depthImbalance = new StandingValue();
+  bookTs = 0n;
   /** Volatility and liquidity regime, updated per closed bucket. */
   readonly regime = new Regime();
   /** The open bucket's events, kept as lists; every bucket feature is computed from them when it closes. */
@@ -222,8 +266,10 @@ export class RefEngine {
    * Bucket features. Every accepted event first moves the instrument's bucket clock (buckets of timeWindowNs /
    * timeBuckets). When the event falls past the open bucket, that bucket's trades, size, signed size, squared
    * returns and quote updates become one observation each of intensity, volume, flow, rvol and quote rate
-   * (trade features once a trade was seen, quote rate once a quote was); a run of empty buckets in between is
-   * observed once more, as one empty bucket. The instrument's first bucket began before we watched: not observed.
+   * (trade features once a trade was seen, quote rate once a quote was), and, if it had a quote, the time-weighted
+   * means of the book values that stood for the whole bucket one observation each of imbalance, depth and depth
+   * imbalance; a run of empty buckets in between is observed once more, as one empty bucket (the book is not
+   * observed again: it stood still). The instrument's first bucket began before we watched: not observed.
    */
   #closeBuckets(inst: RefInstrument, ts: bigint, seq: bigint, out: RefAlert[]): void {
     const p = this.params;
@@ -251,6 +297,16 @@ export class RefEngine {
         if (o.tradeReturns.length > 0) this.#observe(inst, K.F_RVOL, Math.sqrt(r2), ts, seq, out);
       }
       if (quoting) this.#observe(inst, K.F_QUOTE_RATE, o.spreads.length / seconds, ts, seq, out);
+      if (o.spreads.length > 0) {
+        // The values standing at the closed bucket's end stood until it.
+        const endNs = Number(BigInt.asIntN(64, (inst.bucket + 1n) * bucketNs - inst.bookTs));
+        const book: Array<[number, StandingValue]> = [[K.F_IMBALANCE, inst.imbalance], [K.F_DEPTH, inst.depth], [K.F_DEPTH_IMB, inst.depthImbalance]];
+        for (const [f, v] of book) {
+          if (!v.wholeBucket) continue;
+          v.stood(endNs);
+          this.#observe(inst, f, v.mean(Number(bucketNs)), ts, seq, out);
+        }
+      }
       // The regime moves after the closed bucket's own features were judged.
       inst.regime.close(ts, b - inst.bucket, bucketNs, inst.hasMid || inst.hasTrade, o.regimeReturns, o.spreads, this.anyRegime, p);
     }
@@ -276,6 +332,8 @@ export class RefEngine {
     inst.bucket = b;
     inst.bucketPartial = false;
     inst.open = new OpenBucket();
+    for (const v of [inst.imbalance, inst.depth, inst.depthImbalance]) v.open();
+    inst.bookTs = BigInt.asIntN(64, b * bucketNs);
   }
 
   #onTrade(inst: RefInstrument, ts: bigint, seq: bigint, px: number, size: number, side: number, out: RefAlert[]): void {
@@ -308,13 +366,17 @@ export class RefEngine {
     inst.lastMid = mid;
     inst.hasMid = true;
     inst.hasQuotes = true;
+    // Book features are observed per bucket (#closeBuckets): here the values that stood until now are recorded,
+    // and this quote's values take their place (null where the quote leaves a feature undefined).
+    const standNs = Number(BigInt.asIntN(64, ts - inst.bookTs));
+    inst.bookTs = ts;
+    for (const v of [inst.imbalance, inst.depth, inst.depthImbalance]) v.stood(standNs);
     const top = bidSize + askSize;
-    if (top > 0) this.#observe(inst, K.F_IMBALANCE, (bidSize - askSize) / top, ts, seq, out);
-    if (!Number.isNaN(bidDepth) && !Number.isNaN(askDepth)) {
-      const depth = bidDepth + askDepth;
-      this.#observe(inst, K.F_DEPTH, depth, ts, seq, out);
-      if (depth > 0) this.#observe(inst, K.F_DEPTH_IMB, (bidDepth - askDepth) / depth, ts, seq, out);
-    }
+    inst.imbalance.set(top > 0 ? (bidSize - askSize) / top : null);
+    const hasDepth = !Number.isNaN(bidDepth) && !Number.isNaN(askDepth);
+    const depth = bidDepth + askDepth;
+    inst.depth.set(hasDepth ? depth : null);
+    inst.depthImbalance.set(hasDepth && depth > 0 ? (bidDepth - askDepth) / depth : null);
   }
 
   #onMark(inst: RefInstrument, ts: bigint, seq: bigint, mark: number, index: number, funding: number, out: RefAlert[]): void {
