@@ -8,11 +8,16 @@ import { marketStream, valueStream, SECOND, T0 } from './helpers/streams.js';
 const first = (alerts: Alert[], pred: (a: Alert) => boolean) => alerts.find(pred);
 
 describe('injected anomalies are found within a stated delay (default configuration)', () => {
-  it('a 15-sigma spike: z-score, robust z and EWMA chart on the spike itself (delay 0 events)', () => {
-    const e = Engine.create({ autoRegister: true });
+  it('a 15-sigma spike: novelty (the default for values) on the spike itself; z-score, robust z and EWMA chart too when enabled', () => {
     const b = valueStream({ seed: 21, id: 1, n: 6000, gapNs: SECOND });
     b.f[0][4000] += 15;
-    const alerts = e.ingest(b).alerts.filter((a) => a.feature === 'value');
+    const defaults = Engine.create({ autoRegister: true }).ingest(b).alerts.filter((a) => a.feature === 'value');
+    const nov = first(defaults, (x) => x.seq >= 4000n);
+    expect([nov?.seq, nov?.detector]).toEqual([4000n, 'novelty']);
+    expect(nov!.value).toBeCloseTo(b.f[0][4000], 12);
+    expect(nov!.expected).toBeLessThan(nov!.value); // the top of the range it broke
+    const all = { autoRegister: true, features: { value: { detectors: ['zscore', 'robust', 'ewma', 'novelty'] } } } as const;
+    const alerts = Engine.create(all).ingest(b).alerts.filter((a) => a.feature === 'value');
     for (const d of ['zscore', 'robust', 'ewma'] as const) {
       const a = first(alerts, (x) => x.detector === d && x.seq >= 4000n);
       expect(a?.seq, d).toBe(4000n);
@@ -21,10 +26,12 @@ describe('injected anomalies are found within a stated delay (default configurat
     }
   });
 
-  it('a level shift of 3 sigma: CUSUM within 5 events, Page-Hinkley within 10', () => {
-    const e = Engine.create({ autoRegister: true });
+  it('a level shift of 3 sigma: novelty within 5 events by default; CUSUM within 5 events and Page-Hinkley within 10 when enabled', () => {
     const b = valueStream({ seed: 22, id: 1, n: 6000, gapNs: SECOND });
     for (let i = 4000; i < 6000; i++) b.f[0][i] += 3;
+    const defaults = Engine.create({ autoRegister: true }).ingest(b).alerts.filter((a) => a.feature === 'value' && a.seq >= 4000n);
+    expect(Number(first(defaults, (a) => a.detector === 'novelty')!.seq - 4000n)).toBeLessThanOrEqual(5);
+    const e = Engine.create({ autoRegister: true, features: { value: { detectors: ['cusum', 'pageHinkley'] } } });
     const alerts = e.ingest(b).alerts.filter((a) => a.feature === 'value' && a.seq >= 4000n);
     expect(Number(first(alerts, (a) => a.detector === 'cusum')!.seq - 4000n)).toBeLessThanOrEqual(5);
     expect(Number(first(alerts, (a) => a.detector === 'pageHinkley')!.seq - 4000n)).toBeLessThanOrEqual(10);
