@@ -99,6 +99,17 @@ describe('atc eval', () => {
     expect(lowFn.total.nab.nullScore).toBe(-4);
   });
 
+  it('a configuration\'s per-instrument thresholds (atc calibrate\'s output) apply, as in replay', async () => {
+    const base = JSON.parse((await run([TAXI, ADX, '--labels', labels, '--json'])).stdout) as EvalReport;
+    const taxiAlerts = base.series.find((x) => x.name === 'realKnownCause/nyc_taxi')!.alerts;
+    expect(taxiAlerts).toBeGreaterThan(0);
+    const cfg = file('quiet-taxi.json', JSON.stringify({ instruments: { 'realKnownCause/nyc_taxi': { 'value.novelty': 1e9 } } }));
+    const quiet = JSON.parse((await run([TAXI, ADX, '--labels', labels, '--json', '--config', cfg])).stdout) as EvalReport;
+    expect(quiet.series.find((x) => x.name === 'realKnownCause/nyc_taxi')!.alerts).toBe(0);
+    expect(quiet.series.find((x) => x.name === 'realAdExchange/exchange-2_cpc_results')!.alerts)
+      .toBe(base.series.find((x) => x.name === 'realAdExchange/exchange-2_cpc_results')!.alerts);
+  });
+
   it('instruments without labels are not scored; none with labels is an error', async () => {
     const some = file('some.json', JSON.stringify({ BTCUSDT: [['2024-08-08T23:54:15Z', '2024-08-08T23:54:16Z']] }));
     const r = await run([EVENTS, '--labels', some, '--json']);

@@ -149,6 +149,16 @@ describe('atc eval nab', () => {
     expect(missing.stderr).toMatch(/--report .*does not exist/);
   });
 
+  it('per-instrument thresholds of the configuration (atc calibrate\'s output) apply to their series', async () => {
+    const cfg = join(dir, 'per-instrument.json');
+    writeFileSync(cfg, JSON.stringify({ instruments: { 'artificialWithAnomaly/a.csv': { 'value.novelty': 1e9 } } }));
+    const { runs, channels } = await evalNab({ dataDir: dir, config: await (await import('../src/cli-common.js')).loadReplayConfig(cfg) });
+    const k = channels.findIndex((c) => c.name === 'value.novelty');
+    const ownOf = (key: string) => runs.find((r) => r.key === key)!.own[k].reduce((a, x) => a + x, 0);
+    expect(ownOf('artificialWithAnomaly/a.csv')).toBe(0); // its threshold is out of reach
+    expect(ownOf('artificialWithAnomaly/b.csv')).toBeGreaterThan(0); // the others keep the configured 100 bps
+  });
+
   it('usage errors name what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['eval', 'nab'], /--data DIR is required/],

@@ -10,6 +10,7 @@ import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from '..
 import { Engine } from '../engine.js';
 import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
+import { applyInstrumentThresholds } from '../instrument-thresholds.js';
 import type { Io } from '../cli.js';
 import { checkFile, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
 import { reportModel, Tracer, writeReport, type Panel, type ReportTable } from '../report/index.js';
@@ -207,6 +208,8 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
   const config = await loadReplayConfig(args.config);
   const engine = Engine.create(config);
   const registry = new Registry();
+  // Per-instrument thresholds (`atc calibrate`'s output) apply here as in replay: registered before any event.
+  applyInstrumentThresholds(engine, registry, config.instruments, config.maxInstruments);
   const catalog = new InstrumentCatalog(registry);
   // With --report, events go through a tracer (the same alerts, one event at a time) that records the labelled
   // series' observations.

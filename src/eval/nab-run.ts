@@ -18,6 +18,7 @@ import { type Config, ConfigError, resolveConfig } from '../config.js';
 import { Engine } from '../engine.js';
 import { EventBatch } from '../events.js';
 import { Registry } from '../registry.js';
+import { applyInstrumentThresholds } from '../instrument-thresholds.js';
 import { Tracer } from '../report/index.js';
 import type { Panel } from '../report/index.js';
 import { UsageError, checkFile, readJson } from '../cli-common.js';
@@ -97,7 +98,7 @@ export function nabChannels(config: Config): NabChannel[] {
  * independent, so the extra ones change nothing the configured ones do), one instrument, registered on sight.
  */
 function runConfig(config: Config): Config {
-  const c = resolveConfig({ ...config, maxInstruments: 1, autoRegister: true });
+  const c = resolveConfig({ ...config, maxInstruments: 1, autoRegister: true, instruments: {} }); // each file applies its own
   for (const f of FEATURES) c.features[f] = { ...c.features[f], enabled: false };
   for (const f of NAB_FEATURES) c.features[f] = { ...config.features[f], enabled: true, detectors: [...DETECTORS] };
   return c;
@@ -118,7 +119,10 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
   const n = ts.length;
   const engine = Engine.create(runConfig(config), { batchCapacity: 1, alertCapacity: 256 });
   const id = registry.id(file.key);
-  engine.register(id);
+  engine.register(id); // idempotent: the id's slot
+  // Per-instrument thresholds (`atc calibrate`'s output) for this series, keyed by its name as labels are.
+  const mine = config.instruments[file.key];
+  if (mine !== undefined) applyInstrumentThresholds(engine, registry, { [file.key]: mine }, 1);
   const region = engine.region();
   const scores = channels.map(() => new Float32Array(n));
   const own = channels.map(() => new Uint8Array(n));
