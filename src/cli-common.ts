@@ -3,6 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolveConfig, type Config } from './config.js';
+import { detectFileFormat, type InputFormat } from './adapters/index.js';
 
 /** An error the user can fix (bad option, missing file, bad config): its message is printed, exit code 2. */
 export class UsageError extends Error {
@@ -59,4 +60,20 @@ export async function readConfigObject(path: string | undefined): Promise<Record
  */
 export async function loadReplayConfig(path: string | undefined): Promise<Config> {
   return resolveConfig({ autoRegister: true, ...(await readConfigObject(path)) });
+}
+
+/**
+ * An input file checked and its format decided, before any work: the given format, or the one its first lines show
+ * (`auto`); a usage error names the file when neither is known. `detected` is what detection found (replay reads
+ * `deribitListing` from it).
+ */
+export async function checkInput(path: string, format: InputFormat | 'auto'): Promise<{ format: InputFormat; bytes: number; detected: Awaited<ReturnType<typeof detectFileFormat>> }> {
+  const bytes = await checkFile(path, 'input');
+  const detected = await detectFileFormat(path);
+  const chosen = format === 'auto' ? detected.format : format;
+  if (chosen === undefined) {
+    throw new UsageError(`input ${path}: cannot tell its format from its first lines (none of "<ns> {json}" (binance), ` +
+      `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);
+  }
+  return { format: chosen, bytes, detected };
 }

@@ -15,7 +15,7 @@ import { Engine, type Alert } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
 import { applyInstrumentThresholds } from './instrument-thresholds.js';
-import { checkFile, loadReplayConfig, parseCommandArgs, UsageError } from './cli-common.js';
+import { checkFile, checkInput, loadReplayConfig, parseCommandArgs, UsageError } from './cli-common.js';
 
 export { UsageError } from './cli-common.js';
 import { formatAlert, isoNs } from './alert-format.js';
@@ -238,13 +238,7 @@ async function planRuns(args: ReplayArgs): Promise<FileRun[]> {
     listings.push({ path, format: 'deribit', listing: true, bytes, stats: undefined });
   }
   for (const path of args.files) {
-    const bytes = await checkFile(path, 'input');
-    const detected = await detectFileFormat(path);
-    const format = args.format === 'auto' ? detected.format : args.format;
-    if (format === undefined) {
-      throw new UsageError(`input ${path}: cannot tell its format from its first lines (none of "<ns> {json}" (binance), ` +
-        `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);
-    }
+    const { format, bytes, detected } = await checkInput(path, args.format);
     const run: FileRun = { path, format, listing: format === 'deribit' && detected.deribitListing, bytes, stats: undefined };
     // Contract terms first: a ticker read before its listing would be classified from its own fields only.
     (run.listing ? listings : inputs).push(run);

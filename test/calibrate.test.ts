@@ -5,7 +5,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kind } from '../src/abi.js';
@@ -17,20 +16,13 @@ import { main } from '../src/cli.js';
 import type { EventBatch } from '../src/events.js';
 import { marketStream, SECOND } from '../src/synthetic.js';
 import { httpUrl, startSidecar } from './helpers/sidecar.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = join(ROOT, 'data/samples/binance-usdm-btcusdt.txt.gz');
 const TAXI = join(ROOT, 'test/fixtures/nab/realKnownCause/nyc_taxi.csv');
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = (argv: string[]) => runCli(argv);
 
 /** A batch as canonical NDJSON events (docs/protocol.md), instruments named I<id>. */
 function toNdjson(b: EventBatch): string {

@@ -4,7 +4,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { detectFileFormat, detectFormat, openInput } from '../src/adapters/index
 import { main } from '../src/cli.js';
 import { InstrumentCatalog } from '../src/instruments.js';
 import { Registry } from '../src/registry.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIX = join(ROOT, 'test/fixtures');
@@ -29,18 +29,7 @@ let dir: string;
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'atc-formats-')); });
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-class Sink extends Writable {
-  text = '';
-  isTTY = false;
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-
-async function cli(argv: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  stderr.isTTY = tty;
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = (argv: string[], tty = false) => runCli(argv, main, tty);
 
 const alertsOf = (ndjson: string) => ndjson.trim().split('\n').filter((l) => l).map((l) => JSON.parse(l) as Record<string, unknown>);
 const int = (n: number) => n.toLocaleString('en-US');

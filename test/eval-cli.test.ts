@@ -4,28 +4,19 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, UsageError } from '../src/cli.js';
 import { duration, evalCommand, labelSeriesName, type EvalReport } from '../src/eval/cli.js';
 import { NAB_PROFILES, scoreFile, type TimeWindow } from '../src/eval/nab.js';
+import { runCli, Sink } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TAXI = join(ROOT, 'test/fixtures/nab/realKnownCause/nyc_taxi.csv');
 const ADX = join(ROOT, 'test/fixtures/nab/realAdExchange/exchange-2_cpc_results.csv');
 const EVENTS = join(ROOT, 'test/fixtures/ndjson/events.ndjson');
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await evalCommand(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const run = (argv: string[]) => runCli(argv, evalCommand);
 
 let dir: string;
 const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text); return p; };

@@ -4,7 +4,6 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
@@ -12,18 +11,11 @@ import { resolveConfig } from '../src/config.js';
 import { NAB_PROFILES, PROFILE_NAMES, labelTimeMs, optimizeThreshold, parseLabelWindows, scoreCorpus, type NabSeries } from '../src/eval/nab.js';
 import { evalNab, nabChannels, nabDetectorName, type NabEvalReport } from '../src/eval/nab-run.js';
 import { mulberry32, gaussian } from '../src/random.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const run = (argv: string[]) => runCli(argv);
 
 const t0 = Date.UTC(2015, 0, 1);
 const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);

@@ -4,7 +4,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALERT_BYTES } from '../src/abi.js';
@@ -16,21 +15,14 @@ import { Registry } from '../src/registry.js';
 import { ShardPool } from '../src/pool/index.js';
 import { canonical, feed, MAX_INSTRUMENTS, openPool, POOL_CONFIG, splits, stream } from './helpers/pool.js';
 import { runChunks } from './helpers/run.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = join(ROOT, 'data/samples/binance-usdm-btcusdt.txt.gz');
 const dir = mkdtempSync(join(tmpdir(), 'atc-inst-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = (argv: string[]) => runCli(argv);
 
 describe('the instruments section', () => {
   it('validates names, selectors and values, naming the path', () => {

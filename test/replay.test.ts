@@ -4,7 +4,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
@@ -14,6 +13,7 @@ import { BinanceReader, type BinanceStats } from '../src/adapters/binance.js';
 import { main } from '../src/cli.js';
 import { EventBatch } from '../src/events.js';
 import { Registry } from '../src/registry.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE = join(ROOT, 'data/samples/binance-usdm-btcusdt.txt.gz');
@@ -212,16 +212,7 @@ describe('BinanceReader on damaged input', () => {
 });
 
 /** A writable that keeps what it is given. */
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-
-async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await main(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const cli = (...argv: string[]) => runCli(argv);
 
 const ALERT_KEYS = ['time', 'tsNs', 'instrument', 'feature', 'detector', 'severity', 'regime', 'value', 'expected', 'score', 'threshold', 'volRatio', 'mode', 'seq'];
 

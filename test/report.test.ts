@@ -4,7 +4,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARENA, DETECTORS, FEATURES, type FeatureName } from '../src/abi.js';
@@ -16,6 +15,7 @@ import {
   escapeHtml, MinMaxBuffer, nsToMsExact, renderReport, reportModel, ReportModelError, Tracer, type Panel, type ReportModel,
 } from '../src/report/index.js';
 import { marketStream, SECOND, T0, valueStream } from './helpers/streams.js';
+import { runCli } from './helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IDS = [1, 2, 3];
@@ -338,15 +338,7 @@ describe('renderReport: escaping and checks', () => {
 });
 
 // ---- atc eval --report ----------------------------------------------------------------------------------------
-class Sink extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void { this.text += chunk.toString(); done(); }
-}
-async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Sink(), stderr = new Sink();
-  const code = await evalCommand(argv, { stdout, stderr });
-  return { code, stdout: stdout.text, stderr: stderr.text };
-}
+const run = (argv: string[]) => runCli(argv, evalCommand);
 
 describe('atc eval --report', () => {
   const TAXI = join(ROOT, 'test/fixtures/nab/realKnownCause/nyc_taxi.csv');

@@ -3,9 +3,9 @@ import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { detectFileFormat, INPUT_FORMATS, type InputFormat } from '../adapters/index.js';
+import { INPUT_FORMATS, type InputFormat } from '../adapters/index.js';
 import type { Io } from '../cli.js';
-import { checkFile, parseCommandArgs, readConfigObject, UsageError } from '../cli-common.js';
+import { checkInput, parseCommandArgs, readConfigObject, UsageError } from '../cli-common.js';
 import { resolveConfig } from '../config.js';
 import { Labels } from '../eval/cli.js';
 import { isProfileName, PROFILE_NAMES, type ProfileName } from '../eval/nab.js';
@@ -191,13 +191,7 @@ export async function calibrateCommand(argv: string[], io: Io): Promise<number> 
   // Everything the user can get wrong, before the (long) work: files and formats, configuration, labels, --out.
   const inputs: CalibrateOptions['inputs'] = [];
   for (const path of args.files) {
-    await checkFile(path, 'input');
-    const format = args.format === 'auto' ? (await detectFileFormat(path)).format : args.format;
-    if (format === undefined) {
-      throw new UsageError(`input ${path}: cannot tell its format from its first lines (none of "<ns> {json}" (binance), ` +
-        `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);
-    }
-    inputs.push({ path, format });
+    inputs.push({ path, format: (await checkInput(path, args.format)).format });
   }
   const config = await readConfigObject(args.config);
   resolveConfig({ autoRegister: true, ...config }); // a bad configuration is a usage error now, not after reading

@@ -6,13 +6,13 @@ import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { totalEvents, type ReaderStats } from '../adapters/common.js';
 import { csvInstrumentName } from '../adapters/csv.js';
-import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
+import { INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
 import { Engine } from '../engine.js';
 import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
 import { applyInstrumentThresholds } from '../instrument-thresholds.js';
 import type { Io } from '../cli.js';
-import { checkFile, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
+import { checkInput, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
 import { reportModel, Tracer, writeReport, type Panel, type ReportTable } from '../report/index.js';
 import {
   detectionMetrics, isProfileName, LabelsError, NAB_PROFILES, nsToMs, parseLabelWindows, PROBATION_PERCENT, PROFILE_NAMES,
@@ -192,12 +192,7 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
   // Everything the user can get wrong, before the replay: files, formats, labels of CSV series, configuration.
   const runs: { path: string; format: InputFormat }[] = [];
   for (const path of args.files) {
-    await checkFile(path, 'input');
-    const format = args.format === 'auto' ? (await detectFileFormat(path)).format : args.format;
-    if (format === undefined) {
-      throw new UsageError(`input ${path}: cannot tell its format from its first lines (none of "<ns> {json}" (binance), ` +
-        `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);
-    }
+    const { format } = await checkInput(path, args.format);
     if (format === 'csv' && labels.get(csvInstrumentName(path)) === undefined) {
       const some = labels.keys().slice(0, 3).map((k) => JSON.stringify(k)).join(', ');
       throw new UsageError(`input ${path}: its series "${csvInstrumentName(path)}" has no entry in --labels ${args.labels}` +
