@@ -9,7 +9,7 @@
 import * as L from "./layout";
 import { ldf, ldi, ldu, ld32, stf } from "./util";
 import * as E from "./engine";
-import { cfgAt, channelPtr, rateNow } from "./channel";
+import { cfgAt, channelPtr, noveltyPtr, rateNow } from "./channel";
 import * as W from "./window";
 import * as X from "./ewma";
 import * as T from "./timewin";
@@ -104,7 +104,8 @@ function channel(arena: usize, id: u32, feature: i32, detector: i32): usize {
   return channelPtr(fb, detector);
 }
 // stat: 0 count, 1 mean, 2 variance, 3 min, 4 max, 5 median, 6 MAD, 7 EWMA mean, 8 EWMA variance,
-// 9 observations, 10 last value, 11 observations per hour. NaN when unknown.
+// 9 observations, 10 last value, 11 observations per hour, 12 and 13 the lowest and highest value the novelty
+// detector has seen (NaN without it). NaN when unknown.
 export function feature_stat(arena: usize, id: u32, feature: i32, stat: i32): f64 {
   const fb = block(arena, id, feature);
   if (fb == 0) return NaN;
@@ -123,6 +124,16 @@ export function feature_stat(arena: usize, id: u32, feature: i32, stat: i32): f6
     case 9: return <f64>ldi(fb, L.FB_OBS);
     case 10: return ldi(fb, L.FB_OBS) == 0 ? NaN : ldf(fb, L.FB_LAST);
     case 11: return rateNow(fb, ldi(E.slotPtr(arena, E.findSlot(arena, id)), L.S_LAST_TS));
+    case 12:
+    case 13: {
+      // The range of the values the novelty detector has seen (what the next value is judged against).
+      const mask = <i32>cfgAt(E.configPtr(arena), L.C_FEATURE_BASE + 3 * feature + 1);
+      if (!(mask & (1 << L.D_NOVELTY))) return NaN;
+      const nv = noveltyPtr(fb);
+      if (!ldu(nv, L.NV_READY)) return NaN;
+      const v = ldf(nv, stat == 12 ? L.NV_LO : L.NV_HI);
+      return v - v == 0 ? v : NaN; // +-Infinity before the first value is learnt
+    }
   }
   return NaN;
 }

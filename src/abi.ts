@@ -164,7 +164,7 @@ export const EWMA_STATE = { N: 24 } as const;
 // ---- feature_stat / channel_stat / instrument_stat selectors: stat = index ------------------------------------
 export const FEATURE_STATS = [
   'count', 'mean', 'variance', 'min', 'max', 'median', 'mad', 'ewmaMean', 'ewmaVariance', 'observations', 'last',
-  'ratePerHour',
+  'ratePerHour', 'noveltyLow', 'noveltyHigh',
 ] as const;
 export const CHANNEL_STATS = ['score', 'threshold', 'alerts', 'exceedances', 'calibratorScores', 'baseQuantile', 'inEpisode', 'instrumentThreshold'] as const;
 export const INSTRUMENT_STATS = [

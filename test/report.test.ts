@@ -116,7 +116,7 @@ describe('Tracer against a plain Engine run', () => {
     let alerts = 0, points = 0;
     for (const p of panels) {
       const z = p.detectors.find((d) => d.detector === p.band.detector);
-      if (!z || p.band.kind !== 'threshold' || p.band.detector === 'ewma') continue;
+      if (!z || p.band.kind !== 'threshold' || p.band.detector === 'ewma' || p.band.detector === 'novelty') continue; // novelty: its own test below
       for (const a of p.alerts.filter((x) => x.detector === p.band.detector)) {
         const i = p.tsMs.findIndex((t, k) => t === a.tsMs && p.value[k] === a.value);
         expect(i).toBeGreaterThanOrEqual(0);
@@ -140,6 +140,33 @@ describe('Tracer against a plain Engine run', () => {
     }
     expect(alerts).toBeGreaterThan(5);
     expect(points).toBeGreaterThan(1000);
+  });
+
+  it('a novelty feature\'s band is the range seen before each value, widened by the threshold, and its alerts lie outside', () => {
+    const e = Engine.create({ autoRegister: true }); // value: novelty, static 100 bps
+    const b = valueStream({ seed: 5, id: 9, n: 3000, gapNs: SECOND });
+    b.f[0][2000] += 12;
+    const tracer = new Tracer(e, { features: ['value'] });
+    tracer.ingest(b);
+    const p = tracer.panels()[0];
+    expect(p.band).toMatchObject({ kind: 'threshold', detector: 'novelty', expected: 'range' });
+    const t = p.detectors.find((d) => d.detector === 'novelty')!;
+    let lo = Infinity, hi = -Infinity, checked = 0;
+    for (let i = 0; i < p.tsMs.length; i++) {
+      if (i >= 64) {
+        // The range of the values before this one, as computed here, against the engine's: the band is exact.
+        const m = t.threshold[i] * (hi - lo) / 1e4;
+        expect(p.lo[i]).toBeCloseTo(lo - m, 9);
+        expect(p.hi[i]).toBeCloseTo(hi + m, 9);
+        checked++;
+      }
+      lo = Math.min(lo, b.f[0][i]);
+      hi = Math.max(hi, b.f[0][i]);
+    }
+    expect(checked).toBe(3000 - 64);
+    const spike = p.alerts.find((a) => a.seq === '2000')!;
+    expect(spike.detector).toBe('novelty');
+    expect(p.value[2000]).toBeGreaterThan(p.hi[2000]);
   });
 
   it('has no band and scores 0 during warm-up, and a band after', () => {

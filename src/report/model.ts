@@ -32,8 +32,11 @@ export interface BandSpec {
   detector: DetectorName | null;
   /** The fixed multiplier of a `reference` band; NaN otherwise. */
   multiplier: number;
-  /** What `expected` is: 'mean' (count window), 'median', 'ewmaMean'. */
-  expected: 'mean' | 'median' | 'ewmaMean';
+  /**
+   * What `expected` is: 'mean' (count window), 'median', 'ewmaMean', or 'range': the middle of the range of values the
+   * novelty detector has seen, its band the range widened by the threshold in force (bps of the range) each side.
+   */
+  expected: 'mean' | 'median' | 'ewmaMean' | 'range';
   /** One sentence for the page: what the band is, for this feature. */
   description: string;
 }

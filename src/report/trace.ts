@@ -296,6 +296,9 @@ interface FeatureTrace {
   count: number;
   expected: number;
   scale: number;
+  /** For a 'range' band: the range the next value is judged against. */
+  lo: number;
+  hi: number;
   coalesced: number;
   buffer: MinMaxBuffer;
   alerts: PanelAlert[];
@@ -453,7 +456,7 @@ export class Tracer {
     const features = this.#features.map((info): FeatureTrace => {
       const f32 = [false, false, false, false, true, ...info.detectors.flatMap(() => [true, true])];
       const ft: FeatureTrace = {
-        info, obs: 0, count: 0, expected: NaN, scale: NaN, coalesced: 0,
+        info, obs: 0, count: 0, expected: NaN, scale: NaN, lo: NaN, hi: NaN, coalesced: 0,
         buffer: new MinMaxBuffer(f32, this.#maxPoints), alerts: [],
       };
       const obs = this.#engine.featureStat(id, info.name, 'observations');
@@ -489,8 +492,14 @@ export class Tracer {
       const k = !warm ? NaN
         : info.band.kind === 'threshold' ? row[COL_DETECTORS + 2 * info.bandDetector + 1]
           : info.band.multiplier;
-      row[COL_LO] = ft.expected - k * ft.scale;
-      row[COL_HI] = ft.expected + k * ft.scale;
+      if (info.band.expected === 'range') {
+        // Novelty: no alert while the value stays within the range seen, widened by the threshold (bps of its width).
+        row[COL_LO] = ft.lo - k * ft.scale;
+        row[COL_HI] = ft.hi + k * ft.scale;
+      } else {
+        row[COL_LO] = ft.expected - k * ft.scale;
+        row[COL_HI] = ft.expected + k * ft.scale;
+      }
       ft.buffer.push(tsMs, row);
       this.#readBaseline(id, ft);
     }
@@ -507,6 +516,17 @@ export class Tracer {
         expected = engine.featureStat(id, name, 'median');
         scale = floor(MAD_TO_SIGMA * engine.featureStat(id, name, 'mad'), info.minScale);
         break;
+      case 'range': {
+        const lo = engine.featureStat(id, name, 'noveltyLow');
+        const hi = engine.featureStat(id, name, 'noveltyHigh');
+        ft.lo = lo;
+        ft.hi = hi;
+        expected = (lo + hi) / 2;
+        // The width the engine measures an excess in (assembly/novelty.ts), per basis point.
+        const r = hi - lo;
+        scale = (r > 0 ? r : Math.abs(hi) > 0 ? Math.abs(hi) : 1) / 1e4;
+        break;
+      }
       case 'ewmaMean':
         expected = engine.featureStat(id, name, 'ewmaMean');
         scale = floor(Math.sqrt(engine.featureStat(id, name, 'ewmaVariance')), info.minScale) * info.chartFactor;
@@ -561,12 +581,11 @@ function featureInfo(cfg: Float64Array, f: number): FeatureInfo {
     const delta = cfg[C.PH_DELTA];
     band = { kind: 'reference', detector: 'pageHinkley', multiplier: delta, expected: 'mean',
       description: `mean ± delta × standard deviation of the last ${w} values (delta = ${delta}): deviations beyond it add to the Page-Hinkley sum (which measures them from a slower running mean, not drawn)` };
+  } else if (has('novelty')) {
+    band = { kind: 'threshold', detector: 'novelty', multiplier: NaN, expected: 'range',
+      description: 'the range of every value seen so far, widened each side by the novelty threshold (bps of its width): novelty flags values outside it, and also 5- and 20-value means outside their own ranges (not drawn); the line is the middle of the range' };
   } else {
-    // The novelty detector measures the excess beyond the range the feature has ever shown, a range the engine
-    // keeps but does not expose: no band is drawn for it rather than a guessed one.
-    const what = detectors.length === 0 ? 'no detector on this feature'
-      : has('novelty') ? 'novelty scores the excess beyond the range the feature has shown so far, in bps of that range (a range the engine does not expose)'
-        : `${detectors.join(', ')} does not standardise by a scale`;
+    const what = detectors.length === 0 ? 'no detector on this feature' : `${detectors.join(', ')} does not standardise by a scale`;
     band = { kind: 'none', detector: null, multiplier: NaN, expected: 'mean',
       description: `no band: ${what}; the line is the mean of the last ${w} values` };
   }

@@ -101,6 +101,13 @@ export function expectSameState(w: WasmEngine, ref: RefEngine): void {
       expectClose(w.featureStat(id, f, 8), fs.ewma.variance(), RTOL, `${fl} ewma var`, scale * scale * 1e-6);
       expectClose(w.featureStat(id, f, 10), fs.last, RTOL, `${fl} last`, scale);
       expectClose(w.featureStat(id, f, 11), fs.rate.perHour(inst.lastTs), RTOL, `${fl} rate`);
+      if ((ref.params.features[f].mask & (1 << K.D_NOVELTY)) && Number.isFinite(fs.novelty.lo[0])) {
+        expect(w.featureStat(id, f, 12), `${fl} novelty low`).toBe(fs.novelty.lo[0]);
+        expect(w.featureStat(id, f, 13), `${fl} novelty high`).toBe(fs.novelty.hi[0]);
+      } else {
+        expect(w.featureStat(id, f, 12), `${fl} novelty low`).toBeNaN();
+        expect(w.featureStat(id, f, 13), `${fl} novelty high`).toBeNaN();
+      }
       for (let d = 0; d < K.N_DETECTORS; d++) {
         const ch = fs.channels[d];
         const cl = `${fl} detector ${d}`;
