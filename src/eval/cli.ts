@@ -23,6 +23,7 @@ const EXIT_OK = 0;
 
 export const EVAL_HELP = `Usage: atc eval <file...> --labels FILE [--profile standard|reward_low_FP_rate|reward_low_FN_rate]
                 [--config FILE] [--format auto|binance|deribit|ndjson|csv] [--json] [--report FILE]
+       atc eval nab --data DIR ...   atc's detectors over a NAB checkout (atc eval nab --help)
 
 Replays the files through the anomaly engine, as atc replay does, and scores its alerts against labelled
 anomaly windows. Every event of an instrument is a row of its series (a CSV file: its rows); an alert marks
