@@ -18,7 +18,10 @@ const DAY_NS: i64 = 86_400_000_000_000;
 const N_SCALES: i32 = 3;
 
 @inline function cfgAt(cfg: usize, i: i32): f64 { return load<f64>(cfg + (<usize>i << 3)); }
-@inline function ringAt(nv: usize, i: i64): f64 { return ldf(nv, L.NV_RING_OFF + (<i32>(i % L.NV_RING) << 3)); }
+// Ring slot of the i-th value pushed. Unsigned, so that even a corrupted count (a restored arena is checked for its
+// structure, not its values) stays inside the ring.
+@inline function ringSlot(i: i64): i32 { return <i32>(<u64>i % <u64>L.NV_RING) << 3; }
+@inline function ringAt(nv: usize, i: i64): f64 { return ldf(nv, L.NV_RING_OFF + ringSlot(i)); }
 
 // Mean of the last k values pushed (k <= NV_RING), oldest first, or NaN while fewer than k have been pushed.
 function lastMean(nv: usize, k: i32): f64 {
@@ -54,7 +57,7 @@ export function noveltyPush(nv: usize, x: f64, ts: i64): void {
     stu(nv, L.NV_READY, 1);
   }
   const n = ldi(nv, L.NV_COUNT);
-  stf(nv, L.NV_RING_OFF + (<i32>(n % L.NV_RING) << 3), x);
+  stf(nv, L.NV_RING_OFF + ringSlot(n), x);
   sti(nv, L.NV_COUNT, n + 1);
 }
 

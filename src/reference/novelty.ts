@@ -67,7 +67,8 @@ export class RefNovelty {
       if (ex > best) { best = ex; expected = y > hi ? hi : lo; }
     }
     const P = p.noveltyPhases;
-    if (P > 0 && Number(tsNs - (this.t0 ?? tsNs)) >= p.noveltyPhaseWarmupNs) {
+    // The module subtracts in i64: wrap as it does (only timestamps 292 years apart can tell).
+    if (P > 0 && Number(BigInt.asIntN(64, tsNs - (this.t0 ?? tsNs))) >= p.noveltyPhaseWarmupNs) {
       const y = this.lastMean(20);
       if (!Number.isNaN(y)) {
         const ph = phaseOf(tsNs, P);
