@@ -5,7 +5,7 @@ import { ldf, stf, ldi, sti, ldu, stu, ld32, finite } from "./util";
 import * as L from "./layout";
 import { windowCount, windowMean, windowVar, windowMedian, windowMad, windowPush, windowBytes } from "./window";
 import { ewmaPush, ewmaMean, ewmaVar } from "./ewma";
-import { noveltyPush, noveltyScore, noveltyLearn } from "./novelty";
+import { noveltyPush, noveltyScore, noveltyJudged, noveltyLearn } from "./novelty";
 
 const EXCESS_CLIP: f64 = 10;
 
@@ -325,7 +325,9 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     }
     if (mask & (1 << L.D_NOVELTY)) {
       const s = noveltyScore(nv, cfg, x, ts, cap);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_NOVELTY), f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const ch = channelPtr(fb, L.D_NOVELTY);
+      written += channelStep(cfg, slot, fb, ch, f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      noveltyJudged(nv, cfg, s, ldf(ch, L.CH_LAST_THR));
     }
   } else {
     // Warm-up: statistics start where the baseline is, so that nothing fires from a cold start.

@@ -7,8 +7,9 @@
 // last 5 and 20 values, so that a shift too small to break the range in one value still breaks it on average,
 // and against the range of the 20-mean at the same time of day (P phases of the day, neighbouring phases
 // included) once the feature has a long enough history: a night-time level that only day-time ever reached.
-// After a score the detector stays silent for `refractory` observations while it keeps learning, so that the
-// slower scales, which cross the range a few values after the value itself, do not report the same episode again.
+// After a score that reaches the threshold in force the detector stays silent for `refractory` observations while it
+// keeps learning, so that the slower scales, which cross the range a few values after the value itself, do not
+// report the same episode again.
 // This is the idea of the "spatial anomaly" rule of Numenta's detectors and of a refractory ("rest") period as in
 // CAD OSE (both in the NAB repository), made scale-free and streaming; it keeps 624 bytes per feature.
 import { ldf, stf, ldi, sti, ldu, stu } from "./util";
@@ -103,11 +104,15 @@ export function noveltyScore(nv: usize, cfg: usize, x: f64, ts: i64, cap: f64): 
     stu(nv, L.NV_REFRACTORY, silent - 1);
     s = 0;
     expected = x;
-  } else if (s > 0) {
-    stu(nv, L.NV_REFRACTORY, <u32>cfgAt(cfg, L.C_NOVELTY_REFRACTORY));
   }
   stf(nv, L.NV_EXPECTED, expected);
   return s;
+}
+
+// After the channel judged score s against the threshold it had in force: a score that reached it starts the silent
+// period. Only such a score: a new record by a hair (a fraction of a bps) must not hide the spike that follows it.
+export function noveltyJudged(nv: usize, cfg: usize, s: f64, threshold: f64): void {
+  if (s > 0 && s >= threshold) stu(nv, L.NV_REFRACTORY, <u32>cfgAt(cfg, L.C_NOVELTY_REFRACTORY));
 }
 
 // Learn: widen the ranges to take this observation's scales.

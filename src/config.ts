@@ -75,7 +75,7 @@ export function defaultConfig(): Config {
     timeBuckets: 60,
     warmup: 64,
     detectors: { ewmaAlpha: 0.02, chartLambda: 0.2, cusumK: 0.5, phDelta: 0.5, phAlpha: 0.99 },
-    novelty: { refractory: 10, phases: 12, phaseWarmupMs: 8 * 86_400_000 },
+    novelty: { refractory: 20, phases: 12, phaseWarmupMs: 8 * 86_400_000 },
     regime: { volFastMs: 30_000, volSlowMs: 1_800_000, volExponent: 0.5, liquidityExponent: 0.25, min: 0.5, max: 4 },
     calibration: {
       targetPerHour: 0.5, tailProbability: 0.02, tailMemory: 200, quantileStep: 0.05, warmup: 500,

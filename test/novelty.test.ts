@@ -144,6 +144,19 @@ describe('novelty: what the score means', () => {
     expect(a).toHaveLength(2);
   });
 
+  it('only a score that reaches the threshold starts the silent period: a record by a hair does not hide the spike after it', () => {
+    // Values cycling over [10, 10.6], then 10.6001 (a new high by 1.7 bps of the range: below the threshold of 100,
+    // no alert), then a spike to 20: it must alert. (Found in review: any score above 0 used to silence the detector.)
+    const values = [...Array.from({ length: 200 }, (_, i) => 10 + 0.1 * (i % 7)), 10.6001, 20];
+    const events = values.map((v, i) => event(T0 + BigInt(i + 1) * SECOND, BigInt(i), 1, K.K_VALUE, v));
+    for (const build of BUILDS) {
+      const { t } = runBoth(build, noveltyConfig({ [C.NOVELTY_PHASES]: 0, [C.NOVELTY_REFRACTORY]: 10 }, 100), events);
+      const a = noveltyAlerts(t.alerts);
+      expect(a.map((x) => x.seq), build).toEqual([201n]);
+      expect(a[0].score).toBeCloseTo((20 - 10.6001) / (10.6001 - 10) * 1e4, 6);
+    }
+  });
+
   it('a shift too small for any one value but outside every earlier 20-mean is found by the 20-mean scale', () => {
     // Uniform noise in [0, 10) for 400 values (20-means stay near 5), then values in [4, 10): each inside the range,
     // their mean (7) far outside the 20-means seen.
@@ -189,7 +202,7 @@ describe('novelty: what the score means', () => {
 describe('novelty: configuration', () => {
   it('defaults, encoding and named errors', () => {
     const c = resolveConfig({});
-    expect(c.novelty).toEqual({ refractory: 10, phases: 12, phaseWarmupMs: 8 * 86_400_000 });
+    expect(c.novelty).toEqual({ refractory: 20, phases: 12, phaseWarmupMs: 8 * 86_400_000 });
     expect(c.thresholds.novelty).toEqual({ mode: 'static', threshold: 100 });
     const a = encodeConfig(resolveConfig({ novelty: { refractory: 4, phases: 24, phaseWarmupMs: 1000 } }));
     expect([a[C.NOVELTY_REFRACTORY], a[C.NOVELTY_PHASES], a[C.NOVELTY_PHASE_WARMUP_NS]]).toEqual([4, 24, 1e9]);

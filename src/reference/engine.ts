@@ -458,6 +458,7 @@ export class RefEngine {
       if (has(K.D_NOVELTY)) {
         const s = fs.novelty.score(x, ts, p, cap);
         emit(K.D_NOVELTY, s, fs.novelty.expected);
+        fs.novelty.judged(s, fs.channels[K.D_NOVELTY].lastThreshold, p);
       }
     } else if (has(K.D_EWMA)) {
       // Warm-up: the chart starts where the baseline will be once x is in, so nothing fires from a cold start.

@@ -92,11 +92,14 @@ export class RefNovelty {
       this.silent--;
       s = 0;
       expected = x;
-    } else if (s > 0) {
-      this.silent = p.noveltyRefractory;
     }
     this.expected = expected;
     return s;
+  }
+
+  /** After the channel judged `s` against the threshold in force: one that reached it starts the silent period. */
+  judged(s: number, threshold: number, p: NoveltyParams): void {
+    if (s > 0 && s >= threshold) this.silent = p.noveltyRefractory;
   }
 
   learn(x: number, tsNs: bigint, p: NoveltyParams): void {
