@@ -96,10 +96,13 @@ describe('atc eval nab', () => {
       expect(hind.map((s) => s.key)).toEqual(['artificialWithAnomaly/a.csv', 'artificialWithAnomaly/b.csv', 'realKnownCause/nyc_taxi.csv']);
       for (const s of hind) expect(s.scores.every((x) => x >= 0 && x < 1), `${name} ${s.key} scores in [0, 1)`).toBe(true);
       for (const s of own) expect(s.scores.every((x) => x === 0 || x === 1), `${name} ${s.key} own scores 0 or 1`).toBe(true);
+      const thresholds = JSON.parse(readFileSync(join(out, 'thresholds.json'), 'utf8')) as Record<string, Record<string, { score: number; threshold: number }>>;
       for (const p of PROFILE_NAMES) {
-        expect(scoreCorpus(own, 0.5, NAB_PROFILES[p]).normalized, `${name} own ${p}`).toBeCloseTo(d.own[p], 6);
-        const best = optimizeThreshold(hind, NAB_PROFILES[p]);
-        expect(scoreCorpus(hind, best.threshold, NAB_PROFILES[p]).normalized, `${name} hindsight ${p}`).toBeCloseTo(d.hindsight[p].score, 4);
+        // As NAB's scorer does: the written scores at the written thresholds give the printed scores exactly.
+        const t = thresholds[nabDetectorName(name, false)][p].threshold;
+        expect(scoreCorpus(hind, t, NAB_PROFILES[p]).normalized, `${name} hindsight ${p}`).toBe(d.hindsight[p].score);
+        expect(scoreCorpus(own, thresholds[nabDetectorName(name, true)][p].threshold, NAB_PROFILES[p]).normalized, `${name} own ${p}`).toBe(d.own[p]);
+        expect(optimizeThreshold(hind, NAB_PROFILES[p]).threshold, `${name} best threshold ${p}`).toBe(t);
       }
     }
     const thresholds = JSON.parse(readFileSync(join(out, 'thresholds.json'), 'utf8')) as Record<string, Record<string, { score: number; threshold: number }>>;
@@ -143,7 +146,7 @@ describe('atc eval nab', () => {
 
   it('per-instrument thresholds of the configuration (atc calibrate\'s output) apply to their series', async () => {
     const cfg = join(dir, 'per-instrument.json');
-    writeFileSync(cfg, JSON.stringify({ instruments: { 'artificialWithAnomaly/a.csv': { 'value.novelty': 1e9 } } }));
+    writeFileSync(cfg, JSON.stringify({ instruments: { 'artificialWithAnomaly/a': { 'value.novelty': 1e9 } } })); // named as calibrate names it
     const { runs, channels } = await evalNab({ dataDir: dir, config: await (await import('../src/cli-common.js')).loadReplayConfig(cfg) });
     const k = channels.findIndex((c) => c.name === 'value.novelty');
     const ownOf = (key: string) => runs.find((r) => r.key === key)!.own[k].reduce((a, x) => a + x, 0);
@@ -177,6 +180,18 @@ describe('atc eval nab', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/no windows for x\/s\.csv/);
       writeFileSync(join(noLabels, 'labels/combined_windows.json'), JSON.stringify({ 'x/s.csv': [] }));
+      writeFileSync(join(noLabels, 'stranger.json'), JSON.stringify({ instruments: { 'x/s.csv': { 'value.novelty': 5 } } }));
+      r = await run(['eval', 'nab', '--data', noLabels, '--config', join(noLabels, 'stranger.json')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/instruments "x\/s\.csv" name no series of the corpus .*like "x\/s"/);
+      r = await run(['eval', 'nab', '--data', noLabels, '--out', join(noLabels, 'labels/combined_windows.json')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--out .*combined_windows\.json: not a directory/);
+      writeFileSync(join(noLabels, 'data/x/s.csv'), synthetic(3, 100, 200).replace('\n2015-01-01 00:05:00,', '\n2015-01-01 00:05:00,oops'));
+      r = await run(['eval', 'nab', '--data', noLabels]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/s\.csv: 1 malformed rows \(badNumber: line 3: .*every row of a NAB series must be readable/);
+      writeFileSync(join(noLabels, 'data/x/s.csv'), synthetic(3, 100, 200));
       writeFileSync(join(noLabels, 'off.json'), JSON.stringify({ features: { value: { enabled: false } } }));
       r = await run(['eval', 'nab', '--data', noLabels, '--config', join(noLabels, 'off.json')]);
       expect(r.code).toBe(2);

@@ -1,4 +1,6 @@
 // `atc eval nab --data DIR`: the command around src/eval/nab-run.ts.
+import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Io } from '../cli.js';
 import { loadReplayConfig, parseCommandArgs, UsageError } from '../cli-common.js';
 import { reportModel, writeReport, type Panel, type ReportTable } from '../report/index.js';
@@ -24,7 +26,9 @@ Options:
   --out DIR       also write the scores in NAB's results layout, DIR/<detector>/<category>/<detector>_<file>.csv
                   (timestamp,value,anomaly_score), one detector per channel and per ensemble, and an
                   own-threshold twin of each (atc_own_*: scores 0 or 1), plus DIR/thresholds.json in NAB's
-                  config/thresholds.json layout, for NAB's own scorer
+                  config/thresholds.json layout. To rescore with NAB's own scorer, copy the detector directories
+                  into a NAB checkout's results/ (which holds the null detector's results its normalization
+                  needs) and merge thresholds.json into its config/thresholds.json (docs/eval.md)
   --report FILE   also write a self-contained HTML report (docs/report.md): per series its value, the band and
                   every detector's score against its threshold, atc's alerts and the labelled windows shaded;
                   the scores table
@@ -34,6 +38,18 @@ Options:
 Example:
   atc eval nab --data ../shared/data/nab --out nab-results
 `;
+
+/** --out must be a directory, or a path whose parent is one: checked before the run, not after it. */
+async function checkOutDir(path: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st) {
+    if (!st.isDirectory()) throw new UsageError(`--out ${path}: not a directory`);
+    return;
+  }
+  const parent = dirname(resolve(path));
+  const pst = await stat(parent).catch(() => undefined);
+  if (!pst?.isDirectory()) throw new UsageError(`--out ${path}: directory ${parent} does not exist`);
+}
 
 const fix = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : String(x));
 
@@ -67,6 +83,7 @@ export async function evalNabCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`eval nab: unexpected argument ${JSON.stringify(positionals[0])} (the corpus comes from --data DIR); see atc eval nab --help`);
   if (values.data === undefined) throw new UsageError('eval nab: --data DIR is required (a NAB checkout with data/ and labels/); see atc eval nab --help');
   if (values.report !== undefined) await checkReportPath(values.report);
+  if (values.out !== undefined) await checkOutDir(values.out);
   const config = await loadReplayConfig(values.config);
   const progress = values.progress ?? io.stderr.isTTY === true;
   const panels: Panel[] | undefined = values.report === undefined ? undefined : [];

@@ -12,7 +12,7 @@
 // The scores are also written in NAB's results layout, so that NAB's own scorer can check them.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CsvReader } from '../adapters/csv.js';
+import { CsvReader, csvInstrumentName } from '../adapters/csv.js';
 import { DETECTORS, FEATURES, type DetectorName } from '../abi.js';
 import { type Config, ConfigError, resolveConfig } from '../config.js';
 import { Engine } from '../engine.js';
@@ -110,19 +110,27 @@ function runConfig(config: Config): Config {
  */
 export async function runNabFile(file: NabFile, config: Config, channels: readonly NabChannel[], panels?: Panel[]): Promise<NabFileRun> {
   const registry = new Registry();
-  const reader = new CsvReader(file.path, { registry, instrument: file.key, reuseBatch: true });
+  // The instrument is named as every other command names a CSV series (`realKnownCause/nyc_taxi`), so that a
+  // configuration from `atc calibrate` applies here too; labels are looked up by the file's key.
+  const name = csvInstrumentName(file.path);
+  const reader = new CsvReader(file.path, { registry, instrument: name, reuseBatch: true });
   const ts: bigint[] = [];
   const vals: number[] = [];
   for await (const b of reader) {
     for (let i = 0; i < b.length; i++) { ts.push(b.tsNs[i]); vals.push(b.f[0][i]); }
   }
+  // NAB lines its scores up with the data file's rows by index: a row dropped here would shift every later one.
+  const bad = Object.entries(reader.stats.malformed);
+  if (bad.length > 0) {
+    throw new UsageError(`--data: ${file.path}: ${bad.reduce((a, [, m]) => a + m.count, 0)} malformed rows (${bad.map(([reason, m]) => `${reason}: ${m.example}`).join('; ')}); every row of a NAB series must be readable`);
+  }
   const n = ts.length;
   const engine = Engine.create(runConfig(config), { batchCapacity: 1, alertCapacity: 256 });
-  const id = registry.id(file.key);
+  const id = registry.id(name);
   engine.register(id); // idempotent: the id's slot
-  // Per-instrument thresholds (`atc calibrate`'s output) for this series, keyed by its name as labels are.
-  const mine = config.instruments[file.key];
-  if (mine !== undefined) applyInstrumentThresholds(engine, registry, { [file.key]: mine }, 1);
+  // Per-instrument thresholds (`atc calibrate`'s output) for this series.
+  const mine = config.instruments[name];
+  if (mine !== undefined) applyInstrumentThresholds(engine, registry, { [name]: mine }, 1);
   const region = engine.region();
   const scores = channels.map(() => new Float32Array(n));
   const own = channels.map(() => new Uint8Array(n));
@@ -138,7 +146,7 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
   };
   // The report shows the features the configuration enables (the ensemble's), with every detector's trace.
   const traced = NAB_FEATURES.filter((f) => channels.some((c) => c.configured && c.feature === f));
-  const tracer = panels ? new Tracer(engine, { name: () => file.key, features: traced }) : undefined;
+  const tracer = panels ? new Tracer(engine, { name: () => file.key, features: traced }) : undefined; // panels by label key
   const one = new EventBatch(1);
   for (row = 0; row < n; row++) {
     if (tracer) {
@@ -259,7 +267,9 @@ export const nabDetectorName = (name: string, own: boolean): string => `atc_${ow
 export async function writeNabResults(out: string, runs: readonly NabFileRun[], channels: readonly NabChannel[], scores: readonly NabDetectorScore[]): Promise<number> {
   const ensembles = runs.map((r) => ensembleOf(r, channels));
   let written = 0;
-  const fmt = (x: number) => (x === 0 ? '0' : x === 1 ? '1' : x.toPrecision(9));
+  // Shortest text that reads back as the same double: a threshold written to thresholds.json is one of these
+  // scores, and NAB compares with >=, so a rounded score could fall just below its own threshold.
+  const fmt = (x: number) => String(x);
   const thresholds: Record<string, Record<string, { score: number; threshold: number }>> = {};
   for (const s of scores) {
     const k = channels.findIndex((c) => c.name === s.name);
@@ -298,6 +308,11 @@ export async function evalNab(o: { dataDir: string; config: Config; onProgress?:
   }
   const missing = corpus.files.filter((f) => !labels.has(f.key)).map((f) => f.key);
   if (missing.length > 0) throw new UsageError(`labels ${corpus.labelsPath}: no windows for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`);
+  const names = new Set(corpus.files.map((f) => csvInstrumentName(f.path)));
+  const strangers = Object.keys(o.config.instruments).filter((k) => !names.has(k));
+  if (strangers.length > 0) {
+    throw new UsageError(`config: instruments ${strangers.slice(0, 3).map((k) => JSON.stringify(k)).join(', ')}${strangers.length > 3 ? ` and ${strangers.length - 3} more` : ''} name no series of the corpus (series are named "<category>/<file>" without .csv, like ${JSON.stringify(csvInstrumentName(corpus.files[0].path))})`);
+  }
   const channels = nabChannels(o.config);
   if (!channels.some((c) => c.configured)) {
     throw new ConfigError('features.value', 'no detector is enabled on the value features (value, valueChange): the ensemble would be empty');
