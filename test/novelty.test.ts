@@ -189,13 +189,19 @@ describe('novelty: what the score means', () => {
   });
 
   it('keeps its 624 bytes only in the features that use it', () => {
-    const without = noveltyConfig({}, 1, 1);
-    without[featureMaskIndex(K.F_VALUE)] = 1 << K.D_ZSCORE;
-    const a = new WasmEngine('release', without).x;
-    const b = new WasmEngine('release', noveltyConfig());
-    const aw = new WasmEngine('release', without);
-    expect(b.x.slot_bytes(b.arena) - aw.x.slot_bytes(aw.arena)).toBeGreaterThanOrEqual(624 - 63);
-    expect(a).toBeDefined();
+    // value (14) then valueChange (15) enabled: the distance between their blocks is value's block, with or without
+    // the novelty state (the only difference between the two configurations).
+    const blockOfValue = (mask: number): number => {
+      const cfg = noveltyConfig();
+      cfg[featureEnabledIndex(K.F_VALUE_CHANGE)] = 1;
+      cfg[featureMaskIndex(K.F_VALUE_CHANGE)] = 1 << K.D_ZSCORE;
+      cfg[featureMaskIndex(K.F_VALUE)] = mask;
+      const w = new WasmEngine('release', cfg);
+      const v = new DataView(w.wasm.memory.buffer);
+      const off = (f: number) => v.getInt32(w.arena + K.ARENA.FEATURE_OFF + 4 * f, true);
+      return off(K.F_VALUE_CHANGE) - off(K.F_VALUE);
+    };
+    expect(blockOfValue((1 << K.D_ZSCORE) | NOVELTY) - blockOfValue(1 << K.D_ZSCORE)).toBe(624);
   });
 });
 
