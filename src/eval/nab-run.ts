@@ -56,6 +56,8 @@ export interface NabFileRun extends NabFile {
   /** scores[c][row] in [0, 1]; own[c][row] 1 where channel c alerted. */
   scores: Float32Array[];
   own: Uint8Array[];
+  /** The configured channels together: the largest of their row scores, and the rows any of them alerted on. */
+  ensemble: { scores: Float32Array; own: Uint8Array };
   alerts: number;
   rejected: number;
 }
@@ -185,7 +187,8 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
   if (tracer) panels!.push(...tracer.panels());
   const tsNs = BigInt64Array.from(ts);
   return {
-    ...file, tsNs, tsMs: Float64Array.from(ts, (t) => nsToMs(t)), values: Float64Array.from(vals), scores, own, alerts, rejected,
+    ...file, tsNs, tsMs: Float64Array.from(ts, (t) => nsToMs(t)), values: Float64Array.from(vals), scores, own,
+    ensemble: ensembleOf({ scores, own }, channels, n), alerts, rejected,
   };
 }
 
@@ -204,13 +207,7 @@ export interface NabEvalReport {
   detectors: NabDetectorScore[];
 }
 
-/** The score rows of channel k (or of the ensemble, k = -1) over all files. */
-function seriesOf(runs: readonly NabFileRun[], labels: Map<string, TimeWindow[]>, pick: (r: NabFileRun) => ArrayLike<number>): NabSeries[] {
-  return runs.map((r) => ({ tsMs: r.tsMs, scores: pick(r), windows: labels.get(r.key) ?? [] }));
-}
-
-export function ensembleOf(run: NabFileRun, channels: readonly NabChannel[]): { scores: Float32Array; own: Uint8Array } {
-  const n = run.tsMs.length;
+function ensembleOf(run: Pick<NabFileRun, 'scores' | 'own'>, channels: readonly NabChannel[], n: number): NabFileRun['ensemble'] {
   const scores = new Float32Array(n);
   const own = new Uint8Array(n);
   channels.forEach((c, k) => {
@@ -225,9 +222,8 @@ export function ensembleOf(run: NabFileRun, channels: readonly NabChannel[]): { 
 
 /** NAB scores of every channel and of the ensemble, own and hindsight, for the three profiles. */
 export function scoreNab(runs: readonly NabFileRun[], labels: Map<string, TimeWindow[]>, channels: readonly NabChannel[]): NabDetectorScore[] {
-  const ensembles = runs.map((r) => ensembleOf(r, channels));
   const entries: { name: string; configured: boolean; scores: (i: number) => ArrayLike<number>; own: (i: number) => ArrayLike<number> }[] = [
-    { name: 'ensemble', configured: true, scores: (i) => ensembles[i].scores, own: (i) => ensembles[i].own },
+    { name: 'ensemble', configured: true, scores: (i) => runs[i].ensemble.scores, own: (i) => runs[i].ensemble.own },
     ...channels.map((c, k) => ({ name: c.name, configured: c.configured, scores: (i: number) => runs[i].scores[k], own: (i: number) => runs[i].own[k] })),
   ];
   return entries.map((e) => {
@@ -265,8 +261,9 @@ export const nabDetectorName = (name: string, own: boolean): string => `atc_${ow
  * thresholds chosen here, so that NAB's scorer (`run.py --score --normalize`) can rescore them.
  */
 export async function writeNabResults(out: string, runs: readonly NabFileRun[], channels: readonly NabChannel[], scores: readonly NabDetectorScore[]): Promise<number> {
-  const ensembles = runs.map((r) => ensembleOf(r, channels));
   let written = 0;
+  // Each row's `timestamp,value`, formatted once per file rather than once per detector.
+  const rowHeads = runs.map((r) => Array.from(r.values, (v, j) => `${nabTime(r.tsNs[j])},${v}`));
   // Shortest text that reads back as the same double: a threshold written to thresholds.json is one of these
   // scores, and NAB compares with >=, so a rounded score could fall just below its own threshold.
   const fmt = (x: number) => String(x);
@@ -281,9 +278,9 @@ export async function writeNabResults(out: string, runs: readonly NabFileRun[], 
       }
       for (let i = 0; i < runs.length; i++) {
         const r = runs[i];
-        const col = own ? (k < 0 ? ensembles[i].own : r.own[k]) : (k < 0 ? ensembles[i].scores : r.scores[k]);
+        const col = own ? (k < 0 ? r.ensemble.own : r.own[k]) : (k < 0 ? r.ensemble.scores : r.scores[k]);
         const lines = ['timestamp,value,anomaly_score'];
-        for (let j = 0; j < r.tsMs.length; j++) lines.push(`${nabTime(r.tsNs[j])},${r.values[j]},${fmt(col[j])}`);
+        for (let j = 0; j < r.tsMs.length; j++) lines.push(`${rowHeads[i][j]},${fmt(col[j])}`);
         const dir = join(out, det, r.category);
         await mkdir(dir, { recursive: true });
         await writeFile(join(dir, `${det}_${r.file}`), lines.join('\n') + '\n');
