@@ -1,6 +1,8 @@
 // What every `atc` command shares: usage errors, argument parsing that explains itself, input files checked before
 // any work, JSON files and the engine configuration read with errors that name the file.
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { resolveConfig, type Config } from './config.js';
 import { detectFileFormat, type InputFormat } from './adapters/index.js';
@@ -76,4 +78,18 @@ export async function checkInput(path: string, format: InputFormat | 'auto'): Pr
       `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);
   }
   return { format: chosen, bytes, detected };
+}
+
+/**
+ * A file a command writes when its work is done (`--out`, `--report`), checked before the work: a name, in a
+ * directory that exists and is writable, and not itself a directory. `example` is a file name for the messages.
+ */
+export async function checkOutputFile(path: string, option: string, example: string): Promise<void> {
+  if (path === '') throw new UsageError(`${option} needs a file name, like ${option} ${example}`);
+  const dir = dirname(resolve(path));
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new UsageError(`${option} ${path}: directory ${dir} does not exist`);
+  if (!st.isDirectory()) throw new UsageError(`${option} ${path}: ${dir} is not a directory`);
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`${option} ${path}: is a directory; give a file name, like ${join(path, example)}`);
+  await access(dir, constants.W_OK).catch(() => { throw new UsageError(`${option} ${path}: directory ${dir} is not writable`); });
 }

@@ -11,7 +11,7 @@ import { totalEvents, type ReaderStats } from './adapters/common.js';
 import type { DeribitStats } from './adapters/deribit.js';
 import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
 import { ConfigError, type Config } from './config.js';
-import { Engine, type Alert } from './engine.js';
+import { Engine } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
 import { applyInstrumentThresholds } from './instrument-thresholds.js';

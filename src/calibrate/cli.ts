@@ -1,11 +1,9 @@
 // `atc calibrate`: argument parsing, progress on stderr, the human report on stdout (or JSON), the output file.
-import { constants } from 'node:fs';
-import { access, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { INPUT_FORMATS, type InputFormat } from '../adapters/index.js';
 import type { Io } from '../cli.js';
-import { checkInput, parseCommandArgs, readConfigObject, UsageError } from '../cli-common.js';
+import { checkInput, checkOutputFile, parseCommandArgs, readConfigObject, UsageError } from '../cli-common.js';
 import { resolveConfig } from '../config.js';
 import { Labels } from '../eval/cli.js';
 import { isProfileName, PROFILE_NAMES, type ProfileName } from '../eval/nab.js';
@@ -196,8 +194,9 @@ export async function calibrateCommand(argv: string[], io: Io): Promise<number> 
   const config = await readConfigObject(args.config);
   resolveConfig({ autoRegister: true, ...config }); // a bad configuration is a usage error now, not after reading
   const labels = args.labels === undefined ? undefined : await Labels.read(args.labels);
-  if (args.out !== undefined) await checkWritable(args.out);
-  if (args.report !== undefined) await checkReportPath(args.report);
+  // Checked, not created: a failed run must not leave an empty configuration behind.
+  if (args.out !== undefined) await checkOutputFile(args.out, '--out', 'thresholds.json');
+  if (args.report !== undefined) await checkOutputFile(args.report, '--report', 'calibrate.html');
 
   const progress = new ProgressLine(io.stderr, args.progress);
   let result;
@@ -229,31 +228,9 @@ export async function calibrateCommand(argv: string[], io: Io): Promise<number> 
   return EXIT_OK;
 }
 
-/** --report FILE: its directory must exist and FILE must not be one (checked before the work). */
-async function checkReportPath(path: string): Promise<void> {
-  if (path === '') throw new UsageError('calibrate: --report needs a file name, like --report calibrate.html');
-  const dir = dirname(resolve(path));
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UsageError(`--report ${path}: directory ${dir} does not exist`);
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`--report ${path}: is a directory; give a file name, like ${join(path, 'calibrate.html')}`);
-}
-
 /** A word of a command line as a shell would need it (for the report's header). */
 function shellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
-}
-
-/**
- * --out is checked before the work, without creating it (a failed run must not leave an empty configuration
- * behind): its directory must exist and be writable, and the path must not be a directory.
- */
-async function checkWritable(path: string): Promise<void> {
-  if (path === '') throw new UsageError('calibrate: --out needs a file name, like --out thresholds.json');
-  const dir = dirname(resolve(path));
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UsageError(`--out ${path}: directory ${dir} does not exist`);
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new UsageError(`--out ${path}: is a directory; give a file name, like ${join(path, 'thresholds.json')}`);
-  await access(dir, constants.W_OK).catch(() => { throw new UsageError(`--out ${path}: directory ${dir} is not writable`); });
 }
 
 // ---- Progress ------------------------------------------------------------------------------------------------------

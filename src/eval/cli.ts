@@ -2,8 +2,6 @@
 // registry), turn its alerts into detections (an alert marks the row of the event that fired it) and score them
 // against anomaly windows: precision, recall and F1 by window, detection delay, false alarms per hour, and the NAB
 // score (src/eval/nab.ts), per series and in total. The labels are NAB's combined_windows.json layout.
-import { stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { totalEvents, type ReaderStats } from '../adapters/common.js';
 import { csvInstrumentName } from '../adapters/csv.js';
 import { INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
@@ -12,7 +10,7 @@ import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
 import { applyInstrumentThresholds } from '../instrument-thresholds.js';
 import type { Io } from '../cli.js';
-import { checkInput, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
+import { checkInput, checkOutputFile, loadReplayConfig, parseCommandArgs, readJson, UsageError } from '../cli-common.js';
 import { reportModel, Tracer, writeReport, type Panel, type ReportTable } from '../report/index.js';
 import {
   detectionMetrics, isProfileName, LabelsError, NAB_PROFILES, nsToMs, parseLabelWindows, PROBATION_PERCENT, PROFILE_NAMES,
@@ -188,7 +186,7 @@ const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : 
 
 /** Replays the files, scores the labelled series; throws UsageError for what the user can fix. */
 export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport> {
-  if (args.report !== undefined) await checkReportPath(args.report);
+  if (args.report !== undefined) await checkOutputFile(args.report, '--report', 'eval.html');
   const labels = await Labels.read(args.labels);
   // Everything the user can get wrong, before the replay: files, formats, labels of CSV series, configuration.
   const runs: { path: string; format: InputFormat }[] = [];
@@ -310,15 +308,6 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
 }
 
 /** --report FILE: its directory must exist and FILE must not be one (checked before the replay). */
-export async function checkReportPath(path: string): Promise<void> {
-  const dir = dirname(resolve(path));
-  const st = await stat(dir).catch(() => undefined);
-  if (!st) throw new UsageError(`--report ${path}: directory ${dir} does not exist`);
-  if (!st.isDirectory()) throw new UsageError(`--report ${path}: ${dir} is not a directory`);
-  const target = await stat(path).catch(() => undefined);
-  if (target?.isDirectory()) throw new UsageError(`--report ${path}: is a directory; give a file name, like ${path.replace(/\/?$/, '/eval.html')}`);
-}
-
 /** The features a series' value feeds directly (a CSV series' rows are value events). */
 const VALUE_FEATURES = new Set(['value', 'valueChange']);
 

@@ -2,9 +2,8 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Io } from '../cli.js';
-import { loadReplayConfig, parseCommandArgs, UsageError } from '../cli-common.js';
+import { checkOutputFile, loadReplayConfig, parseCommandArgs, UsageError } from '../cli-common.js';
 import { reportModel, writeReport, type Panel, type ReportTable } from '../report/index.js';
-import { checkReportPath } from './cli.js';
 import { PROFILE_NAMES } from './nab.js';
 import { evalNab, writeNabResults, type NabEvalReport } from './nab-run.js';
 
@@ -82,7 +81,7 @@ export async function evalNabCommand(argv: string[], io: Io): Promise<number> {
   if (values.help) { io.stdout.write(EVAL_NAB_HELP); return 0; }
   if (positionals.length > 0) throw new UsageError(`eval nab: unexpected argument ${JSON.stringify(positionals[0])} (the corpus comes from --data DIR); see atc eval nab --help`);
   if (values.data === undefined) throw new UsageError('eval nab: --data DIR is required (a NAB checkout with data/ and labels/); see atc eval nab --help');
-  if (values.report !== undefined) await checkReportPath(values.report);
+  if (values.report !== undefined) await checkOutputFile(values.report, '--report', 'nab.html');
   if (values.out !== undefined) await checkOutDir(values.out);
   const config = await loadReplayConfig(values.config);
   const progress = values.progress ?? io.stderr.isTTY === true;
