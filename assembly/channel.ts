@@ -250,8 +250,9 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
   sti(fb, L.FB_OBS, ldi(fb, L.FB_OBS) + 1);
   stf(fb, L.FB_LAST, x);
   let written = 0;
-  const nv = noveltyPtr(fb);
-  if (mask & (1 << L.D_NOVELTY)) noveltyPush(nv, x, ts);
+  const novelty = (mask & (1 << L.D_NOVELTY)) != 0;
+  const nv: usize = novelty ? noveltyPtr(fb) : 0; // features without it have no novelty state
+  if (novelty) noveltyPush(nv, x, ts);
   const warm = <f64>windowCount(win) >= cfgAt(cfg, L.C_WARMUP);
   if (warm) {
     const mean = windowMean(win);
@@ -323,7 +324,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (fired) { stf(fb, L.FB_PH_UP, 0); stf(fb, L.FB_PH_DN, 0); }
       written += fired;
     }
-    if (mask & (1 << L.D_NOVELTY)) {
+    if (novelty) {
       const s = noveltyScore(nv, cfg, x, ts, cap);
       const ch = channelPtr(fb, L.D_NOVELTY);
       written += channelStep(cfg, slot, fb, ch, f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
@@ -335,7 +336,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
   }
   // Learn.
   windowPush(win, x);
-  if (mask & (1 << L.D_NOVELTY)) noveltyLearn(nv, cfg, x, ts);
+  if (novelty) noveltyLearn(nv, cfg, x, ts);
   if (mask & (1 << L.D_EWMA)) ewmaPush(e, x);
   if (mask & (1 << L.D_PH)) {
     // Slow running mean: plain mean for the first 1 / (1 - alpha) values, then EWMA with weight 1 - alpha.
