@@ -24,7 +24,7 @@ import type { Panel } from '../report/index.js';
 import { UsageError, checkFile, readJson } from '../cli-common.js';
 import {
   NAB_PROFILES, PROFILE_NAMES, LabelsError, detectionMetrics, nsToMs, optimizeThreshold, parseLabelWindows, scoreCorpus,
-  type NabSeries, type ProfileName, type TimeWindow,
+  type ProfileName, type TimeWindow,
 } from './nab.js';
 
 /** The features a value series feeds, in this order. */
