@@ -1,0 +1,223 @@
+// Half-Space Trees (Tan, Ting and Liu 2011, "Fast anomaly detection for streaming data"), River's variant
+// (river.anomaly.HalfSpaceTrees): n trees of a fixed height over the unit cube, each internal node splitting one
+// dimension at a random point of the node's own box; every node counts the points that reach it in two mass
+// profiles, r (the last complete window, the reference) and l (the window being filled). A point's score per tree
+// is sum over the nodes on its path of r_mass(node) * 2^depth, stopping after the first node whose r mass is below
+// the size limit (or at the leaf); the total over the trees, normalised by its largest possible value
+// n_trees * window * (2^(height+1) - 1), is subtracted from 1 so that higher means more anomalous.
+//
+// Two blocks, so that the structure is shared and only the counts are per instrument:
+//   model (shared, a function of dims, trees, height, padding and the seed):
+//     0 u32 dims | 4 u32 trees | 8 u32 height | 12 u32 internal nodes per tree (2^height - 1) | 16 u32 seed
+//     20 u32 PRNG state (generation only) | 24 f64 padding | 32 f64 split points [trees * internal]
+//     then u8 split dimensions [trees * internal], then f64 box limits [2 * dims] (generation scratch)
+//   state (per instrument, 8-aligned):
+//     0 u32 dims | 4 u32 window | 8 u32 points in the open window | 12 u32 index (0/1) of the l profile
+//     16 u32 1 once a window is complete | 20 u32 nodes per tree (2^(height+1) - 1) | 24 f64 size limit
+//     32 i64 points learnt | 40 f64 largest sum | 48..63 reserved
+//     64 f64 lo [dims] | f64 hi [dims] (the online min/max scaler) | f64 u [dims] (scratch: the scaled point)
+//     then two mass profiles of u16 [trees * nodes], padded to 8 bytes each.
+// Swapping r and l at the end of a window flips the index and zeroes the old r (now l): no copy.
+// Masses are u16: a node's mass is at most the window, which is therefore at most 65535.
+import { finite } from "./util";
+
+export const HST_M_HEADER: i32 = 32;
+export const HST_S_HEADER: i32 = 64;
+export const HST_MAX_DIMS: i32 = 64;
+export const HST_MAX_TREES: i32 = 256;
+export const HST_MAX_HEIGHT: i32 = 15;
+export const HST_MAX_WINDOW: i32 = 65535;
+
+@inline function a8(n: i32): i32 { return (n + 7) & ~7; }
+
+export function hstValidShape(dims: i32, trees: i32, height: i32): bool {
+  return dims >= 1 && dims <= HST_MAX_DIMS && trees >= 1 && trees <= HST_MAX_TREES && height >= 0 && height <= HST_MAX_HEIGHT;
+}
+
+export function hstModelBytes(dims: i32, trees: i32, height: i32): i32 {
+  if (!hstValidShape(dims, trees, height)) return -5;
+  const internal = trees * ((1 << height) - 1);
+  return HST_M_HEADER + 8 * internal + a8(internal) + 16 * dims;
+}
+
+@inline function mSplits(m: usize): usize { return m + <usize>HST_M_HEADER; }
+@inline function mDims(m: usize): usize {
+  return m + <usize>HST_M_HEADER + (<usize>load<u32>(m, 4) * <usize>load<u32>(m, 12) << 3);
+}
+@inline function mLimits(m: usize): usize {
+  return mDims(m) + <usize>a8(<i32>(load<u32>(m, 4) * load<u32>(m, 12)));
+}
+
+// mulberry32 (Tommy Ettinger), the same arithmetic as src/random.ts: uniform in [0, 1) from a u32 state.
+function rand(m: usize): f64 {
+  const a = load<u32>(m, 20) + 0x6d2b79f5;
+  store<u32>(m, a, 20);
+  let t = a;
+  t = (t ^ (t >>> 15)) * (t | 1);
+  t ^= t + (t ^ (t >>> 7)) * (t | 61);
+  return <f64>(t ^ (t >>> 14)) / 4294967296.0;
+}
+
+// River's make_padded_tree, depth first (left subtree before right), nodes stored in heap order (children of
+// i at 2i + 1 and 2i + 2): the dimension is drawn with weight its box width, the split uniformly in the box
+// less `padding` of its width at each end.
+function grow(m: usize, tree: i32, i: i32, height: i32): void {
+  if (height == 0) return;
+  const dims = <i32>load<u32>(m, 0);
+  const lim = mLimits(m);
+  let total = 0.0;
+  for (let j = 0; j < dims; j++) total += load<f64>(lim + (<usize>(2 * j + 1) << 3)) - load<f64>(lim + (<usize>(2 * j) << 3));
+  const r = rand(m) * total;
+  let on = dims - 1;
+  let cum = 0.0;
+  for (let j = 0; j < dims; j++) {
+    cum += load<f64>(lim + (<usize>(2 * j + 1) << 3)) - load<f64>(lim + (<usize>(2 * j) << 3));
+    if (r < cum) { on = j; break; }
+  }
+  const pLo = lim + (<usize>(2 * on) << 3);
+  const pHi = pLo + 8;
+  const a = load<f64>(pLo);
+  const b = load<f64>(pHi);
+  const pad = load<f64>(m, 24);
+  const lo = a + pad * (b - a);
+  const hi = b - pad * (b - a);
+  const at = lo + (hi - lo) * rand(m);
+  const k = tree * ((1 << <i32>load<u32>(m, 8)) - 1) + i;
+  store<f64>(mSplits(m) + (<usize>k << 3), at);
+  store<u8>(mDims(m) + <usize>k, <u8>on);
+  store<f64>(pHi, at);
+  grow(m, tree, 2 * i + 1, height - 1);
+  store<f64>(pHi, b);
+  store<f64>(pLo, at);
+  grow(m, tree, 2 * i + 2, height - 1);
+  store<f64>(pLo, a);
+}
+
+/** Lays out and grows the shared trees; 0, or -5 for a shape or padding out of range. */
+export function hstModelInit(m: usize, dims: i32, trees: i32, height: i32, seed: u32, padding: f64): i32 {
+  if (!hstValidShape(dims, trees, height) || !(padding >= 0 && padding < 0.5)) return -5;
+  memory.fill(m, 0, <usize>hstModelBytes(dims, trees, height));
+  store<u32>(m, <u32>dims, 0);
+  store<u32>(m, <u32>trees, 4);
+  store<u32>(m, <u32>height, 8);
+  store<u32>(m, <u32>((1 << height) - 1), 12);
+  store<u32>(m, seed, 16);
+  store<u32>(m, seed, 20);
+  store<f64>(m, padding, 24);
+  const lim = mLimits(m);
+  for (let t = 0; t < trees; t++) {
+    for (let j = 0; j < dims; j++) {
+      store<f64>(lim + (<usize>(2 * j) << 3), 0.0);
+      store<f64>(lim + (<usize>(2 * j + 1) << 3), 1.0);
+    }
+    grow(m, t, 0, height);
+  }
+  return 0;
+}
+
+@inline function profileBytes(trees: i32, height: i32): i32 { return a8(2 * trees * ((2 << height) - 1)); }
+
+export function hstStateBytes(dims: i32, trees: i32, height: i32): i32 {
+  if (!hstValidShape(dims, trees, height)) return -5;
+  return HST_S_HEADER + 24 * dims + 2 * profileBytes(trees, height);
+}
+
+@inline function sProfile(s: usize, m: usize, k: u32): usize {
+  const dims = <usize>load<u32>(s, 0);
+  return s + <usize>HST_S_HEADER + 24 * dims + <usize>k * <usize>profileBytes(<i32>load<u32>(m, 4), <i32>load<u32>(m, 8));
+}
+
+/** A fresh per-instrument state for model m; size limit = sizeLimit * window (River: 0.1). 0 or -5. */
+export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64): i32 {
+  if (window < 1 || window > HST_MAX_WINDOW || !(sizeLimit >= 0 && sizeLimit <= 1)) return -5;
+  const dims = <i32>load<u32>(m, 0);
+  const trees = <i32>load<u32>(m, 4);
+  const height = <i32>load<u32>(m, 8);
+  memory.fill(s, 0, <usize>hstStateBytes(dims, trees, height));
+  store<u32>(s, <u32>dims, 0);
+  store<u32>(s, <u32>window, 4);
+  store<u32>(s, <u32>((2 << height) - 1), 20);
+  store<f64>(s, sizeLimit * <f64>window, 24);
+  store<f64>(s, <f64>trees * <f64>window * <f64>((2 << height) - 1), 40);
+  const lo = s + <usize>HST_S_HEADER;
+  const hi = lo + (<usize>dims << 3);
+  for (let j = 0; j < dims; j++) {
+    store<f64>(lo + (<usize>j << 3), Infinity);
+    store<f64>(hi + (<usize>j << 3), -Infinity);
+  }
+  return 0;
+}
+
+/**
+ * Scores the point at x (f64[dims]) against the reference profile, then learns it: 0 during the first window.
+ * A point with a non-finite coordinate is refused: score 0, nothing learnt. Each coordinate is scaled by the
+ * min and max seen before it (clamped to [0, 1]; 0.5 while the range is empty), then the min and max take it in.
+ */
+export function hstStep(s: usize, m: usize, x: usize): f64 {
+  const dims = <i32>load<u32>(s, 0);
+  for (let j = 0; j < dims; j++) if (!finite(load<f64>(x + (<usize>j << 3)))) return 0;
+  const lo = s + <usize>HST_S_HEADER;
+  const hi = lo + (<usize>dims << 3);
+  const u = hi + (<usize>dims << 3);
+  for (let j = 0; j < dims; j++) {
+    const off = <usize>j << 3;
+    const v = load<f64>(x + off);
+    const a = load<f64>(lo + off);
+    const b = load<f64>(hi + off);
+    let y = 0.5;
+    if (b > a) y = min(1.0, max(0.0, (v - a) / (b - a)));
+    store<f64>(u + off, y);
+    if (v < a) store<f64>(lo + off, v);
+    if (v > b) store<f64>(hi + off, v);
+  }
+  const trees = <i32>load<u32>(m, 4);
+  const height = <i32>load<u32>(m, 8);
+  const internal = <i32>load<u32>(m, 12);
+  const nodes = <i32>load<u32>(s, 20);
+  const cur = load<u32>(s, 12);
+  const lp = sProfile(s, m, cur);
+  const rp = sProfile(s, m, cur ^ 1);
+  const limit = load<f64>(s, 24);
+  const splits = mSplits(m);
+  const sdims = mDims(m);
+  let sum: u64 = 0;
+  for (let t = 0; t < trees; t++) {
+    const tn = <usize>(t * nodes);
+    const ti = <usize>(t * internal);
+    let i = 0;
+    let on: u64 = 1;
+    for (let depth = 0; depth <= height; depth++) {
+      const k = tn + <usize>i;
+      const rm = <u32>load<u16>(rp + (k << 1));
+      sum += (<u64>rm * on) << <u64>depth;
+      on = select<u64>(0, on, <f64>rm < limit);
+      const lk = lp + (k << 1);
+      store<u16>(lk, load<u16>(lk) + 1);
+      if (depth < height) {
+        const n = ti + <usize>i;
+        const d = <usize>load<u8>(sdims + n);
+        i = 2 * i + 1 + <i32>(load<f64>(u + (d << 3)) >= load<f64>(splits + (n << 3)));
+      }
+    }
+  }
+  const warm = load<u32>(s, 16);
+  const score = warm != 0 ? 1.0 - <f64>sum / load<f64>(s, 40) : 0.0;
+  store<i64>(s, load<i64>(s, 32) + 1, 32);
+  const count = load<u32>(s, 8) + 1;
+  if (count >= load<u32>(s, 4)) {
+    // The window is complete: l becomes the reference, the old reference is emptied to become l.
+    store<u32>(s, cur ^ 1, 12);
+    memory.fill(rp, 0, <usize>profileBytes(trees, height));
+    store<u32>(s, 1, 16);
+    store<u32>(s, 0, 8);
+  } else {
+    store<u32>(s, count, 8);
+  }
+  return score;
+}
+
+/** hstStep over n points at xs (f64[n * dims], row-major), scores to out (f64[n]). */
+export function hstStepMany(s: usize, m: usize, xs: usize, n: i32, out: usize): void {
+  const stride = <usize>load<u32>(s, 0) << 3;
+  for (let i = 0; i < n; i++) store<f64>(out + (<usize>i << 3), hstStep(s, m, xs + <usize>i * stride));
+}
