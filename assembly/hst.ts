@@ -180,26 +180,15 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
   const limit = load<f64>(s, 24);
   const splits = mSplits(m);
   const sdims = mDims(m);
+  // A mass is an integer, so rm < limit is rm < ceil(limit): an integer comparison.
+  const below = <u32>Math.ceil(limit);
+  // Four trees at a time in lockstep (then two, then one): their dependent load chains (node -> split dimension -> coordinate -> child)
+  // are independent, so the CPU overlaps them; a walk alone is latency-bound.
   let sum: u64 = 0;
-  for (let t = 0; t < trees; t++) {
-    const tn = <usize>(t * nodes);
-    const ti = <usize>(t * internal);
-    let i = 0;
-    let on: u64 = 1;
-    for (let depth = 0; depth <= height; depth++) {
-      const k = tn + <usize>i;
-      const rm = <u32>load<u16>(rp + (k << 1));
-      sum += (<u64>rm * on) << <u64>depth;
-      on = select<u64>(0, on, <f64>rm < limit);
-      const lk = lp + (k << 1);
-      store<u16>(lk, load<u16>(lk) + 1);
-      if (depth < height) {
-        const n = ti + <usize>i;
-        const d = <usize>load<u8>(sdims + n);
-        i = 2 * i + 1 + <i32>(load<f64>(u + (d << 3)) >= load<f64>(splits + (n << 3)));
-      }
-    }
-  }
+  let t = 0;
+  for (; t + 4 <= trees; t += 4) sum += walk4(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+  for (; t + 2 <= trees; t += 2) sum += walk2(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+  for (; t < trees; t++) sum += walk1(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
   const warm = load<u32>(s, 16);
   const score = warm != 0 ? 1.0 - <f64>sum / load<f64>(s, 40) : 0.0;
   store<i64>(s, load<i64>(s, 32) + 1, 32);
@@ -214,6 +203,82 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
     store<u32>(s, count, 8);
   }
   return score;
+}
+
+// One node of one tree's walk. w: the node (low 31 bits) and, in bit 31, whether the walk has stopped (after the
+// first node whose reference mass is below the limit). Counts the point in l; returns the node's reference mass if
+// the walk had not stopped (high 32 bits) and the next w (low 32 bits).
+@inline function visit(w: u32, rt: usize, lt: usize, st: usize, dt: usize, u: usize, below: u32): u64 {
+  const i = <usize>(w & 0x7fffffff);
+  const rm = <u32>load<u16>(rt + (i << 1));
+  const lk = lt + (i << 1);
+  store<u16>(lk, load<u16>(lk) + 1);
+  const d = <usize>load<u8>(dt + i);
+  const child = (<u32>i << 1) + 1 + <u32>(load<f64>(u + (d << 3)) >= load<f64>(st + (i << 3)));
+  return (<u64>(rm & ((w >> 31) - 1)) << 32) | <u64>(child | (w & 0x80000000) | (<u32>(rm < below) << 31));
+}
+
+@inline function leafVisit(w: u32, rt: usize, lt: usize): u32 {
+  const i = <usize>(w & 0x7fffffff);
+  const lk = lt + (i << 1);
+  store<u16>(lk, load<u16>(lk) + 1);
+  return <u32>load<u16>(rt + (i << 1)) & ((w >> 31) - 1);
+}
+
+// Sum over one tree's path of r_mass * 2^depth. A level's masses fit in u32 (4 trees * window < 2^18): they are
+// widened and shifted once per level.
+function walk1(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+  const rt = rp + (<usize>(t * nodes) << 1);
+  const lt = lp + (<usize>(t * nodes) << 1);
+  const st = splits + (<usize>(t * internal) << 3);
+  const dt = sdims + <usize>(t * internal);
+  let sum: u64 = 0;
+  let w: u32 = 0;
+  for (let depth = 0; depth < height; depth++) {
+    const r = visit(w, rt, lt, st, dt, u, below);
+    sum += (r >> 32) << <u64>depth;
+    w = <u32>r;
+  }
+  return sum + (<u64>leafVisit(w, rt, lt) << <u64>height);
+}
+
+function walk2(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+  const nb = <usize>nodes << 1;
+  const rt0 = rp + (<usize>(t * nodes) << 1), rt1 = rt0 + nb;
+  const lt0 = lp + (<usize>(t * nodes) << 1), lt1 = lt0 + nb;
+  const st0 = splits + (<usize>(t * internal) << 3), st1 = st0 + (<usize>internal << 3);
+  const dt0 = sdims + <usize>(t * internal), dt1 = dt0 + <usize>internal;
+  let sum: u64 = 0;
+  let w0: u32 = 0, w1: u32 = 0;
+  for (let depth = 0; depth < height; depth++) {
+    const r0 = visit(w0, rt0, lt0, st0, dt0, u, below);
+    const r1 = visit(w1, rt1, lt1, st1, dt1, u, below);
+    sum += ((r0 >> 32) + (r1 >> 32)) << <u64>depth;
+    w0 = <u32>r0; w1 = <u32>r1;
+  }
+  return sum + (<u64>(leafVisit(w0, rt0, lt0) + leafVisit(w1, rt1, lt1)) << <u64>height);
+}
+
+function walk4(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+  const nb = <usize>nodes << 1;
+  const sb = <usize>internal << 3;
+  const db = <usize>internal;
+  const rt0 = rp + (<usize>(t * nodes) << 1), rt1 = rt0 + nb, rt2 = rt1 + nb, rt3 = rt2 + nb;
+  const lt0 = lp + (<usize>(t * nodes) << 1), lt1 = lt0 + nb, lt2 = lt1 + nb, lt3 = lt2 + nb;
+  const st0 = splits + (<usize>(t * internal) << 3), st1 = st0 + sb, st2 = st1 + sb, st3 = st2 + sb;
+  const dt0 = sdims + <usize>(t * internal), dt1 = dt0 + db, dt2 = dt1 + db, dt3 = dt2 + db;
+  let sum: u64 = 0;
+  let w0: u32 = 0, w1: u32 = 0, w2: u32 = 0, w3: u32 = 0;
+  for (let depth = 0; depth < height; depth++) {
+    const r0 = visit(w0, rt0, lt0, st0, dt0, u, below);
+    const r1 = visit(w1, rt1, lt1, st1, dt1, u, below);
+    const r2 = visit(w2, rt2, lt2, st2, dt2, u, below);
+    const r3 = visit(w3, rt3, lt3, st3, dt3, u, below);
+    sum += ((r0 >> 32) + (r1 >> 32) + (r2 >> 32) + (r3 >> 32)) << <u64>depth;
+    w0 = <u32>r0; w1 = <u32>r1; w2 = <u32>r2; w3 = <u32>r3;
+  }
+  const leaf = leafVisit(w0, rt0, lt0) + leafVisit(w1, rt1, lt1) + leafVisit(w2, rt2, lt2) + leafVisit(w3, rt3, lt3);
+  return sum + (<u64>leaf << <u64>height);
 }
 
 /** hstStep over n points at xs (f64[n * dims], row-major), scores to out (f64[n]). */
