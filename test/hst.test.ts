@@ -18,6 +18,10 @@ const SHAPES: Shape[] = [
   { dims: 2, trees: 4, height: 1, window: 1, sizeLimit: 0.5, seed: 3 },
   { dims: 5, trees: 2, height: 6, window: 2, sizeLimit: 0, seed: 0xffffffff },
   { dims: 8, trees: 5, height: 10, window: 37, sizeLimit: 1, seed: 12345 },
+  // Tree counts that take every lockstep width (5, 4, 2, 1 at a time): 9 = 5 + 4, 7 = 5 + 2, 8 = 5 + 2 + 1.
+  { dims: 6, trees: 9, height: 3, window: 64, sizeLimit: 0.1, seed: 9 },
+  { dims: 6, trees: 7, height: 5, window: 100, sizeLimit: 0.2, seed: 10 },
+  { dims: 2, trees: 8, height: 8, window: 250, sizeLimit: 0.1, seed: 11 },
 ];
 
 /** Mixed stream: gaussian columns at different scales, a constant column, an occasional NaN or Infinity. */
