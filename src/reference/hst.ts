@@ -8,7 +8,8 @@ export const HST_MAX_TREES = 256;
 export const HST_MAX_HEIGHT = 15;
 export const HST_MAX_WINDOW = 65535;
 
-/** River's defaults: 10 trees of height 8, a window of 250, size limit 0.1 of the window. */
+/** River's defaults: 10 trees of height 8, a window of 250, size limit 0.1 of the window; padding 0.15 and the
+ * seed are this project's choice. */
 export const HST_DEFAULTS = { trees: 10, height: 8, window: 250, sizeLimit: 0.1, padding: 0.15, seed: 42 } as const;
 
 /** The shared trees: split dimension and point of each internal node, heap order, tree after tree. */
