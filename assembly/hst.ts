@@ -14,7 +14,7 @@
 //   state (per instrument, 8-aligned):
 //     0 u32 dims | 4 u32 window | 8 u32 points in the open window | 12 u32 index (0/1) of the l profile
 //     16 u32 1 once a window is complete | 20 u32 nodes per tree (2^(height+1) - 1) | 24 f64 size limit
-//     32 i64 points learnt | 40 f64 largest sum | 48..63 reserved
+//     32 i64 points learnt | 40 f64 largest sum | 48 u32 score kind (0 River's, 1 the paper's) | 52..63 reserved
 //     64 f64 lo [dims] | f64 hi [dims] (the online min/max scaler) | f64 u [dims] (scratch: the scaled point)
 //     then two mass profiles of u16 [trees * nodes], padded to 8 bytes each.
 // Swapping r and l at the end of a window flips the index and zeroes the old r (now l): no copy.
@@ -127,9 +127,13 @@ export function hstStateBytes(dims: i32, trees: i32, height: i32): i32 {
   return s + <usize>HST_S_HEADER + 24 * dims + <usize>k * <usize>profileBytes(<i32>load<u32>(m, 4), <i32>load<u32>(m, 8));
 }
 
-/** A fresh per-instrument state for model m; size limit = sizeLimit * window (River: 0.1). 0 or -5. */
-export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64): i32 {
-  if (window < 1 || window > HST_MAX_WINDOW || !(sizeLimit >= 0 && sizeLimit <= 1)) return -5;
+/**
+ * A fresh per-instrument state for model m; size limit = sizeLimit * window (River: 0.1). scoreKind 0: River's
+ * score, the sum over the path of r_mass * 2^depth; 1: the paper's, r_mass * 2^depth at the node where the walk
+ * stops only (normalised by trees * window * 2^height). 0 or -5.
+ */
+export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64, scoreKind: i32): i32 {
+  if (window < 1 || window > HST_MAX_WINDOW || !(sizeLimit >= 0 && sizeLimit <= 1) || scoreKind < 0 || scoreKind > 1) return -5;
   const dims = <i32>load<u32>(m, 0);
   const trees = <i32>load<u32>(m, 4);
   const height = <i32>load<u32>(m, 8);
@@ -138,7 +142,8 @@ export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64): i
   store<u32>(s, <u32>window, 4);
   store<u32>(s, <u32>((2 << height) - 1), 20);
   store<f64>(s, sizeLimit * <f64>window, 24);
-  store<f64>(s, <f64>trees * <f64>window * <f64>((2 << height) - 1), 40);
+  store<u32>(s, <u32>scoreKind, 48);
+  store<f64>(s, <f64>trees * <f64>window * (scoreKind == 0 ? <f64>((2 << height) - 1) : <f64>(1 << height)), 40);
   const lo = s + <usize>HST_S_HEADER;
   const hi = lo + (<usize>dims << 3);
   for (let j = 0; j < dims; j++) {
@@ -182,14 +187,21 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
   const sdims = mDims(m);
   // A mass is an integer, so rm < limit is rm < ceil(limit): an integer comparison.
   const below = <u32>Math.ceil(limit);
-  // Five trees at a time in lockstep (then four, two, one): their dependent load chains (node -> split dimension -> coordinate -> child)
-  // are independent, so the CPU overlaps them; a walk alone is latency-bound.
+  // Five trees at a time in lockstep (then four, two, one): their dependent load chains (node -> split dimension ->
+  // coordinate -> child) are independent, so the CPU overlaps them; a walk alone is latency-bound.
   let sum: u64 = 0;
   let t = 0;
-  for (; t + 5 <= trees; t += 5) sum += walk5(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
-  for (; t + 4 <= trees; t += 4) sum += walk4(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
-  for (; t + 2 <= trees; t += 2) sum += walk2(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
-  for (; t < trees; t++) sum += walk1(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+  if (load<u32>(s, 48) == 0) {
+    for (; t + 5 <= trees; t += 5) sum += walk5<i8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+    for (; t + 4 <= trees; t += 4) sum += walk4<i8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+    for (; t + 2 <= trees; t += 2) sum += walk2<i8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+    for (; t < trees; t++) sum += walk1<i8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+  } else {
+    for (; t + 5 <= trees; t += 5) sum += walk5<u8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+    for (; t + 4 <= trees; t += 4) sum += walk4<u8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+    for (; t + 2 <= trees; t += 2) sum += walk2<u8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+    for (; t < trees; t++) sum += walk1<u8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
+  }
   const warm = load<u32>(s, 16);
   const score = warm != 0 ? 1.0 - <f64>sum / load<f64>(s, 40) : 0.0;
   store<i64>(s, load<i64>(s, 32) + 1, 32);
@@ -208,15 +220,19 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
 
 // One node of one tree's walk. w: the node (low 31 bits) and, in bit 31, whether the walk has stopped (after the
 // first node whose reference mass is below the limit). Counts the point in l; returns the node's reference mass if
-// the walk had not stopped (high 32 bits) and the next w (low 32 bits).
-@inline function visit(w: u32, rt: usize, lt: usize, st: usize, dt: usize, u: usize, below: u32): u64 {
+// the walk had not stopped and either every node counts (K signed: River's score) or the walk stops here (K
+// unsigned: the paper's, the terminal node) (high 32 bits), and the next w (low 32 bits). K is a compile-time
+// switch, so each score has its own loop without a test per node.
+@inline function visit<K>(w: u32, rt: usize, lt: usize, st: usize, dt: usize, u: usize, below: u32): u64 {
   const i = <usize>(w & 0x7fffffff);
   const rm = <u32>load<u16>(rt + (i << 1));
   const lk = lt + (i << 1);
   store<u16>(lk, load<u16>(lk) + 1);
   const d = <usize>load<u8>(dt + i);
   const child = (<u32>i << 1) + 1 + <u32>(load<f64>(u + (d << 3)) >= load<f64>(st + (i << 3)));
-  return (<u64>(rm & ((w >> 31) - 1)) << 32) | <u64>(child | (w & 0x80000000) | (<u32>(rm < below) << 31));
+  const stop = <u32>(rm < below);
+  const mass = isSigned<K>() ? rm & ((w >> 31) - 1) : rm & ((w >> 31) - 1) & (0 - stop);
+  return (<u64>mass << 32) | <u64>(child | (w & 0x80000000) | (stop << 31));
 }
 
 @inline function leafVisit(w: u32, rt: usize, lt: usize): u32 {
@@ -228,7 +244,7 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
 
 // Sum over one tree's path of r_mass * 2^depth. A level's masses fit in u32 (5 trees * window < 2^19): they are
 // widened and shifted once per level.
-function walk1(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+function walk1<K>(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
   const rt = rp + (<usize>(t * nodes) << 1);
   const lt = lp + (<usize>(t * nodes) << 1);
   const st = splits + (<usize>(t * internal) << 3);
@@ -236,14 +252,14 @@ function walk1(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usi
   let sum: u64 = 0;
   let w: u32 = 0;
   for (let depth = 0; depth < height; depth++) {
-    const r = visit(w, rt, lt, st, dt, u, below);
+    const r = visit<K>(w, rt, lt, st, dt, u, below);
     sum += (r >> 32) << <u64>depth;
     w = <u32>r;
   }
   return sum + (<u64>leafVisit(w, rt, lt) << <u64>height);
 }
 
-function walk2(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+function walk2<K>(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
   const nb = <usize>nodes << 1;
   const rt0 = rp + (<usize>(t * nodes) << 1), rt1 = rt0 + nb;
   const lt0 = lp + (<usize>(t * nodes) << 1), lt1 = lt0 + nb;
@@ -252,15 +268,15 @@ function walk2(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usi
   let sum: u64 = 0;
   let w0: u32 = 0, w1: u32 = 0;
   for (let depth = 0; depth < height; depth++) {
-    const r0 = visit(w0, rt0, lt0, st0, dt0, u, below);
-    const r1 = visit(w1, rt1, lt1, st1, dt1, u, below);
+    const r0 = visit<K>(w0, rt0, lt0, st0, dt0, u, below);
+    const r1 = visit<K>(w1, rt1, lt1, st1, dt1, u, below);
     sum += ((r0 >> 32) + (r1 >> 32)) << <u64>depth;
     w0 = <u32>r0; w1 = <u32>r1;
   }
   return sum + (<u64>(leafVisit(w0, rt0, lt0) + leafVisit(w1, rt1, lt1)) << <u64>height);
 }
 
-function walk4(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+function walk4<K>(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
   const nb = <usize>nodes << 1;
   const sb = <usize>internal << 3;
   const db = <usize>internal;
@@ -271,10 +287,10 @@ function walk4(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usi
   let sum: u64 = 0;
   let w0: u32 = 0, w1: u32 = 0, w2: u32 = 0, w3: u32 = 0;
   for (let depth = 0; depth < height; depth++) {
-    const r0 = visit(w0, rt0, lt0, st0, dt0, u, below);
-    const r1 = visit(w1, rt1, lt1, st1, dt1, u, below);
-    const r2 = visit(w2, rt2, lt2, st2, dt2, u, below);
-    const r3 = visit(w3, rt3, lt3, st3, dt3, u, below);
+    const r0 = visit<K>(w0, rt0, lt0, st0, dt0, u, below);
+    const r1 = visit<K>(w1, rt1, lt1, st1, dt1, u, below);
+    const r2 = visit<K>(w2, rt2, lt2, st2, dt2, u, below);
+    const r3 = visit<K>(w3, rt3, lt3, st3, dt3, u, below);
     sum += ((r0 >> 32) + (r1 >> 32) + (r2 >> 32) + (r3 >> 32)) << <u64>depth;
     w0 = <u32>r0; w1 = <u32>r1; w2 = <u32>r2; w3 = <u32>r3;
   }
@@ -282,7 +298,7 @@ function walk4(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usi
   return sum + (<u64>leaf << <u64>height);
 }
 
-function walk5(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
+function walk5<K>(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usize, nodes: i32, internal: i32, height: i32, below: u32): u64 {
   const nb = <usize>nodes << 1;
   const sb = <usize>internal << 3;
   const db = <usize>internal;
@@ -293,11 +309,11 @@ function walk5(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: usi
   let sum: u64 = 0;
   let w0: u32 = 0, w1: u32 = 0, w2: u32 = 0, w3: u32 = 0, w4: u32 = 0;
   for (let depth = 0; depth < height; depth++) {
-    const r0 = visit(w0, rt0, lt0, st0, dt0, u, below);
-    const r1 = visit(w1, rt1, lt1, st1, dt1, u, below);
-    const r2 = visit(w2, rt2, lt2, st2, dt2, u, below);
-    const r3 = visit(w3, rt3, lt3, st3, dt3, u, below);
-    const r4 = visit(w4, rt4, lt4, st4, dt4, u, below);
+    const r0 = visit<K>(w0, rt0, lt0, st0, dt0, u, below);
+    const r1 = visit<K>(w1, rt1, lt1, st1, dt1, u, below);
+    const r2 = visit<K>(w2, rt2, lt2, st2, dt2, u, below);
+    const r3 = visit<K>(w3, rt3, lt3, st3, dt3, u, below);
+    const r4 = visit<K>(w4, rt4, lt4, st4, dt4, u, below);
     sum += ((r0 >> 32) + (r1 >> 32) + (r2 >> 32) + (r3 >> 32) + (r4 >> 32)) << <u64>depth;
     w0 = <u32>r0; w1 = <u32>r1; w2 = <u32>r2; w3 = <u32>r3; w4 = <u32>r4;
   }

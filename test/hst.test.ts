@@ -8,7 +8,7 @@ import { gaussian, mulberry32 } from '../src/random.js';
 
 const BUILDS: HstBuild[] = ['release', 'debug'];
 
-interface Shape { dims: number; trees: number; height: number; window: number; sizeLimit: number; seed: number }
+interface Shape { dims: number; trees: number; height: number; window: number; sizeLimit: number; seed: number; kind?: 0 | 1 }
 
 const SHAPES: Shape[] = [
   { dims: 4, trees: 10, height: 8, window: 250, sizeLimit: 0.1, seed: 42 },
@@ -22,6 +22,10 @@ const SHAPES: Shape[] = [
   { dims: 6, trees: 9, height: 3, window: 64, sizeLimit: 0.1, seed: 9 },
   { dims: 6, trees: 7, height: 5, window: 100, sizeLimit: 0.2, seed: 10 },
   { dims: 2, trees: 8, height: 8, window: 250, sizeLimit: 0.1, seed: 11 },
+  // The paper's score (the node where the walk stops only).
+  { dims: 4, trees: 10, height: 8, window: 250, sizeLimit: 0.1, seed: 42, kind: 1 },
+  { dims: 3, trees: 7, height: 4, window: 16, sizeLimit: 0, seed: 12, kind: 1 },
+  { dims: 5, trees: 3, height: 6, window: 40, sizeLimit: 1, seed: 13, kind: 1 },
 ];
 
 /** Mixed stream: gaussian columns at different scales, a constant column, an occasional NaN or Infinity. */
@@ -59,8 +63,8 @@ describe.each(BUILDS)('hst kernel (%s build)', (build) => {
   it.each(SHAPES)('scores bit-identically to the twin on a seeded stream: %o', (sh) => {
     const w = new HstWasm(build);
     const m = w.model(sh.dims, sh.trees, sh.height, sh.seed);
-    const a = new WasmHst(w, m, sh.dims, sh.trees, sh.height, sh.window, sh.sizeLimit);
-    const b = new HstState(new HstModel(sh.dims, sh.trees, sh.height, sh.seed), sh.window, sh.sizeLimit);
+    const a = new WasmHst(w, m, sh.dims, sh.trees, sh.height, sh.window, sh.sizeLimit, sh.kind ?? 0);
+    const b = new HstState(new HstModel(sh.dims, sh.trees, sh.height, sh.seed), sh.window, sh.sizeLimit, sh.kind ?? 0);
     const xs = stream(sh.dims, 3000, sh.seed ^ 0x5bd1e995);
     let nonzero = 0;
     for (let i = 0; i < xs.length; i++) {
@@ -139,17 +143,19 @@ describe.each(BUILDS)('hst kernel (%s build)', (build) => {
     const m = w.model(2, 2, 2, 1);
     expect(w.x.hst_model_init(m, 2, 2, 2, 1, 0.5)).toBe(-5);
     const s = w.alloc(w.x.hst_state_bytes(2, 2, 2));
-    expect(w.x.hst_state_init(s, m, 0, 0.1)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 65536, 0.1)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 10, 1.5)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 10, NaN)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 0, 0.1, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 65536, 0.1, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 1.5, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, NaN, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 0.1, 2)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 0.1, -1)).toBe(-5);
   });
 });
 
 /** 4000 normal scores (sorted) after a 1000-point warm-up on y = x + noise (plus independent columns), then the
  * scores of three off-diagonal points. */
-function diagonal(dims: number, seed: number): { normal: number[]; anomalies: number[] } {
-  const st = new HstState(new HstModel(dims, 10, 8, seed), 250);
+function diagonal(dims: number, seed: number, kind: 0 | 1 = 0): { normal: number[]; anomalies: number[] } {
+  const st = new HstState(new HstModel(dims, 10, 8, seed), 250, 0.1, kind);
   const u = mulberry32(100 + seed);
   const g = gaussian(u);
   const normal: number[] = [];
@@ -181,6 +187,17 @@ describe('hst detector', () => {
       const p90 = normal[Math.floor(0.9 * normal.length)];
       for (const s of anomalies) expect(s).toBeGreaterThan(p50);
       expect(anomalies.reduce((p, q) => p + q, 0) / anomalies.length).toBeGreaterThan(p90);
+    }
+  });
+
+  it("ranks it higher with the paper's score (the terminal node's mass) than with River's (4 features)", () => {
+    // Measured: the paper's score puts the three anomalies at p83-p100 of the normal scores, River's at p74-p97.
+    for (const seed of [1, 2, 3]) {
+      const { normal, anomalies } = diagonal(4, seed, 1);
+      const p80 = normal[Math.floor(0.8 * normal.length)];
+      for (const s of anomalies) expect(s).toBeGreaterThan(p80);
+      const rank = (v: number): number => normal.filter((q) => q < v).length / normal.length;
+      expect(anomalies.map(rank).reduce((p, q) => p + q, 0) / 3).toBeGreaterThan(0.95);
     }
   });
 

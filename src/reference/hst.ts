@@ -79,12 +79,14 @@ export class HstState {
   cur = 0;
   warm = false;
   learnt = 0;
-  constructor(readonly model: HstModel, readonly window: number, sizeLimit: number = HST_DEFAULTS.sizeLimit) {
+  /** scoreKind 0: River's score (sum over the path); 1: the paper's (the node where the walk stops only). */
+  constructor(readonly model: HstModel, readonly window: number, sizeLimit: number = HST_DEFAULTS.sizeLimit, readonly scoreKind: 0 | 1 = 0) {
     if (!(Number.isInteger(window) && window >= 1 && window <= HST_MAX_WINDOW)) throw new RangeError(`hst: window ${window}`);
     if (!(sizeLimit >= 0 && sizeLimit <= 1)) throw new RangeError(`hst: sizeLimit ${sizeLimit}`);
+    if (scoreKind !== 0 && scoreKind !== 1) throw new RangeError(`hst: scoreKind ${scoreKind}`);
     this.nodes = (2 << model.height) - 1;
     this.limit = sizeLimit * window;
-    this.maxSum = model.trees * window * this.nodes;
+    this.maxSum = model.trees * window * (scoreKind === 0 ? this.nodes : 2 ** model.height);
     this.lo = new Float64Array(model.dims).fill(Infinity);
     this.hi = new Float64Array(model.dims).fill(-Infinity);
     this.u = new Float64Array(model.dims);
@@ -109,6 +111,7 @@ export class HstState {
     const { nodes, limit } = this;
     const internal = model.internal;
     const height = model.height;
+    const path = this.scoreKind === 0;
     let sum = 0;
     for (let t = 0; t < model.trees; t++) {
       const tn = t * nodes;
@@ -119,8 +122,9 @@ export class HstState {
         const k = tn + i;
         const rm = r[k];
         if (on) {
-          sum += rm * 2 ** depth;
-          if (rm < limit) on = false;
+          const stop = rm < limit;
+          if (path || stop || depth === height) sum += rm * 2 ** depth;
+          if (stop) on = false;
         }
         l[k]++;
         if (depth < height) {
