@@ -8,8 +8,8 @@ export function hst_model_init(m: usize, dims: i32, trees: i32, height: i32, see
   return H.hstModelInit(m, dims, trees, height, seed, padding);
 }
 export function hst_state_bytes(dims: i32, trees: i32, height: i32): i32 { return H.hstStateBytes(dims, trees, height); }
-export function hst_state_init(s: usize, m: usize, window: i32, sizeLimit: f64, scoreKind: i32): i32 {
-  return H.hstStateInit(s, m, window, sizeLimit, scoreKind);
+export function hst_state_init(s: usize, m: usize, window: i32, sizeLimit: f64, scoreKind: i32, scaler: i32): i32 {
+  return H.hstStateInit(s, m, window, sizeLimit, scoreKind, scaler);
 }
 export function hst_step(s: usize, m: usize, x: usize): f64 { return H.hstStep(s, m, x); }
 export function hst_step_many(s: usize, m: usize, xs: usize, n: i32, out: usize): void { H.hstStepMany(s, m, xs, n, out); }

@@ -14,8 +14,10 @@
 //   state (per instrument, 8-aligned):
 //     0 u32 dims | 4 u32 window | 8 u32 points in the open window | 12 u32 index (0/1) of the l profile
 //     16 u32 1 once a window is complete | 20 u32 nodes per tree (2^(height+1) - 1) | 24 f64 size limit
-//     32 i64 points learnt | 40 f64 largest sum | 48 u32 score kind (0 River's, 1 the paper's) | 52..63 reserved
+//     32 i64 points learnt | 40 f64 largest sum | 48 u32 score kind (0 River's, 1 the paper's)
+//     52 u32 scaler (0 all-time min/max, 1 last two windows) | 56..63 reserved
 //     64 f64 lo [dims] | f64 hi [dims] (the online min/max scaler) | f64 u [dims] (scratch: the scaled point)
+//     | f64 loRef [dims] | f64 hiRef [dims] (the last window's range, with the forgetting scaler)
 //     then two mass profiles of u16 [trees * nodes], padded to 8 bytes each.
 // Swapping r and l at the end of a window flips the index and zeroes the old r (now l): no copy.
 // Masses are u16: a node's mass is at most the window, which is therefore at most 65535.
@@ -119,21 +121,24 @@ export function hstModelInit(m: usize, dims: i32, trees: i32, height: i32, seed:
 
 export function hstStateBytes(dims: i32, trees: i32, height: i32): i32 {
   if (!hstValidShape(dims, trees, height)) return -5;
-  return HST_S_HEADER + 24 * dims + 2 * profileBytes(trees, height);
+  return HST_S_HEADER + 40 * dims + 2 * profileBytes(trees, height);
 }
 
 @inline function sProfile(s: usize, m: usize, k: u32): usize {
   const dims = <usize>load<u32>(s, 0);
-  return s + <usize>HST_S_HEADER + 24 * dims + <usize>k * <usize>profileBytes(<i32>load<u32>(m, 4), <i32>load<u32>(m, 8));
+  return s + <usize>HST_S_HEADER + 40 * dims + <usize>k * <usize>profileBytes(<i32>load<u32>(m, 4), <i32>load<u32>(m, 8));
 }
 
 /**
  * A fresh per-instrument state for model m; size limit = sizeLimit * window (River: 0.1). scoreKind 0: River's
  * score, the sum over the path of r_mass * 2^depth; 1: the paper's, r_mass * 2^depth at the node where the walk
- * stops only (normalised by trees * window * 2^height). 0 or -5.
+ * stops only (normalised by trees * window * 2^height). scaler 0: min and max of everything seen (River's
+ * MinMaxScaler); 1: of the last complete window and the current one (forgets an outlier after two windows).
+ * 0 or -5.
  */
-export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64, scoreKind: i32): i32 {
-  if (window < 1 || window > HST_MAX_WINDOW || !(sizeLimit >= 0 && sizeLimit <= 1) || scoreKind < 0 || scoreKind > 1) return -5;
+export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64, scoreKind: i32, scaler: i32): i32 {
+  if (window < 1 || window > HST_MAX_WINDOW || !(sizeLimit >= 0 && sizeLimit <= 1)) return -5;
+  if (scoreKind < 0 || scoreKind > 1 || scaler < 0 || scaler > 1) return -5;
   const dims = <i32>load<u32>(m, 0);
   const trees = <i32>load<u32>(m, 4);
   const height = <i32>load<u32>(m, 8);
@@ -143,12 +148,17 @@ export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64, sc
   store<u32>(s, <u32>((2 << height) - 1), 20);
   store<f64>(s, sizeLimit * <f64>window, 24);
   store<u32>(s, <u32>scoreKind, 48);
+  store<u32>(s, <u32>scaler, 52);
   store<f64>(s, <f64>trees * <f64>window * (scoreKind == 0 ? <f64>((2 << height) - 1) : <f64>(1 << height)), 40);
   const lo = s + <usize>HST_S_HEADER;
   const hi = lo + (<usize>dims << 3);
+  const loRef = lo + (<usize>dims << 4) + (<usize>dims << 3);
+  const hiRef = loRef + (<usize>dims << 3);
   for (let j = 0; j < dims; j++) {
     store<f64>(lo + (<usize>j << 3), Infinity);
     store<f64>(hi + (<usize>j << 3), -Infinity);
+    store<f64>(loRef + (<usize>j << 3), Infinity);
+    store<f64>(hiRef + (<usize>j << 3), -Infinity);
   }
   return 0;
 }
@@ -157,6 +167,8 @@ export function hstStateInit(s: usize, m: usize, window: i32, sizeLimit: f64, sc
  * Scores the point at x (f64[dims]) against the reference profile, then learns it: 0 during the first window.
  * A point with a non-finite coordinate is refused: score 0, nothing learnt. Each coordinate is scaled by the
  * min and max seen before it (clamped to [0, 1]; 0.5 while the range is empty), then the min and max take it in.
+ * With scaler 1 "seen" is the last complete window and the current one: lo/hi hold the current window's range,
+ * loRef/hiRef the last one's (always empty with scaler 0, where lo/hi never restart).
  */
 export function hstStep(s: usize, m: usize, x: usize): f64 {
   const dims = <i32>load<u32>(s, 0);
@@ -164,16 +176,20 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
   const lo = s + <usize>HST_S_HEADER;
   const hi = lo + (<usize>dims << 3);
   const u = hi + (<usize>dims << 3);
+  const loRef = u + (<usize>dims << 3);
+  const hiRef = loRef + (<usize>dims << 3);
   for (let j = 0; j < dims; j++) {
     const off = <usize>j << 3;
     const v = load<f64>(x + off);
-    const a = load<f64>(lo + off);
-    const b = load<f64>(hi + off);
+    const lc = load<f64>(lo + off);
+    const hc = load<f64>(hi + off);
+    const a = min(lc, load<f64>(loRef + off));
+    const b = max(hc, load<f64>(hiRef + off));
     let y = 0.5;
     if (b > a) y = min(1.0, max(0.0, (v - a) / (b - a)));
     store<f64>(u + off, y);
-    if (v < a) store<f64>(lo + off, v);
-    if (v > b) store<f64>(hi + off, v);
+    if (v < lc) store<f64>(lo + off, v);
+    if (v > hc) store<f64>(hi + off, v);
   }
   const trees = <i32>load<u32>(m, 4);
   const height = <i32>load<u32>(m, 8);
@@ -212,6 +228,14 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
     memory.fill(rp, 0, <usize>profileBytes(trees, height));
     store<u32>(s, 1, 16);
     store<u32>(s, 0, 8);
+    if (load<u32>(s, 52) != 0) {
+      // The scaler forgets with the window: the current range becomes the reference one and restarts.
+      memory.copy(loRef, lo, <usize>dims << 4);
+      for (let j = 0; j < dims; j++) {
+        store<f64>(lo + (<usize>j << 3), Infinity);
+        store<f64>(hi + (<usize>j << 3), -Infinity);
+      }
+    }
   } else {
     store<u32>(s, count, 8);
   }

@@ -28,7 +28,7 @@ export async function hstBench(opts: { n?: number; dims?: number; instruments?: 
   const xs = w.alloc(8 * n * dims);
   const out = w.alloc(8 * n);
   w.f64(xs, n * dims).set(points);
-  const resetWasm = (): void => { for (const s of states) w.x.hst_state_init(s, m, window, sizeLimit, 0); };
+  const resetWasm = (): void => { for (const s of states) w.x.hst_state_init(s, m, window, sizeLimit, 0, 0); };
   const model = new HstModel(dims, trees, height, seed);
   let twins: HstState[] = [];
   const resetTwin = (): void => { twins = Array.from({ length: instruments }, () => new HstState(model, window, sizeLimit)); };

@@ -8,7 +8,7 @@ import { gaussian, mulberry32 } from '../src/random.js';
 
 const BUILDS: HstBuild[] = ['release', 'debug'];
 
-interface Shape { dims: number; trees: number; height: number; window: number; sizeLimit: number; seed: number; kind?: 0 | 1 }
+interface Shape { dims: number; trees: number; height: number; window: number; sizeLimit: number; seed: number; kind?: 0 | 1; scaler?: 0 | 1 }
 
 const SHAPES: Shape[] = [
   { dims: 4, trees: 10, height: 8, window: 250, sizeLimit: 0.1, seed: 42 },
@@ -26,6 +26,10 @@ const SHAPES: Shape[] = [
   { dims: 4, trees: 10, height: 8, window: 250, sizeLimit: 0.1, seed: 42, kind: 1 },
   { dims: 3, trees: 7, height: 4, window: 16, sizeLimit: 0, seed: 12, kind: 1 },
   { dims: 5, trees: 3, height: 6, window: 40, sizeLimit: 1, seed: 13, kind: 1 },
+  // The forgetting scaler (the range of the last two windows).
+  { dims: 4, trees: 10, height: 8, window: 250, sizeLimit: 0.1, seed: 42, scaler: 1 },
+  { dims: 3, trees: 5, height: 5, window: 1, sizeLimit: 0.1, seed: 14, scaler: 1 },
+  { dims: 6, trees: 9, height: 7, window: 33, sizeLimit: 0.1, seed: 15, kind: 1, scaler: 1 },
 ];
 
 /** Mixed stream: gaussian columns at different scales, a constant column, an occasional NaN or Infinity. */
@@ -63,8 +67,8 @@ describe.each(BUILDS)('hst kernel (%s build)', (build) => {
   it.each(SHAPES)('scores bit-identically to the twin on a seeded stream: %o', (sh) => {
     const w = new HstWasm(build);
     const m = w.model(sh.dims, sh.trees, sh.height, sh.seed);
-    const a = new WasmHst(w, m, sh.dims, sh.trees, sh.height, sh.window, sh.sizeLimit, sh.kind ?? 0);
-    const b = new HstState(new HstModel(sh.dims, sh.trees, sh.height, sh.seed), sh.window, sh.sizeLimit, sh.kind ?? 0);
+    const a = new WasmHst(w, m, sh.dims, sh.trees, sh.height, sh.window, sh.sizeLimit, sh.kind ?? 0, sh.scaler ?? 0);
+    const b = new HstState(new HstModel(sh.dims, sh.trees, sh.height, sh.seed), sh.window, sh.sizeLimit, sh.kind ?? 0, sh.scaler ?? 0);
     const xs = stream(sh.dims, 3000, sh.seed ^ 0x5bd1e995);
     let nonzero = 0;
     for (let i = 0; i < xs.length; i++) {
@@ -76,14 +80,15 @@ describe.each(BUILDS)('hst kernel (%s build)', (build) => {
       if (sa !== 0) nonzero++;
     }
     // One node per tree holds the whole window: every score is 0 (see 'a constant stream').
-    if (sh.height > 0) expect(nonzero).toBeGreaterThan(0);
+    // With the forgetting scaler and a window of 1 the range is one point: every point scales to 0.5.
+    if (sh.height > 0 && !(sh.scaler === 1 && sh.window === 1)) expect(nonzero).toBeGreaterThan(0);
     else expect(nonzero).toBe(0);
     // The whole state, masses included, is the twin's.
     const v = new DataView(w.memory.buffer, a.s, a.bytes);
     const twinCur = b.cur;
     expect(v.getUint32(12, true)).toBe(twinCur);
     expect(v.getUint32(8, true)).toBe(b.count);
-    const off = 64 + 24 * sh.dims;
+    const off = 64 + 40 * sh.dims;
     const nodes = sh.trees * ((2 << sh.height) - 1);
     const stride = (2 * nodes + 7) & ~7;
     for (const k of [0, 1]) {
@@ -143,12 +148,13 @@ describe.each(BUILDS)('hst kernel (%s build)', (build) => {
     const m = w.model(2, 2, 2, 1);
     expect(w.x.hst_model_init(m, 2, 2, 2, 1, 0.5)).toBe(-5);
     const s = w.alloc(w.x.hst_state_bytes(2, 2, 2));
-    expect(w.x.hst_state_init(s, m, 0, 0.1, 0)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 65536, 0.1, 0)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 10, 1.5, 0)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 10, NaN, 0)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 10, 0.1, 2)).toBe(-5);
-    expect(w.x.hst_state_init(s, m, 10, 0.1, -1)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 0, 0.1, 0, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 65536, 0.1, 0, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 1.5, 0, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, NaN, 0, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 0.1, 2, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 0.1, -1, 0)).toBe(-5);
+    expect(w.x.hst_state_init(s, m, 10, 0.1, 0, 2)).toBe(-5);
   });
 });
 
@@ -201,6 +207,31 @@ describe('hst detector', () => {
     }
   });
 
+  it('one outlier blinds the all-time min/max scaler for ever; the forgetting scaler recovers within two windows', () => {
+    // y = x + noise in [0, 1], one point at (1000, 1000) at 2,000, then 3,000 normal points: with scaler 0 every
+    // later point scales into [0, 0.001]^2, takes the same path as the whole window, and scores 0 (measured: all
+    // normal and anomalous scores exactly 0); with scaler 1 the anomalies are above every normal score again.
+    for (const seed of [1, 2, 3]) {
+      const run = (scaler: 0 | 1): { normal: number[]; anomalies: number[] } => {
+        const st = new HstState(new HstModel(2, 10, 8, seed), 250, 0.1, 0, scaler);
+        const u = mulberry32(100 + seed);
+        const g = gaussian(u);
+        const normal: number[] = [];
+        for (let i = 0; i < 5000; i++) {
+          const x = u();
+          const sc = st.step(i === 2000 ? [1000, 1000] : [x, x + 0.02 * g()]);
+          if (i >= 3000) normal.push(sc);
+        }
+        normal.sort((p, q) => p - q);
+        return { normal, anomalies: [[0.1, 0.9], [0.9, 0.1], [0.2, 0.8]].map((r) => st.step(r)) };
+      };
+      const allTime = run(0);
+      expect(allTime.anomalies).toEqual([0, 0, 0]);
+      const forgetting = run(1);
+      for (const sc of forgetting.anomalies) expect(sc).toBeGreaterThan(forgetting.normal[forgetting.normal.length - 1]);
+    }
+  });
+
   it('gives the same scores for the same seed and different ones for another', () => {
     const run = (seed: number): number[] => {
       const st = new HstState(new HstModel(3, 10, 8, seed), 100);
@@ -229,7 +260,7 @@ describe('hst detector', () => {
     const w = new HstWasm();
     const bytes = w.x.hst_state_bytes(16, trees, height);
     expect(bytes).toBe(HstState.bytes(16, trees, height));
-    expect(bytes).toBe(64 + 24 * 16 + 2 * 10224); // 10 x 511 u16 masses, padded to 8 bytes, twice
+    expect(bytes).toBe(64 + 40 * 16 + 2 * 10224); // 10 x 511 u16 masses, padded to 8 bytes, twice
     expect(bytes).toBeLessThanOrEqual(64 * 1024);
   });
 });

@@ -74,22 +74,36 @@ export class HstState {
   readonly lo: Float64Array;
   readonly hi: Float64Array;
   readonly u: Float64Array;
+  readonly loRef: Float64Array;
+  readonly hiRef: Float64Array;
   readonly profiles: [Uint16Array, Uint16Array];
   count = 0;
   cur = 0;
   warm = false;
   learnt = 0;
-  /** scoreKind 0: River's score (sum over the path); 1: the paper's (the node where the walk stops only). */
-  constructor(readonly model: HstModel, readonly window: number, sizeLimit: number = HST_DEFAULTS.sizeLimit, readonly scoreKind: 0 | 1 = 0) {
+  /**
+   * scoreKind 0: River's score (sum over the path); 1: the paper's (the node where the walk stops only).
+   * scaler 0: min/max of everything seen; 1: of the last complete window and the current one.
+   */
+  constructor(
+    readonly model: HstModel,
+    readonly window: number,
+    sizeLimit: number = HST_DEFAULTS.sizeLimit,
+    readonly scoreKind: 0 | 1 = 0,
+    readonly scaler: 0 | 1 = 0,
+  ) {
     if (!(Number.isInteger(window) && window >= 1 && window <= HST_MAX_WINDOW)) throw new RangeError(`hst: window ${window}`);
     if (!(sizeLimit >= 0 && sizeLimit <= 1)) throw new RangeError(`hst: sizeLimit ${sizeLimit}`);
     if (scoreKind !== 0 && scoreKind !== 1) throw new RangeError(`hst: scoreKind ${scoreKind}`);
+    if (scaler !== 0 && scaler !== 1) throw new RangeError(`hst: scaler ${scaler}`);
     this.nodes = (2 << model.height) - 1;
     this.limit = sizeLimit * window;
     this.maxSum = model.trees * window * (scoreKind === 0 ? this.nodes : 2 ** model.height);
     this.lo = new Float64Array(model.dims).fill(Infinity);
     this.hi = new Float64Array(model.dims).fill(-Infinity);
     this.u = new Float64Array(model.dims);
+    this.loRef = new Float64Array(model.dims).fill(Infinity);
+    this.hiRef = new Float64Array(model.dims).fill(-Infinity);
     this.profiles = [new Uint16Array(model.trees * this.nodes), new Uint16Array(model.trees * this.nodes)];
   }
 
@@ -98,13 +112,14 @@ export class HstState {
     const { model, lo, hi, u } = this;
     const dims = model.dims;
     for (let j = 0; j < dims; j++) if (!Number.isFinite(x[j])) return 0;
+    const { loRef, hiRef } = this;
     for (let j = 0; j < dims; j++) {
       const v = x[j];
-      const a = lo[j];
-      const b = hi[j];
+      const a = Math.min(lo[j], loRef[j]);
+      const b = Math.max(hi[j], hiRef[j]);
       u[j] = b > a ? Math.min(1, Math.max(0, (v - a) / (b - a))) : 0.5;
-      if (v < a) lo[j] = v;
-      if (v > b) hi[j] = v;
+      if (v < lo[j]) lo[j] = v;
+      if (v > hi[j]) hi[j] = v;
     }
     const l = this.profiles[this.cur];
     const r = this.profiles[this.cur ^ 1];
@@ -140,6 +155,12 @@ export class HstState {
       this.profiles[this.cur].fill(0);
       this.warm = true;
       this.count = 0;
+      if (this.scaler === 1) {
+        loRef.set(lo);
+        hiRef.set(hi);
+        lo.fill(Infinity);
+        hi.fill(-Infinity);
+      }
     }
     return score;
   }
@@ -147,6 +168,6 @@ export class HstState {
   /** Bytes of this state in the module's layout (assembly/hst.ts): header, scaler, two u16 profiles. */
   static bytes(dims: number, trees: number, height: number): number {
     const profile = (2 * trees * ((2 << height) - 1) + 7) & ~7;
-    return 64 + 24 * dims + 2 * profile;
+    return 64 + 40 * dims + 2 * profile;
   }
 }

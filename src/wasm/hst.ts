@@ -9,7 +9,7 @@ export interface HstExports {
   hst_model_bytes(dims: number, trees: number, height: number): number;
   hst_model_init(m: number, dims: number, trees: number, height: number, seed: number, padding: number): number;
   hst_state_bytes(dims: number, trees: number, height: number): number;
-  hst_state_init(s: number, m: number, window: number, sizeLimit: number, scoreKind: number): number;
+  hst_state_init(s: number, m: number, window: number, sizeLimit: number, scoreKind: number, scaler: number): number;
   hst_step(s: number, m: number, x: number): number;
   hst_step_many(s: number, m: number, xs: number, n: number, out: number): void;
 }
@@ -65,11 +65,11 @@ export class WasmHst {
   readonly s: number;
   readonly bytes: number;
   readonly #x: number;
-  constructor(readonly w: HstWasm, readonly m: number, readonly dims: number, trees: number, height: number, window: number, sizeLimit = 0.1, scoreKind: 0 | 1 = 0) {
+  constructor(readonly w: HstWasm, readonly m: number, readonly dims: number, trees: number, height: number, window: number, sizeLimit = 0.1, scoreKind: 0 | 1 = 0, scaler: 0 | 1 = 0) {
     this.bytes = w.x.hst_state_bytes(dims, trees, height);
     this.s = w.alloc(this.bytes);
     this.#x = w.alloc(8 * dims);
-    const rc = w.x.hst_state_init(this.s, m, window, sizeLimit, scoreKind);
+    const rc = w.x.hst_state_init(this.s, m, window, sizeLimit, scoreKind, scaler);
     if (rc !== 0) throw new RangeError(`hst: state_init ${rc}`);
   }
   step(x: ArrayLike<number>): number {
