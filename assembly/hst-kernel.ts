@@ -11,5 +11,6 @@ export function hst_state_bytes(dims: i32, trees: i32, height: i32): i32 { retur
 export function hst_state_init(s: usize, m: usize, window: i32, sizeLimit: f64, scoreKind: i32, scaler: i32): i32 {
   return H.hstStateInit(s, m, window, sizeLimit, scoreKind, scaler);
 }
+export function hst_state_check(s: usize, m: usize): i32 { return H.hstStateCheck(s, m); }
 export function hst_step(s: usize, m: usize, x: usize): f64 { return H.hstStep(s, m, x); }
 export function hst_step_many(s: usize, m: usize, xs: usize, n: i32, out: usize): void { H.hstStepMany(s, m, xs, n, out); }

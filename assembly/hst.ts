@@ -5,6 +5,7 @@
 // is sum over the nodes on its path of r_mass(node) * 2^depth, stopping after the first node whose r mass is below
 // the size limit (or at the leaf); the total over the trees, normalised by its largest possible value
 // n_trees * window * (2^(height+1) - 1), is subtracted from 1 so that higher means more anomalous.
+// (scoreKind 1 counts the paper's score instead: only the node where the walk stops, over trees * window * 2^height.)
 //
 // Two blocks, so that the structure is shared and only the counts are per instrument:
 //   model (shared, a function of dims, trees, height, padding and the seed):
@@ -343,6 +344,19 @@ function walk5<K>(t: i32, rp: usize, lp: usize, splits: usize, sdims: usize, u: 
   }
   const leaf = leafVisit(w0, rt0, lt0) + leafVisit(w1, rt1, lt1) + leafVisit(w2, rt2, lt2) + leafVisit(w3, rt3, lt3) + leafVisit(w4, rt4, lt4);
   return sum + (<u64>leaf << <u64>height);
+}
+
+/**
+ * Whether state s fits model m and holds values the step relies on (a restored snapshot, for instance): 0, or -3.
+ * It cannot check the masses themselves.
+ */
+export function hstStateCheck(s: usize, m: usize): i32 {
+  const dims = load<u32>(s, 0);
+  const window = load<u32>(s, 4);
+  if (dims != load<u32>(m, 0) || load<u32>(s, 20) != (<u32>2 << load<u32>(m, 8)) - 1) return -3;
+  if (window < 1 || window > <u32>HST_MAX_WINDOW || load<u32>(s, 8) >= window) return -3;
+  if (load<u32>(s, 12) > 1 || load<u32>(s, 16) > 1 || load<u32>(s, 48) > 1 || load<u32>(s, 52) > 1) return -3;
+  return 0;
 }
 
 /** hstStep over n points at xs (f64[n * dims], row-major), scores to out (f64[n]). */

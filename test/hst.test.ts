@@ -252,7 +252,27 @@ describe('hst detector', () => {
     const w2 = new HstWasm(build);
     const b = new WasmHst(w2, w2.model(sh.dims, sh.trees, sh.height, sh.seed), sh.dims, sh.trees, sh.height, sh.window);
     b.restore(snap);
+    expect(w2.x.hst_state_check(b.s, b.m)).toBe(0);
     for (let i = 777; i < xs.length; i++) expect(Object.is(b.step(xs[i]), a.step(xs[i]))).toBe(true);
+  });
+
+  it.each(BUILDS)('hst_state_check refuses a state that does not fit its model or holds impossible values (%s)', (build) => {
+    const w = new HstWasm(build);
+    const m4 = w.model(4, 10, 8, 1);
+    const m3 = w.model(3, 10, 8, 1);
+    const m4low = w.model(4, 10, 7, 1);
+    const a = new WasmHst(w, m4, 4, 10, 8, 250);
+    for (let i = 0; i < 300; i++) a.step([i, i % 7, i % 3, -i]);
+    expect(w.x.hst_state_check(a.s, m4)).toBe(0);
+    expect(w.x.hst_state_check(a.s, m3)).toBe(-3); // other dims
+    expect(w.x.hst_state_check(a.s, m4low)).toBe(-3); // other height
+    const v = new DataView(w.memory.buffer, a.s, 64);
+    const good = a.snapshot();
+    for (const [off, bad] of [[4, 0], [4, 65536], [8, 250], [12, 2], [16, 2], [48, 2], [52, 7]]) {
+      a.restore(good);
+      v.setUint32(off, bad, true);
+      expect(w.x.hst_state_check(a.s, m4)).toBe(-3);
+    }
   });
 
   it("keeps an instrument's state within 64 KiB at River's defaults (16 features)", () => {

@@ -10,6 +10,7 @@ export interface HstExports {
   hst_model_init(m: number, dims: number, trees: number, height: number, seed: number, padding: number): number;
   hst_state_bytes(dims: number, trees: number, height: number): number;
   hst_state_init(s: number, m: number, window: number, sizeLimit: number, scoreKind: number, scaler: number): number;
+  hst_state_check(s: number, m: number): number;
   hst_step(s: number, m: number, x: number): number;
   hst_step_many(s: number, m: number, xs: number, n: number, out: number): void;
 }
