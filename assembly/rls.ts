@@ -47,7 +47,8 @@
 //   the state (per instrument, 8-aligned):
 //     0 u32 d | 4 u32 intercept | 8 u32 warmup | 12 u32 covariance resets
 //     16 i64 points learnt | 24 f64 lambda | 32 f64 delta | 40 f64 minScale | 48 f64 clip | 56 f64 s2 | 64 f64 my
-//     72 f64 reserved (0) | 80 f64 theta[d] | f64 mx[d] | f64 z[d] (scratch) | f64 Pz[d] (scratch) | f64 P[d * d]
+//     72 f64 yhat, the last accepted point's prediction (y - e: what an alert reports as expected)
+//     80 f64 theta[d] | f64 mx[d] | f64 z[d] (scratch) | f64 Pz[d] (scratch) | f64 P[d * d]
 //   A point is f64[1 + d]: y, then x.
 import { finite } from "./util";
 
@@ -140,6 +141,7 @@ export function rlsStep(s: usize, m: usize, pt: usize): f64 {
     yh += load<f64>(th + o) * zj;
   }
   const e = w - yh;
+  store<f64>(s, y - e, 72);
   let r = pzr(P, z, pz, d);
   if (!(r >= 0.0 && r < Infinity)) {
     // P lost definiteness (rounding over a very long run): start it again from delta I.
@@ -214,7 +216,7 @@ export function rlsStep(s: usize, m: usize, pt: usize): f64 {
 
 /**
  * Whether state s fits model m and holds values the step relies on (a restored snapshot, for instance): 0, or -3.
- * Checks the shape, the parameters' ranges, finite theta, means and scale, and P exactly symmetric, finite, with
+ * Checks the shape, the parameters' ranges, finite theta, means, scale and prediction, and P exactly symmetric, finite, with
  * a positive diagonal.
  */
 export function rlsStateCheck(s: usize, m: usize): i32 {
@@ -222,7 +224,7 @@ export function rlsStateCheck(s: usize, m: usize): i32 {
   if (load<u32>(s, 0) != load<u32>(m, 0) || load<u32>(s, 4) != load<u32>(m, 4) || !rlsValidShape(d, <i32>load<u32>(s, 4))) return -3;
   if (!validParams(load<f64>(s, 24), load<f64>(s, 32), <i32>load<u32>(s, 8), load<f64>(s, 40), load<f64>(s, 48))) return -3;
   if (load<i64>(s, 16) < 0 || !(load<f64>(s, 56) >= 0.0 && load<f64>(s, 56) < Infinity) || !finite(load<f64>(s, 64))) return -3;
-  if (load<u64>(s, 72) != 0) return -3;
+  if (!finite(load<f64>(s, 72))) return -3;
   const th = s + <usize>RLS_S_HEADER;
   for (let j = 0; j < 2 * d; j++) if (!finite(load<f64>(th + (<usize>j << 3)))) return -3;
   const P = th + (<usize>(4 * d) << 3);

@@ -47,6 +47,8 @@ export class RlsState {
   readonly clip: number;
   s2 = 0;
   my = 0;
+  /** The last accepted point's prediction (y - e): what the detector expected. */
+  yhat = 0;
   n = 0;
   resets = 0;
 
@@ -86,6 +88,7 @@ export class RlsState {
       yh += th[j] * zj;
     }
     const e = w - yh;
+    this.yhat = y - e;
     let r = this.#pzr();
     if (!(r >= 0 && r < Infinity)) {
       P.fill(0);
@@ -168,7 +171,7 @@ export class RlsState {
     v.setUint32(8, this.warmup, true);
     v.setUint32(12, this.resets, true);
     v.setBigInt64(16, BigInt(this.n), true);
-    [this.lambda, this.delta, this.minScale, this.clip, this.s2, this.my].forEach((x, k) => v.setFloat64(24 + 8 * k, x, true));
+    [this.lambda, this.delta, this.minScale, this.clip, this.s2, this.my, this.yhat].forEach((x, k) => v.setFloat64(24 + 8 * k, x, true));
     let o = RLS_S_HEADER;
     for (const a of [this.theta, this.mx, this.z, this.pz, this.P]) for (const x of a) { v.setFloat64(o, x, true); o += 8; }
     return out;

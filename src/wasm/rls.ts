@@ -88,6 +88,8 @@ export class WasmRls {
   }
   /** theta (the slopes), read from the state. */
   get theta(): Float64Array { return this.w.f64(this.s + 80, this.d).slice(); }
+  /** The last accepted point's prediction. */
+  get yhat(): number { return this.w.f64(this.s + 72, 1)[0]; }
   snapshot(): Uint8Array { return this.w.bytes(this.s, this.bytes).slice(); }
   restore(bytes: Uint8Array): void { this.w.bytes(this.s, this.bytes).set(bytes); }
   check(): number { return this.w.x.rls_state_check(this.s, this.m); }
