@@ -202,7 +202,7 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
           if (type.kind === 'multivariate') {
             const seconds = Math.ceil(type.durationMs / 1000);
             const measured = measureSeconds(batch, id, { from: indexAt(batch, at - 5n * SECOND_NS), to: indexAt(batch, at + BigInt(seconds + 2) * SECOND_NS) });
-            const check: BandCheck = checkBands(series, measured, s, seconds);
+            const check: BandCheck = checkBands(series, measured, s, seconds, BAND_SECONDS, type.sets);
             if (!check.inBand) { refused++; continue; }
             const b = (bands[type.name] ??= { placements: 0, maxAbsZ: {} });
             b.placements++;

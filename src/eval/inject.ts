@@ -200,21 +200,24 @@ export interface BandCheck {
 
 /**
  * Measures the injected stream's own per-second features over the anomaly's seconds [second, second + seconds) and
- * compares each with its band on the untouched capture. A second in which the injection moved a feature by at most
- * MOVED_SCALES scales from the untouched value passes whatever the value: the normal market is allowed its own
- * excursions, and pinning the book at each second's start (setSeconds) adds one quote a second.
+ * compares each with its band on the untouched capture. The features the type sets (`sets`) must be within their
+ * band in every second. Any other feature, in a second in which the injection moved it by at most MOVED_SCALES
+ * scales from the untouched value, passes whatever the value: the normal market is allowed its own excursions, and
+ * pinning the book at each second's start (setSeconds) adds one quote a second.
  */
-export function checkBands(untouched: SecondSeries, injected: SecondSeries, second: number, seconds: number): BandCheck {
+export function checkBands(
+  untouched: SecondSeries, injected: SecondSeries, second: number, seconds: number, bandSeconds = BAND_SECONDS, sets: readonly SecondFeature[] = [],
+): BandCheck {
   const features: BandCheck['features'] = {};
   let inBand = true;
   for (const f of SECOND_FEATURES) {
-    const band = bandOf(untouched, f, second);
+    const band = bandOf(untouched, f, second, bandSeconds);
     let maxAbsZ = 0, n = 0;
     for (let s = second; s < second + seconds; s++) {
       const v = injected[f].get(s);
       if (v === undefined) continue;
       const u = untouched[f].get(s);
-      if (u !== undefined && band && Math.abs(v - u) <= MOVED_SCALES * band.scale) continue;
+      if (!sets.includes(f) && u !== undefined && band && Math.abs(v - u) <= MOVED_SCALES * band.scale) continue;
       n++;
       const z = band ? Math.abs(v - band.median) / band.scale : Infinity;
       if (z > maxAbsZ) maxAbsZ = z;
@@ -238,6 +241,8 @@ export interface Placement {
   rng: () => number;
   /** The untouched capture's per-second features (multivariate types set theirs against these bands). */
   series?: SecondSeries;
+  /** Seconds of history a band is taken over (default BAND_SECONDS; shorter for short slices). */
+  bandSeconds?: number;
 }
 
 export interface AnomalyType {
@@ -414,7 +419,8 @@ interface SecondTargets {
  * - spread: every quote's bid and ask put at mid (1 -+ spread / 2e4);
  * - depth: both sides' depth of every quote scaled by the second's target / its time-weighted mean (depthImbalance
  *   unchanged);
- * - quoteRate: quotes repeated (identical copies right after the original, inside the second).
+ * - quoteRate: quotes repeated (identical copies right after the original, inside the second), or dropped evenly
+ *   through the second when it had more than the target.
  */
 function setSeconds(src: EventBatch, id: number, at: bigint, seconds: number, targets: (k: number) => SecondTargets): EventBatch {
   const end = at + BigInt(seconds) * SECOND_NS;
@@ -490,11 +496,15 @@ function setSeconds(src: EventBatch, id: number, at: bigint, seconds: number, ta
     }
     if (t.quoteRate !== undefined && quotes[k].length > 0) {
       const have = quotes[k].length + 1; // the inserted state quote counts
-      const extra = Math.max(0, Math.round(t.quoteRate) - have);
+      const want = Math.max(1, Math.round(t.quoteRate));
+      const extra = Math.max(0, want - have);
       for (let n = 0; n < extra; n++) {
         const i = quotes[k][Math.floor(n * quotes[k].length / extra)];
         repeats.set(i, (repeats.get(i) ?? 0) + 1);
       }
+      // More quotes than the target (a busy second): some dropped, evenly through the second.
+      const less = Math.min(quotes[k].length, Math.max(0, have - want));
+      for (let n = 0; n < less; n++) dropped.add(quotes[k][Math.floor((n + 0.5) * quotes[k].length / less)]);
     }
   }
   // Depth: per second, the factor that takes its time-weighted mean to the target (the state quote pins its start).
@@ -540,6 +550,7 @@ function setSeconds(src: EventBatch, id: number, at: bigint, seconds: number, ta
   };
   return inject(src, (out, i, ts) => {
     if (ts >= at) pinSeconds(out, ts);
+    if (ts >= at && ts < end && isQuote(src, i, id)) standing = i; // the real book, dropped quote or not
     if (dropped.has(i)) return;
     const j = copyEvent(src, i, out);
     if (ts < at || ts >= end || src.instrument[i] !== id) return;
@@ -548,7 +559,6 @@ function setSeconds(src: EventBatch, id: number, at: bigint, seconds: number, ta
       if (tradeSize.has(i)) out.f[1][j] = tradeSize.get(i)!;
       if (tradeSide.has(i)) out.f[2][j] = tradeSide.get(i)!;
     } else if (isQuote(src, i, id)) {
-      standing = i;
       editQuote(out, j, k);
       const r = repeats.get(i) ?? 0;
       if (r > 0) {
@@ -597,7 +607,7 @@ export function flowAgainstBook(z = 1.2, seconds = 5): AnomalyType {
     apply(p) {
       checkWholeSecond('flowAgainstBook', p.at);
       const s = needSeries(p, 'flowAgainstBook'), S = secondOf(p.at), dir = sign(p.rng);
-      const flow = at(bandOf(s, 'flow', S), dir * z, -1, 1), imbalance = at(bandOf(s, 'imbalance', S), -dir * z, -1, 1);
+      const flow = at(bandOf(s, 'flow', S, p.bandSeconds), dir * z, -1, 1), imbalance = at(bandOf(s, 'imbalance', S, p.bandSeconds), -dir * z, -1, 1);
       return setSeconds(p.src, p.instrument, p.at, seconds, () => ({ flow, imbalance }));
     },
   };
@@ -614,7 +624,7 @@ export function thinMarket(z = 1.2, seconds = 5): AnomalyType {
     apply(p) {
       checkWholeSecond('thinMarket', p.at);
       const s = needSeries(p, 'thinMarket'), S = secondOf(p.at);
-      const volume = at(bandOf(s, 'volume', S), z, 0), spread = at(bandOf(s, 'spread', S), z, 0), depth = at(bandOf(s, 'depth', S), -z, 0);
+      const volume = at(bandOf(s, 'volume', S, p.bandSeconds), z, 0), spread = at(bandOf(s, 'spread', S, p.bandSeconds), z, 0), depth = at(bandOf(s, 'depth', S, p.bandSeconds), -z, 0);
       return setSeconds(p.src, p.instrument, p.at, seconds, () => ({ volume, spread, depth }));
     },
   };
@@ -631,8 +641,8 @@ export function quoteStuffing(z = 1.2, seconds = 5): AnomalyType {
     apply(p) {
       checkWholeSecond('quoteStuffing', p.at);
       const s = needSeries(p, 'quoteStuffing'), S = secondOf(p.at), dir = sign(p.rng);
-      const quoteRate = at(bandOf(s, 'quoteRate', S), z, 0), intensity = at(bandOf(s, 'intensity', S), -z, 0);
-      const imb = bandOf(s, 'imbalance', S);
+      const quoteRate = at(bandOf(s, 'quoteRate', S, p.bandSeconds), z, 0), intensity = at(bandOf(s, 'intensity', S, p.bandSeconds), -z, 0);
+      const imb = bandOf(s, 'imbalance', S, p.bandSeconds);
       return setSeconds(p.src, p.instrument, p.at, seconds, (k) => ({
         quoteRate, intensity, imbalance: at(imb, (k % 2 === 0 ? dir : -dir) * z, -1, 1),
       }));
