@@ -1,7 +1,8 @@
 // Anomalies injected into real market data (the committed Binance USD-M BTCUSDT slices), each in its own copy of
 // the stream, must be found by the DEFAULT configuration within a stated delay, by a named feature and detector;
 // the untouched slices must stay quiet. Injection is at the canonical-event level: the slice is read with
-// BinanceReader, then the EventBatch columns are edited (or events inserted) with timestamps kept monotonic.
+// BinanceReader, then the EventBatch columns are edited (or events inserted) with timestamps kept monotonic, by the
+// anomaly types of src/eval/inject.ts (the same ones `npm run eval:inject` places in the full captures).
 //
 // Alert rate on the untouched slices, measured over the whole slice, warm-up included: 0 alerts on the 3-minute
 // trades+bookTicker slice and 0 on the 80-second depth slice (the default target is at most 2 alerts per hour per
@@ -21,32 +22,20 @@ import { Kind } from '../src/abi.js';
 import { BinanceReader } from '../src/adapters/binance.js';
 import { Engine, type Alert } from '../src/engine.js';
 import { EventBatch } from '../src/events.js';
+import {
+  depthWithdrawal, indexAt, mainInstrument, oneSidedBook, priceJump, quoteBurst, readCapture, spreadBlowout, volumeBurst,
+  type AnomalyType,
+} from '../src/eval/inject.js';
+import { mulberry32 } from '../src/random.js';
 
 const SAMPLE = fileURLToPath(new URL('../data/samples/binance-usdm-btcusdt.txt.gz', import.meta.url));
 const DEPTH = fileURLToPath(new URL('../data/samples/binance-usdm-btcusdt-depth.txt.gz', import.meta.url));
 const SECOND = 1_000_000_000n;
 const DEBUG = process.env.ATC_DEBUG_INJECT === '1';
 
-/** Every event of a capture, in one batch of its own (copied out of the reader's reused batch). */
-async function readAll(path: string): Promise<EventBatch> {
-  const out = new EventBatch(1 << 16);
-  for await (const b of new BinanceReader(path)) {
-    for (let i = 0; i < b.length; i++) copy(b, i, out);
-  }
-  return out;
-}
-
-function copy(src: EventBatch, i: number, out: EventBatch, tsNs = src.tsNs[i]): number {
-  const f = src.f;
-  return out.push(src.kind[i], src.instrument[i], tsNs, f[0][i], f[1][i], f[2][i], f[3][i], f[4][i], f[5][i]);
-}
-
-/** A copy of `src` in which `edit` may change each event (in the copy) and insert events before it. */
-function inject(src: EventBatch, edit: (out: EventBatch, i: number, tsNs: bigint) => void): EventBatch {
-  const out = new EventBatch(src.length + 4096);
-  for (let i = 0; i < src.length; i++) edit(out, i, src.tsNs[i]);
-  for (let i = 1; i < out.length; i++) expect(out.tsNs[i] >= out.tsNs[i - 1]).toBe(true);
-  return out;
+/** A copy of `src` with the anomaly at `at` (inject() throws if the copy's timestamps go back anywhere). */
+function inject(src: EventBatch, type: AnomalyType, at: bigint): EventBatch {
+  return type.apply({ src, instrument: mainInstrument(src), at, rng: mulberry32(1) });
 }
 
 function run(batch: EventBatch): Alert[] {
@@ -58,7 +47,11 @@ function run(batch: EventBatch): Alert[] {
 }
 
 const isQuote = (b: EventBatch, i: number) => b.kind[i] === Kind.quote;
-const isTrade = (b: EventBatch, i: number) => b.kind[i] === Kind.trade;
+/** The index of the first quote at or after `at`. */
+function firstQuote(b: EventBatch, at: bigint): number {
+  for (let i = indexAt(b, at); i < b.length; i++) if (isQuote(b, i)) return i;
+  return -1;
+}
 const secs = (ns: bigint) => Number(ns) / 1e9;
 
 function show(name: string, alerts: Alert[], at: bigint): void {
@@ -77,8 +70,8 @@ let t0: bigint;
 let at: bigint;
 
 beforeAll(async () => {
-  base = await readAll(SAMPLE);
-  depthBase = await readAll(DEPTH);
+  base = await readCapture(SAMPLE);
+  depthBase = await readCapture(DEPTH);
   t0 = base.tsNs[0];
   at = t0 + 120n * SECOND; // two minutes in: past every warm-up of the quote features
 });
@@ -103,16 +96,8 @@ describe('real data: the untouched slices stay quiet (default configuration)', (
 
 describe('real data: injected anomalies are found within a stated delay (default configuration)', () => {
   it('a 30 bps price jump: midJump.zscore on the first quote after it', () => {
-    const k = 1 + 30e-4;
-    let first = -1;
-    const b = inject(base, (out, i, ts) => {
-      const j = copy(base, i, out);
-      if (ts < at) return;
-      if (isQuote(base, i)) {
-        out.f[0][j] *= k; out.f[2][j] *= k;
-        if (first < 0) first = j;
-      } else if (isTrade(base, i)) out.f[0][j] *= k;
-    });
+    const b = inject(base, priceJump(30, 1), at);
+    const first = firstQuote(b, at);
     const alerts = run(b);
     show('price jump', alerts, at);
     const a = caught(alerts, 'midJump.zscore', at);
@@ -122,16 +107,8 @@ describe('real data: injected anomalies are found within a stated delay (default
   });
 
   it('a volume burst (1,000 buyer-initiated trades of 4 BTC within 1 s, ~25x the slice rate): volume.robust and intensity.cusum within 2 s', () => {
-    let inserted = false;
-    let price = NaN;
-    const b = inject(base, (out, i, ts) => {
-      if (!inserted && ts >= at) {
-        inserted = true;
-        for (let n = 0; n < 1000; n++) out.trade(base.instrument[i], at + BigInt(n) * 1_000_000n, price, 4, 1);
-      }
-      copy(base, i, out, ts < at || ts >= at + SECOND ? ts : at + SECOND); // the slice's own events of that second come after
-      if (isTrade(base, i)) price = base.f[0][i];
-    });
+    // The slice's own events of that second come after the burst's.
+    const b = inject(base, volumeBurst(1000, 4, 1), at);
     const alerts = run(b);
     show('volume burst', alerts, at);
     for (const ch of ['volume.robust', 'intensity.cusum']) {
@@ -153,10 +130,7 @@ describe('real data: injected anomalies are found within a stated delay (default
   // that stays one-sided is found (next test). A sharper feature (the log size ratio: per-second means put 1000:1
   // at 3.0-4.4 sd on the captures, against 1.8-2.2 for the imbalance) would change the feature's definition.
   it.fails('KNOWN GAP: a one-sided book (top-of-book sizes 1000:1 for 5 s): imbalance.cusum within 2 s', () => {
-    const b = inject(base, (out, i, ts) => {
-      const j = copy(base, i, out);
-      if (isQuote(base, i) && ts >= at && ts < at + 5n * SECOND) { out.f[1][j] = 50; out.f[3][j] = 0.05; }
-    });
+    const b = inject(base, oneSidedBook(5, 1000, 1), at); // bid 50, ask 0.05
     const alerts = run(b);
     show('one-sided book', alerts, at);
     const a = caught(alerts, 'imbalance.cusum', at);
@@ -168,10 +142,7 @@ describe('real data: injected anomalies are found within a stated delay (default
   it('a book that stays one-sided (top-of-book sizes 1000:1 for 30 s): imbalance.cusum within 16 s', () => {
     // The same 2-sigma shift, sustained: the CUSUM's ~1.5 a bucket reaches 20 after about 13 full buckets (measured
     // 14.9 s here; 5 to 22 s, mostly 13 to 16, at 12 placements in the three normal captures).
-    const b = inject(base, (out, i, ts) => {
-      const j = copy(base, i, out);
-      if (isQuote(base, i) && ts >= at && ts < at + 30n * SECOND) { out.f[1][j] = 50; out.f[3][j] = 0.05; }
-    });
+    const b = inject(base, oneSidedBook(30, 1000, 1), at);
     const alerts = run(b);
     show('one-sided book, 30 s', alerts, at);
     const a = caught(alerts, 'imbalance.cusum', at);
@@ -182,15 +153,8 @@ describe('real data: injected anomalies are found within a stated delay (default
   });
 
   it('a spread blow-out (to 5 bps, for 2 s): spread.zscore on the first wide quote', () => {
-    let first = -1;
-    const b = inject(base, (out, i, ts) => {
-      const j = copy(base, i, out);
-      if (isQuote(base, i) && ts >= at && ts < at + 2n * SECOND) {
-        const mid = (out.f[0][j] + out.f[2][j]) / 2;
-        out.f[0][j] = mid * (1 - 2.5e-4); out.f[2][j] = mid * (1 + 2.5e-4);
-        if (first < 0) first = j;
-      }
-    });
+    const b = inject(base, spreadBlowout(5, 2), at); // bid and ask at mid (1 -+ 2.5e-4)
+    const first = firstQuote(b, at);
     const alerts = run(b);
     show('spread blow-out', alerts, at);
     const a = caught(alerts, 'spread.zscore', at);
@@ -199,19 +163,10 @@ describe('real data: injected anomalies are found within a stated delay (default
   });
 
   it('a burst of quote updates (30x the slice rate, ~5,000 a second, for 2 s): quoteRate.ewma within 2 s', () => {
-    const b = inject(base, (out, i, ts) => {
-      if (isQuote(base, i) && ts >= at && ts < at + 2n * SECOND) {
-        // 29 repeats of each quote (the same top of book: a flood of updates that change nothing), spread over
-        // the gap before the next event. (About 20x is the least the default finds: the slice's own quote rate
-        // swings between ~100 and ~900 a second.)
-        const next = base.tsNs[Math.min(i + 1, base.length - 1)];
-        const step = (next - ts) / 30n;
-        copy(base, i, out);
-        for (let r = 1n; r <= 29n; r++) copy(base, i, out, ts + r * step);
-        return;
-      }
-      copy(base, i, out);
-    });
+    // 29 repeats of each quote (the same top of book: a flood of updates that change nothing), spread over the gap
+    // before the next event. (About 20x is the least the default finds: the slice's own quote rate swings between
+    // ~100 and ~900 a second.)
+    const b = inject(base, quoteBurst(29, 2), at);
     const alerts = run(b);
     show('quote burst', alerts, at);
     const a = caught(alerts, 'quoteRate.ewma', at);
@@ -227,10 +182,7 @@ describe('real data: injected anomalies are found within a stated delay (default
     // and 90 s in the full capture). (The CUSUM, observed per quote, was the detector before: per bucket it needs
     // three buckets at its threshold of 20, and on the normal captures it fired on the book's slow real drifts.)
     const t = depthBase.tsNs[0] + 70n * SECOND;
-    const b = inject(depthBase, (out, i, ts) => {
-      const j = copy(depthBase, i, out);
-      if (isQuote(depthBase, i) && ts >= t && ts < t + 3n * SECOND) out.f[5][j] *= 0.05;
-    });
+    const b = inject(depthBase, depthWithdrawal(0.05, 3, 1), t); // the ask side's depth times 0.05
     const alerts = run(b);
     show('depth withdrawn', alerts, t);
     const a = caught(alerts, 'depthImbalance.zscore', t);

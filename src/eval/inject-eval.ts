@@ -1,0 +1,303 @@
+// The injected-anomaly harness (scripts/inject-eval.ts, `npm run eval:inject`; docs/eval.md, "Injected anomalies
+// on real captures"): per capture, anomaly type and seeded placement, the engine runs on a copy of the capture with
+// that one anomaly, and each channel (feature.detector) that alerts on the anomaly's instrument within the detection
+// window is credited with a detection; each channel's false alarms are its alerts on the untouched capture.
+//
+// Channels are discovered, not listed: the rows are every channel the configuration enables on a feature the
+// captures feed (the features' `detectors`), and every feature.detector name any alert carried, so that a channel
+// the engine adds (the learned `vector.hst`, ...) appears as soon as a configuration turns it on and it alerts.
+import { basename } from 'node:path';
+import { DETECTORS, FEATURES, type FeatureName } from '../abi.js';
+import { resolveConfig } from '../config.js';
+import { Engine, type Alert } from '../engine.js';
+import type { EventBatch } from '../events.js';
+import { mulberry32 } from '../random.js';
+import {
+  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, checkBands, hasDepth, indexAt, mainInstrument, measureSeconds, readCapture, SECOND_NS,
+  type AnomalyType, type BandCheck, type SecondFeature,
+} from './inject.js';
+
+/**
+ * Default detection window: 6 s from the anomaly's start. The longest anomalies last 5 s (the one-sided book, the
+ * multivariate ones), and a per-second (bucket) feature is observed when the first event after its second arrives:
+ * 6 s sees every anomalous second observed, with a second to spare. Longer would credit slow detections of a brief
+ * anomaly and chance alarms (a channel at r false alarms an hour alerts by chance in a window with probability
+ * ~ r x 6 / 3600; placements near its untouched alerts are excluded anyway).
+ */
+export const DEFAULT_DELAY_MS = 6000;
+export const DEFAULT_PER = 10;
+export const DEFAULT_SEED = 1;
+
+export interface InjectEvalOptions {
+  captures: string[];
+  /** Engine configuration (merged over the defaults; autoRegister is set). */
+  config?: Record<string, unknown>;
+  /** Placements per anomaly type per capture. */
+  per?: number;
+  seed?: number;
+  /** Detection window after an anomaly's start, ms. */
+  delayMs?: number;
+  types?: readonly AnomalyType[];
+  /** Progress lines (stderr in the script). */
+  log?: (line: string) => void;
+}
+
+export interface Cell { found: number; placed: number; rate: number | null; medianDelayMs: number | null }
+
+export interface ChannelRow {
+  channel: string;
+  /** By anomaly type. */
+  detection: Record<string, Cell>;
+  /** Alerts on the untouched captures, all instruments. */
+  falseAlarms: number;
+  /** falseAlarms per instrument-hour. */
+  falseAlarmsPerHour: number;
+}
+
+export interface CaptureResult {
+  capture: string;
+  /** The instrument the anomalies go into (the capture's busiest) and its events. */
+  instrument: number;
+  events: number;
+  /** Every instrument's span, summed. */
+  instrumentHours: number;
+  depth: boolean;
+  untouchedAlerts: { channel: string; second: number }[];
+  /** Seconds (since the epoch) eligible for a placement, and by type the ones taken (none: `n/a`, no depth). */
+  eligibleSeconds: number;
+  placements: Record<string, number[]>;
+  /** Multivariate placements tried and refused because the injected stream left a band (another was taken). */
+  outOfBand: Record<string, number>;
+  /** By type, by channel: the placements it found in this capture ("any channel" included). */
+  found: Record<string, Record<string, number>>;
+}
+
+export interface InjectEvalReport {
+  options: { per: number; seed: number; delayMs: number; bandSeconds: number; bandZ: number; config: Record<string, unknown> | 'default' };
+  types: { name: string; kind: string; summary: string; durationMs: number; needsDepth: boolean; expected: string[]; sets: string[]; params: Record<string, number | string> }[];
+  captures: CaptureResult[];
+  instrumentHours: number;
+  channels: ChannelRow[];
+  any: ChannelRow;
+  /** Multivariate types: over their placements, per feature the largest |z| against its band. */
+  bands: Record<string, { placements: number; maxAbsZ: Partial<Record<SecondFeature, number>> }>;
+  runtimeMs: number;
+}
+
+const channelOf = (a: Alert) => `${a.feature}.${a.detector}`;
+
+/** FNV-1a of a string: per capture and type seeds that do not depend on the order things run in. */
+function hash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  return h >>> 0;
+}
+
+/** Channels by feature then detector (the ABI's order); names the ABI does not know after them, alphabetically. */
+function channelOrder(a: string, b: string): number {
+  const key = (c: string) => {
+    const [f, d] = c.split('.');
+    const fi = (FEATURES as readonly string[]).indexOf(f), di = (DETECTORS as readonly string[]).indexOf(d);
+    return fi < 0 || di < 0 ? Infinity : fi * DETECTORS.length + di;
+  };
+  const ka = key(a), kb = key(b);
+  return ka !== kb ? ka - kb : a < b ? -1 : a > b ? 1 : 0;
+}
+
+function run(config: Record<string, unknown>, batch: EventBatch, to = batch.length): Alert[] {
+  const engine = Engine.create({ ...config, autoRegister: true });
+  return engine.ingest(to === batch.length ? batch : batch.slice(0, to)).alerts;
+}
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b), h = s.length >>> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalReport> {
+  const started = performance.now();
+  const per = opts.per ?? DEFAULT_PER, seed = opts.seed ?? DEFAULT_SEED, delayMs = opts.delayMs ?? DEFAULT_DELAY_MS;
+  const types = opts.types ?? ANOMALY_TYPES;
+  if (!(Number.isInteger(per) && per >= 1)) throw new RangeError(`per must be an integer >= 1, got ${per}`);
+  if (!(Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff)) throw new RangeError(`seed must be an integer in [0, 2^32 - 1], got ${seed}`);
+  if (!(Number.isFinite(delayMs) && delayMs > 0)) throw new RangeError(`delayMs must be a number > 0, got ${delayMs}`);
+  if (opts.captures.length === 0) throw new RangeError('no capture given');
+  const config = opts.config ?? {};
+  const resolved = resolveConfig({ ...config, autoRegister: true }); // validates: a ConfigError names the bad field
+  const delayNs = BigInt(Math.round(delayMs * 1e6));
+  const log = opts.log ?? (() => {});
+
+  const channels = new Set<string>();
+  const detections = new Map<string, Map<string, { found: number; delays: number[] }>>(); // channel -> type -> ...
+  const anyDet = new Map<string, { found: number; delays: number[] }>();
+  const placed = new Map<string, number>();
+  const falseAlarms = new Map<string, number>();
+  const bands: InjectEvalReport['bands'] = {};
+  const captures: CaptureResult[] = [];
+  let hoursTotal = 0, untouchedTotal = 0;
+
+  for (const path of opts.captures) {
+    const t0 = performance.now();
+    const src = await readCapture(path);
+    if (src.length === 0) throw new Error(`capture ${path}: no events`);
+    const id = mainInstrument(src);
+    const depth = hasDepth(src, id);
+
+    // The untouched capture: false alarms, the features it feeds, and what no placement may be near.
+    const engine = Engine.create({ ...config, autoRegister: true });
+    const untouched = engine.ingest(src).alerts;
+    const spans = new Map<number, [bigint, bigint]>();
+    for (let i = 0; i < src.length; i++) {
+      const s = spans.get(src.instrument[i]);
+      if (s) s[1] = src.tsNs[i]; else spans.set(src.instrument[i], [src.tsNs[i], src.tsNs[i]]);
+    }
+    const hours = [...spans.values()].reduce((a, [f, l]) => a + Number(l - f) / 3.6e12, 0);
+    hoursTotal += hours;
+    untouchedTotal += untouched.length;
+    for (const a of untouched) { channels.add(channelOf(a)); falseAlarms.set(channelOf(a), (falseAlarms.get(channelOf(a)) ?? 0) + 1); }
+    for (const f of FEATURES) {
+      const fc = resolved.features[f as FeatureName];
+      if (!fc?.enabled || fc.detectors.length === 0) continue;
+      if (![...spans.keys()].some((i) => engine.featureStat(i, f, 'observations') > 0)) continue;
+      for (const d of fc.detectors) channels.add(`${f}.${d}`);
+    }
+    const series = measureSeconds(src, id);
+
+    // Eligible starts: whole seconds with BAND_SECONDS of history before them (the bands; past every warm-up of the
+    // default configuration), the longest anomaly and the window inside the capture, and no untouched alert of the
+    // instrument from a cooldown before the start to the window's end (that channel could not alert, or would by
+    // itself: either way the placement says nothing about it).
+    const firstS = Number(src.tsNs[0] / SECOND_NS) + BAND_SECONDS + 1;
+    const longest = Math.max(delayMs, ...types.map((t) => t.durationMs));
+    const lastS = Number(src.tsNs[src.length - 1] / SECOND_NS) - Math.ceil(longest / 1000) - 1;
+    const quietBefore = BigInt(Math.round((resolved.suppression.cooldownMs + 5000) * 1e6));
+    const eligible: number[] = [];
+    for (let s = firstS; s <= lastS; s++) {
+      const at = BigInt(s) * SECOND_NS;
+      if (!untouched.some((a) => a.instrument === id && a.tsNs >= at - quietBefore && a.tsNs <= at + delayNs + SECOND_NS)) eligible.push(s);
+    }
+    const result: CaptureResult = {
+      capture: basename(path), instrument: id, events: src.length, instrumentHours: hours, depth,
+      untouchedAlerts: untouched.map((a) => ({ channel: channelOf(a), second: Number(a.tsNs) / 1e9 })),
+      eligibleSeconds: eligible.length, placements: {}, outOfBand: {}, found: {},
+    };
+    captures.push(result);
+    if (eligible.length === 0) log(`${basename(path)}: no second is eligible for a placement (capture too short, or alerts everywhere)`);
+
+    for (const type of types) {
+      if (type.needsDepth && !depth) continue;
+      const rng = mulberry32((seed ^ hash(`${basename(path)}/${type.name}`)) >>> 0);
+      // Stratified: the eligible seconds cut into `per` runs, one placement drawn in each (another of the same run
+      // when a multivariate injection leaves its bands).
+      const taken: number[] = [];
+      let refused = 0;
+      const n = Math.min(per, eligible.length);
+      for (let k = 0; k < n; k++) {
+        const chunk = eligible.slice(Math.floor(k * eligible.length / n), Math.floor((k + 1) * eligible.length / n));
+        const order = chunk.map((s) => ({ s, r: rng() })).sort((a, b) => a.r - b.r).map((x) => x.s);
+        for (const s of order) {
+          const at = BigInt(s) * SECOND_NS;
+          const batch = type.apply({ src, instrument: id, at, rng, series });
+          if (type.kind === 'multivariate') {
+            const seconds = Math.ceil(type.durationMs / 1000);
+            const measured = measureSeconds(batch, id, { from: indexAt(batch, at - 5n * SECOND_NS), to: indexAt(batch, at + BigInt(seconds + 2) * SECOND_NS) });
+            const check: BandCheck = checkBands(series, measured, s, seconds, BAND_SECONDS, type.sets);
+            if (!check.inBand) { refused++; continue; }
+            const b = (bands[type.name] ??= { placements: 0, maxAbsZ: {} });
+            b.placements++;
+            for (const [f, v] of Object.entries(check.features)) {
+              const key = f as SecondFeature;
+              b.maxAbsZ[key] = Math.max(b.maxAbsZ[key] ?? 0, v!.maxAbsZ);
+            }
+          }
+          score(type.name, at, batch);
+          taken.push(s);
+          break;
+        }
+      }
+      result.placements[type.name] = taken;
+      result.outOfBand[type.name] = refused;
+      placed.set(type.name, (placed.get(type.name) ?? 0) + taken.length);
+    }
+    log(`${basename(path)}: ${src.length} events, ${eligible.length} eligible seconds, ${untouched.length} untouched alerts, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+    // One run: the alerts of the anomaly's instrument from its start to the window's end, per channel the first.
+    function score(type: string, at: bigint, batch: EventBatch): void {
+      const alerts = run(config, batch, indexAt(batch, at + delayNs + 1n));
+      const before = alerts.filter((a) => a.tsNs < at).length, was = untouched.filter((a) => a.tsNs < at).length;
+      if (before !== was) throw new Error(`${basename(path)} ${type} at ${at}: ${before} alerts before the anomaly, the untouched capture had ${was} (the injection changed the stream before its start)`);
+      const first = new Map<string, bigint>();
+      for (const a of alerts) {
+        if (a.instrument !== id || a.tsNs < at) continue;
+        channels.add(channelOf(a));
+        if (!first.has(channelOf(a))) first.set(channelOf(a), a.tsNs);
+      }
+      for (const [ch, ts] of first) {
+        let byType = detections.get(ch);
+        if (!byType) detections.set(ch, (byType = new Map()));
+        const d = byType.get(type) ?? { found: 0, delays: [] };
+        d.found++; d.delays.push(Number(ts - at) / 1e6);
+        byType.set(type, d);
+      }
+      const mine = (result.found[type] ??= {});
+      for (const ch of first.keys()) mine[ch] = (mine[ch] ?? 0) + 1;
+      if (first.size > 0) mine['any channel'] = (mine['any channel'] ?? 0) + 1;
+      if (first.size > 0) {
+        const d = anyDet.get(type) ?? { found: 0, delays: [] };
+        d.found++; d.delays.push(Math.min(...[...first.values()].map((ts) => Number(ts - at) / 1e6)));
+        anyDet.set(type, d);
+      }
+    }
+  }
+
+  const cell = (d: { found: number; delays: number[] } | undefined, type: string): Cell => {
+    const n = placed.get(type) ?? 0, found = d?.found ?? 0;
+    return { found, placed: n, rate: n > 0 ? found / n : null, medianDelayMs: median(d?.delays ?? []) };
+  };
+  const row = (channel: string, det: Map<string, { found: number; delays: number[] }> | undefined, alarms: number): ChannelRow => ({
+    channel,
+    detection: Object.fromEntries(types.map((t) => [t.name, cell(det?.get(t.name), t.name)])),
+    falseAlarms: alarms, falseAlarmsPerHour: hoursTotal > 0 ? alarms / hoursTotal : 0,
+  });
+  return {
+    options: { per, seed, delayMs, bandSeconds: BAND_SECONDS, bandZ: BAND_Z, config: Object.keys(config).length > 0 ? config : 'default' },
+    types: types.map((t) => ({
+      name: t.name, kind: t.kind, summary: t.summary, durationMs: t.durationMs, needsDepth: t.needsDepth,
+      expected: t.expected, sets: t.sets, params: t.params,
+    })),
+    captures, instrumentHours: hoursTotal,
+    channels: [...channels].sort(channelOrder).map((ch) => row(ch, detections.get(ch), falseAlarms.get(ch) ?? 0)),
+    any: row('any channel', anyDet, untouchedTotal),
+    bands,
+    runtimeMs: performance.now() - started,
+  };
+}
+
+// ---- The table ---------------------------------------------------------------------------------------------------
+
+const pct = (c: Cell) => (c.rate === null ? 'n/a' : `${Math.round(c.rate * 100)}%`);
+
+/** Rows = channels (and "any channel"), columns = detection rate per anomaly type and false alarms per hour. */
+export function formatInjectTable(r: InjectEvalReport): string {
+  const head = ['channel', ...r.types.map((t) => t.name), 'false/h'];
+  const line = (row: ChannelRow) => [row.channel, ...r.types.map((t) => pct(row.detection[t.name])), row.falseAlarmsPerHour.toFixed(1)];
+  const body = r.channels.map(line);
+  const anyLine = line(r.any);
+  const placedLine = ['placements', ...r.types.map((t) => String(r.any.detection[t.name].placed)), ''];
+  const all = [head, ...body, anyLine, placedLine];
+  const widths = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));
+  const fmt = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
+  const rule = fmt(widths.map((w) => '-'.repeat(w)));
+  const out = [fmt(head), ...body.map(fmt), rule, fmt(anyLine), fmt(placedLine)];
+  const expected = r.types.filter((t) => t.expected.length > 0).map((t) => `${t.name}: ${t.expected.join(', ')}`);
+  out.push('', `expected (univariate): ${expected.join('; ')}`);
+  for (const t of r.types.filter((x) => x.kind === 'multivariate')) {
+    const b = r.bands[t.name];
+    if (!b) continue;
+    const z = Object.entries(b.maxAbsZ).map(([f, v]) => `${f} ${v!.toFixed(2)}`).join(', ');
+    const refused = r.captures.reduce((a, c) => a + (c.outOfBand[t.name] ?? 0), 0);
+    out.push(`${t.name}: largest |z| of a moved feature over ${b.placements} placements: ${z} (band ${r.options.bandZ}; ${refused} placements refused as out of band)`);
+  }
+  return `${out.join('\n')}\n`;
+}
