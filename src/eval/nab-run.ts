@@ -155,7 +155,7 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
       one.clear().value(id, ts[row], vals[row], BigInt(row));
       const r = tracer.ingest(one);
       for (const a of r.alerts) {
-        const c = chIndex.get(`${FEATURES.indexOf(a.feature)}.${DETECTORS.indexOf(a.detector)}`);
+        const c = chIndex.get(`${(FEATURES as readonly string[]).indexOf(a.feature)}.${(DETECTORS as readonly string[]).indexOf(a.detector)}`);
         if (c !== undefined) own[c][row] = 1;
         alerts++;
       }
