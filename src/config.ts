@@ -142,10 +142,12 @@ export function defaultConfig(): Config {
       valueChange: feature(['zscore'], 1e-9, false),
     },
     learned: {
-      // River's defaults (10 trees of height 8, window 250, size limit 0.1) over a small vector of book and flow
-      // features, with the forgetting scaler (docs/configuration.md, "learned.hst", has the measurements).
+      // On for market data (docs/configuration.md, "learned.hst", has the measurements): River's defaults (10 trees
+      // of height 8, window 250, size limit 0.1) over a small vector of bucket features (one step per closed bucket: a
+      // per-event feature such as spread would make it step on every quote), with the forgetting scaler. A value
+      // series (NAB) has none of these features: `atc eval nab` turns it off.
       hst: {
-        enabled: false, features: ['flow', 'imbalance', 'depthImbalance', 'spread'], trees: 10, height: 8, window: 250,
+        enabled: true, features: ['volume', 'flow', 'imbalance', 'depthImbalance'], trees: 10, height: 8, window: 250,
         sizeLimit: 0.1, padding: 0.15, seed: 42, score: 'river', scaler: 'window',
       },
     },
@@ -155,8 +157,9 @@ export function defaultConfig(): Config {
       pageHinkley: { mode: 'target', threshold: 20 },
       // In basis points of the range seen so far, a scale-free unit: 100 is a value 1% of the range outside it.
       novelty: { mode: 'static', threshold: 100 },
-      // Bits of reference mass missing, -log2(1 - s) of the HST score s.
-      hst: { mode: 'static', threshold: 12 },
+      // Bits of reference mass missing, -log2(1 - s) of the HST score s: at most log2(2^(height+1) - 1), 9.0 at height
+      // 8 with River's score. The highest normal score measured on the captures was 7.6 (docs/configuration.md).
+      hst: { mode: 'static', threshold: 8 },
     },
   };
 }
@@ -300,6 +303,10 @@ function parseLearned(input: unknown, d: LearnedConfig, features: Record<Feature
   num(h.seed, 'learned.hst.seed', 0, 0xffffffff, { integer: true });
   if (h.score !== 'river' && h.score !== 'mass') throw new ConfigError('learned.hst.score', `must be "river" or "mass", got ${JSON.stringify(h.score)}`);
   if (h.scaler !== 'window' && h.scaler !== 'alltime') throw new ConfigError('learned.hst.scaler', `must be "window" or "alltime", got ${JSON.stringify(h.scaler)}`);
+  if (h.enabled && h.window === 1 && h.scaler === 'window') {
+    // The forgetting scaler's range would be the previous point alone: every point scales to 0.5, every score is 0.
+    throw new ConfigError('learned.hst.window', 'must be >= 2 with the forgetting scaler ("window"): over a window of 1 every point scales to the same value');
+  }
   // Feature order in the vector is the features' id order whatever the list's order: the mask is what is encoded.
   const list = FEATURES.filter((f) => h.features.includes(f));
   return { hst: { ...h, features: list } };

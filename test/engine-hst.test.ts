@@ -11,6 +11,11 @@ import { BUILDS, type Build } from './helpers/wasm.js';
 import { WasmEngine } from './helpers/wasm-engine.js';
 import { allModes, engineConfig, withHst } from './helpers/config.js';
 import { market, valueSeries, event, SECOND } from './helpers/market.js';
+import { ConfigError, encodeConfig, resolveConfig } from '../src/config.js';
+import { Engine } from '../src/engine.js';
+import { EventBatch } from '../src/events.js';
+import { Registry } from '../src/registry.js';
+import { applyInstrumentThresholds } from '../src/instrument-thresholds.js';
 
 const { C } = K;
 const BOOK = [K.F_FLOW, K.F_IMBALANCE, K.F_DEPTH_IMB, K.F_SPREAD];
@@ -236,3 +241,101 @@ function describeHst(build: Build): void {
 for (const build of BUILDS) describeHst(build);
 
 
+
+describe('HST in the JSON configuration and the Engine API', () => {
+  it('refuses each bad learned.hst value with a ConfigError naming it', () => {
+    const bad: [Record<string, unknown>, string][] = [
+      [{ enabled: 1 }, 'learned.hst.enabled'], [{ features: [] }, 'learned.hst.features'], [{ features: ['nope'] }, 'learned.hst.features'],
+      [{ features: 'flow' }, 'learned.hst.features'], [{ trees: 0 }, 'learned.hst.trees'], [{ trees: 2.5 }, 'learned.hst.trees'],
+      [{ height: 16 }, 'learned.hst.height'], [{ window: 0 }, 'learned.hst.window'], [{ window: 65_536 }, 'learned.hst.window'],
+      [{ sizeLimit: 2 }, 'learned.hst.sizeLimit'], [{ padding: 0.5 }, 'learned.hst.padding'], [{ seed: -1 }, 'learned.hst.seed'],
+      [{ seed: 2 ** 32 }, 'learned.hst.seed'], [{ score: 'paper' }, 'learned.hst.score'], [{ scaler: 'forget' }, 'learned.hst.scaler'],
+      [{ enabled: true, window: 1 }, 'learned.hst.window'], [{ typo: 1 }, 'learned.hst.typo'],
+    ];
+    for (const [hst, field] of bad) {
+      expect(() => resolveConfig({ learned: { hst } }), JSON.stringify(hst)).toThrow(ConfigError);
+      try { resolveConfig({ learned: { hst } }); } catch (e) { expect((e as ConfigError).field, JSON.stringify(hst)).toBe(field); }
+    }
+    expect(() => resolveConfig({ learned: { ocsvm: {} } })).toThrow(/config\.learned\.ocsvm: unknown option/);
+    // A feature of the vector that is disabled.
+    expect(() => resolveConfig({ learned: { hst: { enabled: true } }, features: { flow: { enabled: false } } })).toThrow(/learned\.hst\.features: feature "flow" is disabled/);
+    // Disabled, its features need not be.
+    expect(resolveConfig({ learned: { hst: { enabled: false } }, features: { flow: { enabled: false } } }).learned.hst.enabled).toBe(false);
+    // Window 1 with the all-time scaler is fine.
+    expect(resolveConfig({ learned: { hst: { enabled: true, window: 1, scaler: 'alltime' } } }).learned.hst.window).toBe(1);
+  });
+
+  it('is on by default for market data, over volume, flow, imbalance and depth imbalance, static 8', () => {
+    const d = resolveConfig();
+    expect(d.learned.hst).toEqual({
+      enabled: true, features: ['volume', 'flow', 'imbalance', 'depthImbalance'], trees: 10, height: 8, window: 250,
+      sizeLimit: 0.1, padding: 0.15, seed: 42, score: 'river', scaler: 'window',
+    });
+    expect(d.thresholds.hst).toEqual({ mode: 'static', threshold: 8 });
+  });
+
+  it('encodes learned.hst into 280..291; a disabled section is all 0', () => {
+    const on = encodeConfig(resolveConfig({
+      learned: { hst: { enabled: true, features: ['spread', 'flow'], trees: 7, height: 6, window: 99, sizeLimit: 0.2, padding: 0.1, seed: 5, score: 'mass', scaler: 'alltime' } },
+      thresholds: { 'vector.hst': { mode: 'regime', threshold: 9 } },
+    }));
+    expect([...on.subarray(C.HST_ENABLED, C.HST_THRESHOLD + 1)]).toEqual([1, (1 << K.F_FLOW) | (1 << K.F_SPREAD), 7, 6, 99, 0.2, 0.1, 5, 1, 0, K.M_REGIME, 9]);
+    expect([...on.subarray(C.HST_THRESHOLD + 1)].every((v) => v === 0)).toBe(true);
+    const off = encodeConfig(resolveConfig({ learned: { hst: { enabled: false } }, thresholds: { hst: { threshold: 9 } } }));
+    expect([...off.subarray(C.LEARNED_BASE)].every((v) => v === 0)).toBe(true);
+  });
+
+  it('selectors hst, vector and vector.hst reach channel 96; most specific wins; nonsense pairs are refused', () => {
+    const thr = (t: Record<string, unknown>) => {
+      const c = resolveConfig({ learned: { hst: { enabled: true } }, thresholds: t });
+      const a = encodeConfig(c);
+      return [a[C.HST_MODE], a[C.HST_THRESHOLD]];
+    };
+    expect(thr({ default: { mode: 'static', threshold: 5 } })).toEqual([K.M_STATIC, 5]);
+    expect(thr({ default: { threshold: 5 }, hst: { mode: 'fixed', threshold: 6 } })).toEqual([K.M_FIXED, 6]);
+    expect(thr({ hst: { threshold: 6 }, vector: { threshold: 7 } })).toEqual([K.M_TARGET, 7]);
+    expect(thr({ vector: { threshold: 7 }, 'vector.hst': { threshold: 8 }, zscore: { threshold: 1 } })).toEqual([K.M_TARGET, 8]);
+    for (const key of ['vector.zscore', 'return.hst', 'vector.nope', 'ocsvm', 'fairValue.rls']) {
+      expect(() => resolveConfig({ thresholds: { [key]: { threshold: 3 } } }), key).toThrow(ConfigError);
+    }
+  });
+
+  it('Engine: thresholds() lists vector.hst when enabled, setThresholds reaches it, alerts are named vector / hst', () => {
+    const e = Engine.create({
+      autoRegister: true, learned: { hst: { enabled: true, window: 50 } },
+      thresholds: { default: { mode: 'static', threshold: 1e9 }, hst: { mode: 'static', threshold: 1 } },
+    });
+    expect(e.thresholds().at(-1)).toEqual({ feature: 'vector', detector: 'hst', mode: 'static', threshold: 1 });
+    expect(e.thresholds().length).toBe(K.N_TABLE_CHANNELS + 1);
+    e.setThresholds({ 'vector.hst': { threshold: 2 } });
+    expect(e.thresholds().at(-1)!.threshold).toBe(2);
+    const { events } = market({ seed: 37, n: 20_000, instruments: [1] });
+    const batch = new EventBatch(events.length);
+    for (const ev of events) batch.push(ev.kind, ev.instrument, ev.tsNs, ...(ev.f as [number, number, number, number, number, number]), ev.seq);
+    const alerts = e.ingest(batch).alerts;
+    expect(alerts.length).toBeGreaterThan(0);
+    expect(alerts.every((a) => a.feature === 'vector' && a.detector === 'hst')).toBe(true);
+    expect(e.channelStat(1, 'vector', 'hst', 'steps')).toBeGreaterThan(50);
+    // Without HST the channel does not exist: naming only it is an error, "default" skips it.
+    const plain = Engine.create({ learned: { hst: { enabled: false } } });
+    expect(plain.thresholds().length).toBe(K.N_TABLE_CHANNELS);
+    expect(() => plain.setThresholds({ hst: { threshold: 3 } })).toThrow(ConfigError);
+    plain.setThresholds({ default: { threshold: 9 } });
+  });
+
+  it('per-instrument thresholds reach the HST channel (selectors vector.hst, hst, default), and are skipped without it', () => {
+    const e = Engine.create({ learned: { hst: { enabled: true } } });
+    e.setInstrumentThresholds(3, { 'vector.hst': 7.5, 'return.zscore': 4 });
+    expect(e.instrumentThresholds(3)).toEqual({ 'return.zscore': 4, 'vector.hst': 7.5 });
+    e.setInstrumentThresholds(3, { hst: null });
+    expect(e.instrumentThresholds(3)).toEqual({ 'return.zscore': 4 });
+    const registry = new Registry();
+    applyInstrumentThresholds(e, registry, { BTCUSDT: { default: 11 } }, 64);
+    const id = registry.id('BTCUSDT');
+    expect(e.instrumentThresholds(id)['vector.hst']).toBe(11);
+    expect(e.channelStat(id, 'vector', 'hst', 'instrumentThreshold')).toBe(11);
+    const plain = Engine.create({ learned: { hst: { enabled: false } } });
+    plain.setInstrumentThresholds(3, { 'vector.hst': 7.5 });
+    expect(plain.instrumentThresholds(3)).toEqual({});
+  });
+});

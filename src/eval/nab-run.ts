@@ -103,6 +103,9 @@ function runConfig(config: Config): Config {
   const c = resolveConfig({ ...config, maxInstruments: 1, autoRegister: true, instruments: {} }); // each file applies its own
   for (const f of FEATURES) c.features[f] = { ...c.features[f], enabled: false };
   for (const f of NAB_FEATURES) c.features[f] = { ...config.features[f], enabled: true, detectors: [...DETECTORS] };
+  // A value series has none of the market features: HST over them (the default vector) would never step, and its
+  // features are disabled here. HST stays on only over value features, when a configuration asks for that.
+  if (!c.learned.hst.features.every((f) => (NAB_FEATURES as readonly string[]).includes(f))) c.learned = { hst: { ...c.learned.hst, enabled: false } };
   return c;
 }
 
