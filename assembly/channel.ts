@@ -28,7 +28,7 @@ const MAD_TO_SIGMA: f64 = 1.482602218505602;
 // ---- Observation-rate estimate for a feature (used by the target-rate calibrator) -------------------------
 // Observations are counted per epoch of E ns; at each epoch boundary the per-hour rate is blended in with
 // weight 1 - exp(-E / tau), and epochs that passed without observations decay it further.
-function rateUpdate(fb: usize, cfg: usize, ts: i64): void {
+export function rateUpdate(fb: usize, cfg: usize, ts: i64): void {
   const obs = ldi(fb, L.FB_OBS);
   if (obs == 0) {
     sti(fb, L.FB_RATE_FIRST, ts);
@@ -136,17 +136,21 @@ export function regimeCode(volRatio: f64): u8 {
 
 // ---- One channel: threshold, suppression, alert ------------------------------------------------------------
 // Returns the number of alert records written (0 or 1).
-function channelStep(
-  cfg: usize, slot: usize, fb: usize, ch: usize, f: i32, d: i32,
+// ci: the configuration index of the channel's mode (its base threshold at ci + 1): C_CHANNEL_BASE + 2 (6f + d) for
+// a (feature, detector) channel, the section's mode index for a learned channel. fb: the block whose observation
+// rate the target mode reads (the feature block, or the learned channel's block).
+@inline export function tableChannelIndex(f: i32, d: i32): i32 { return L.C_CHANNEL_BASE + 2 * (f * L.N_DETECTORS + d); }
+
+export function channelStep(
+  cfg: usize, slot: usize, fb: usize, ch: usize, ci: i32, f: i32, d: i32,
   score: f64, value: f64, expected: f64, ts: i64, seq: i64, id: u32, out: usize,
 ): i32 {
-  const c = f * L.N_DETECTORS + d;
-  const mode = <i32>cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c);
+  const mode = <i32>cfgAt(cfg, ci);
   // A per-instrument threshold (an offline calibration, set_instrument_threshold) replaces the channel's configured
   // base in every mode: fixed and static use it as is, regime scales it by the regime factor (so a regime-scaled
   // channel gets a per-instrument fit), target falls back to it during its warm-up.
   const fixed = ldf(ch, L.CH_FIXED);
-  const base = fixed == fixed ? fixed : cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c + 1);
+  const base = fixed == fixed ? fixed : cfgAt(cfg, ci + 1);
   let thr = base;
   let calibrated = false;
   if (mode == L.M_REGIME) {
@@ -241,6 +245,14 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     sti(win, L.W_SKIPPED, ldi(win, L.W_SKIPPED) + 1);
     return 0;
   }
+  // The vector detectors read the instrument's latest value of each feature, and step after the event's last
+  // observation when it observed a feature of theirs (engine.ts, learnedStep).
+  const lv = ld32(arena, L.H_VECTOR_OFF);
+  if (lv >= 0) {
+    const p = slot + <usize>lv;
+    stf(p, L.LV_LAST_F + (f << 3), x);
+    stu(p, L.LV_OBSERVED, ldu(p, L.LV_OBSERVED) | (1 << f));
+  }
   const win = fb + <usize>L.FB_HEADER_BYTES;
   const mask = <i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1);
   const minScale = cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 2);
@@ -263,7 +275,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     if (mask & (1 << L.D_ZSCORE)) {
       let s = Math.abs(x - mean) * invSd;
       s = s <= cap ? s : (s > cap ? cap : 0);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), tableChannelIndex(f, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_ROBUST)) {
       const med = windowMedian(win);
@@ -271,7 +283,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (scale < minScale) scale = minScale;
       let s = Math.abs(x - med) / scale;
       s = s <= cap ? s : (s > cap ? cap : 0);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ROBUST), tableChannelIndex(f, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_EWMA)) {
       // EWMA control chart (Roberts 1959): c = lambda x + (1 - lambda) c; its standard deviation in steady state
@@ -284,7 +296,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       stf(fb, L.FB_CHART, chart);
       let s = Math.abs(chart - mu) / (se * Math.sqrt(lambda / (2 - lambda)));
       s = s <= cap ? s : (s > cap ? cap : 0);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_EWMA), tableChannelIndex(f, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_CUSUM)) {
       // Two-sided tabular CUSUM on the standardised value (Page 1954; Montgomery, SQC, 9.1):
@@ -301,7 +313,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       stf(fb, L.FB_CUSUM_NEG, sn);
       // Restart after a signal (Page 1954; Montgomery 9.1.2): a persisting shift alerts again after the cooldown
       // instead of holding the statistic, and the episode, open for ever.
-      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_CUSUM), tableChannelIndex(f, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       if (fired) { stf(fb, L.FB_CUSUM_POS, 0); stf(fb, L.FB_CUSUM_NEG, 0); }
       written += fired;
     }
@@ -320,14 +332,14 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (dn > cap) dn = cap;
       stf(fb, L.FB_PH_UP, up);
       stf(fb, L.FB_PH_DN, dn);
-      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_PH), tableChannelIndex(f, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       if (fired) { stf(fb, L.FB_PH_UP, 0); stf(fb, L.FB_PH_DN, 0); }
       written += fired;
     }
     if (novelty) {
       const s = noveltyScore(nv, cfg, x, ts, cap);
       const ch = channelPtr(fb, L.D_NOVELTY);
-      written += channelStep(cfg, slot, fb, ch, f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += channelStep(cfg, slot, fb, ch, tableChannelIndex(f, L.D_NOVELTY), f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
       noveltyJudged(nv, cfg, s, ldf(ch, L.CH_LAST_THR));
     }
   } else {

@@ -5,6 +5,8 @@ import { windowInit, windowBytes } from "./window";
 import { ewmaInit } from "./ewma";
 import { timeWindowInit, timeWindowBytes, timeWindowPush, timeWindowAdvance } from "./timewin";
 import { cfgAt, featureBlockBytes, channelPtr, observe } from "./channel";
+import { hstModelBytes, hstModelInit, hstStateBytes, hstStateInit, hstStateCheck } from "./hst";
+import { learnedStep, learnedCfg, LS_MODE } from "./learned";
 
 // ---- Configuration validation ------------------------------------------------------------------------------
 // Returns 0, or -(1000 + index) naming the first configuration value out of range.
@@ -56,7 +58,7 @@ export function validateConfig(cfg: usize): i32 {
   const phases = cfgAt(cfg, L.C_NOVELTY_PHASES);
   if (!isInt(phases) || !inRange(phases, 0, L.NV_MAX_PHASES)) return bad(L.C_NOVELTY_PHASES);
   if (!inRange(cfgAt(cfg, L.C_NOVELTY_PHASE_WARMUP_NS), 0, 9.2e18)) return bad(L.C_NOVELTY_PHASE_WARMUP_NS);
-  for (let i = L.C_NOVELTY_PHASE_WARMUP_NS + 1; i < L.C_LEN; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+  for (let i = L.C_NOVELTY_PHASE_WARMUP_NS + 1; i < L.C_LEARNED_BASE; i++) if (cfgAt(cfg, i) != 0) return bad(i);
   for (let f = 0; f < L.N_FEATURES; f++) {
     const i = L.C_FEATURE_BASE + 3 * f;
     const en = cfgAt(cfg, i);
@@ -72,7 +74,63 @@ export function validateConfig(cfg: usize): i32 {
     const thr = cfgAt(cfg, i + 1);
     if (!(thr > 0)) return bad(i + 1); // +Infinity allowed: never fires
   }
+  return validateLearned(cfg);
+}
+
+// The learned sections (ABI 3). A disabled section is all 0; HST's values are checked as its kernel's init checks
+// them (-5 there), the others (one-class SVM, RLS, combination) are reserved: 0.
+function validateLearned(cfg: usize): i32 {
+  const en = cfgAt(cfg, L.C_HST_ENABLED);
+  if (en != 0 && en != 1) return bad(L.C_HST_ENABLED);
+  if (en == 0) {
+    for (let i = L.C_HST_ENABLED + 1; i < L.C_OCSVM_BASE; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+  } else {
+    const mask = cfgAt(cfg, L.C_HST_FEATURES);
+    if (!isInt(mask) || !inRange(mask, 1, 65535)) return bad(L.C_HST_FEATURES);
+    // Every feature of the vector must be enabled: a disabled feature is never observed.
+    for (let f = 0; f < L.N_FEATURES; f++) {
+      if ((<i32>mask & (1 << f)) && cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) == 0) return bad(L.C_HST_FEATURES);
+    }
+    const trees = cfgAt(cfg, L.C_HST_TREES);
+    if (!isInt(trees) || !inRange(trees, 1, 256)) return bad(L.C_HST_TREES);
+    const height = cfgAt(cfg, L.C_HST_HEIGHT);
+    if (!isInt(height) || !inRange(height, 1, 15)) return bad(L.C_HST_HEIGHT);
+    const window = cfgAt(cfg, L.C_HST_WINDOW);
+    if (!isInt(window) || !inRange(window, 1, 65535)) return bad(L.C_HST_WINDOW);
+    if (!inRange(cfgAt(cfg, L.C_HST_SIZE_LIMIT), 0, 1)) return bad(L.C_HST_SIZE_LIMIT);
+    const padding = cfgAt(cfg, L.C_HST_PADDING);
+    if (!(padding >= 0 && padding < 0.5)) return bad(L.C_HST_PADDING);
+    const seed = cfgAt(cfg, L.C_HST_SEED);
+    if (!isInt(seed) || !inRange(seed, 0, 4294967295)) return bad(L.C_HST_SEED);
+    const kind = cfgAt(cfg, L.C_HST_SCORE_KIND);
+    if (kind != 0 && kind != 1) return bad(L.C_HST_SCORE_KIND);
+    const scaler = cfgAt(cfg, L.C_HST_SCALER);
+    if (scaler != 0 && scaler != 1) return bad(L.C_HST_SCALER);
+    const mode = cfgAt(cfg, L.C_HST_MODE);
+    if (!isInt(mode) || !inRange(mode, 0, 3)) return bad(L.C_HST_MODE);
+    if (!(cfgAt(cfg, L.C_HST_THRESHOLD) > 0)) return bad(L.C_HST_THRESHOLD);
+    for (let i = L.C_HST_THRESHOLD + 1; i < L.C_OCSVM_BASE; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+  }
+  for (let i = L.C_OCSVM_BASE; i < L.C_LEN; i++) if (cfgAt(cfg, i) != 0) return bad(i);
   return 0;
+}
+
+@inline function hstEnabled(cfg: usize): bool { return cfgAt(cfg, L.C_HST_ENABLED) != 0; }
+function popcount16(mask: i32): i32 { return <i32>popcnt<u32>(<u32>mask & 0xffff); }
+@inline function hstDims(cfg: usize): i32 { return popcount16(<i32>cfgAt(cfg, L.C_HST_FEATURES)); }
+@inline function hstTrees(cfg: usize): i32 { return <i32>cfgAt(cfg, L.C_HST_TREES); }
+@inline function hstHeight(cfg: usize): i32 { return <i32>cfgAt(cfg, L.C_HST_HEIGHT); }
+
+// Bytes of the shared models after the configuration (16-aligned each): HST's trees when enabled.
+function modelsBytes(cfg: usize): i32 {
+  if (!hstEnabled(cfg)) return 0;
+  return (hstModelBytes(hstDims(cfg), hstTrees(cfg), hstHeight(cfg)) + 15) & ~15;
+}
+
+// Bytes of learned channel k's block in a slot (0 when disabled).
+function learnedBlockBytes(cfg: usize, k: i32): i32 {
+  if (k != L.K_HST || !hstEnabled(cfg)) return 0;
+  return align8(L.LB_STATE + hstStateBytes(hstDims(cfg), hstTrees(cfg), hstHeight(cfg)));
 }
 
 // ---- Sizes -------------------------------------------------------------------------------------------------
@@ -105,6 +163,15 @@ function layoutSlot(arena: usize, cfg: usize): i32 {
       st32(arena, L.H_FEATURE_OFF + (f << 2), -1);
     }
   }
+  // With a learned channel, the latest values, then the learned channels' blocks, follow the feature blocks.
+  const anyLearned = hstEnabled(cfg);
+  if (arena) st32(arena, L.H_VECTOR_OFF, anyLearned ? off : -1);
+  if (anyLearned) off += L.LV_BYTES;
+  for (let k = 0; k < L.N_LEARNED; k++) {
+    const bytes = learnedBlockBytes(cfg, k);
+    if (arena) st32(arena, L.H_LEARNED_OFF + (k << 2), bytes > 0 ? off : -1);
+    off += bytes;
+  }
   return (off + 63) & ~63;
 }
 
@@ -114,7 +181,7 @@ export function arenaBytes(cfg: usize): i64 {
   if (err < 0) return err;
   const maxI = <i32>cfgAt(cfg, L.C_MAX_INSTRUMENTS);
   const slot = layoutSlot(0, cfg);
-  const total: i64 = <i64>L.HEADER_BYTES + <i64>(L.C_LEN << 3) + (<i64>tableCapacity(maxI) << 3) + <i64>maxI * <i64>slot;
+  const total: i64 = <i64>L.HEADER_BYTES + <i64>(L.C_LEN << 3) + <i64>modelsBytes(cfg) + (<i64>tableCapacity(maxI) << 3) + <i64>maxI * <i64>slot;
   if (total > 0x7fff0000) return bad(L.C_MAX_INSTRUMENTS);
   return total;
 }
@@ -131,7 +198,15 @@ export function init(arena: usize, cfg: usize): i32 {
   memory.copy(arena + <usize>cfgOff, cfg, <usize>(L.C_LEN << 3));
   const maxI = <i32>cfgAt(cfg, L.C_MAX_INSTRUMENTS);
   const cap = tableCapacity(maxI);
-  const tableOff = cfgOff + (L.C_LEN << 3);
+  // The shared models (read-only after init) lie between the configuration and the table.
+  const modelOff = cfgOff + (L.C_LEN << 3);
+  for (let k = 0; k < L.N_LEARNED; k++) st32(arena, L.H_MODEL_OFF + (k << 2), 0);
+  if (hstEnabled(cfg)) {
+    st32(arena, L.H_MODEL_OFF + (L.K_HST << 2), modelOff);
+    hstModelInit(arena + <usize>modelOff, hstDims(cfg), hstTrees(cfg), hstHeight(cfg), <u32>cfgAt(cfg, L.C_HST_SEED), cfgAt(cfg, L.C_HST_PADDING));
+    stu(arena, L.H_LEARNED_MASK, <u32>cfgAt(cfg, L.C_HST_FEATURES));
+  }
+  const tableOff = modelOff + modelsBytes(cfg);
   st32(arena, L.H_CFG, cfgOff);
   st32(arena, L.H_TABLE, tableOff);
   stu(arena, L.H_TABLE_MASK, <u32>(cap - 1));
@@ -147,6 +222,9 @@ export function refreshDerived(arena: usize): void {
   let anyRegime: u32 = 0;
   for (let c = 0; c < L.N_FEATURES * L.N_DETECTORS; c++) {
     if (<i32>cfgAt(cfg, L.C_CHANNEL_BASE + 2 * c) == L.M_REGIME) anyRegime = 1;
+  }
+  for (let k = 0; k < L.N_LEARNED; k++) {
+    if (ld32(arena, L.H_LEARNED_OFF + (k << 2)) >= 0 && <i32>cfgAt(cfg, learnedCfg(k, LS_MODE)) == L.M_REGIME) anyRegime = 1;
   }
   stu(arena, L.H_ANY_REGIME, anyRegime);
 }
@@ -169,7 +247,8 @@ export function layoutMatches(arena: usize): bool {
   if (arenaBytes(cfg) != ldi(arena, L.H_TOTAL_BYTES)) return false;
   const maxI = <i32>cfgAt(cfg, L.C_MAX_INSTRUMENTS);
   const cap = tableCapacity(maxI);
-  const tableOff = L.HEADER_BYTES + (L.C_LEN << 3);
+  const modelOff = L.HEADER_BYTES + (L.C_LEN << 3);
+  const tableOff = modelOff + modelsBytes(cfg);
   if (ld32(arena, L.H_TABLE) != tableOff || ldu(arena, L.H_TABLE_MASK) != <u32>(cap - 1)) return false;
   if (ld32(arena, L.H_SLOTS) != tableOff + (cap << 3)) return false;
   if (ldu(arena, L.H_N_INSTRUMENTS) > <u32>maxI) return false;
@@ -182,7 +261,30 @@ export function layoutMatches(arena: usize): bool {
     if (ld32(arena, L.H_FEATURE_OFF + (f << 2)) != expected) return false;
     if (expected >= 0) off += align8(featureBlockBytes(w, keepsOrder(cfg, f), keepsNovelty(cfg, f)));
   }
+  const anyLearned = hstEnabled(cfg);
+  if (ld32(arena, L.H_VECTOR_OFF) != (anyLearned ? off : -1)) return false;
+  if (anyLearned) off += L.LV_BYTES;
+  for (let k = 0; k < L.N_LEARNED; k++) {
+    const bytes = learnedBlockBytes(cfg, k);
+    if (ld32(arena, L.H_LEARNED_OFF + (k << 2)) != (bytes > 0 ? off : -1)) return false;
+    off += bytes;
+  }
   if (ldu(arena, L.H_SLOT_BYTES) != <u32>((off + 63) & ~63)) return false;
+  // The HST model: the shape the configuration asks for, and split dimensions within it (the walk indexes the
+  // scaled point by them). Its split points are not checked (a snapshot store should carry a checksum).
+  const hst = hstEnabled(cfg);
+  const model = arena + <usize>modelOff;
+  if (ld32(arena, L.H_MODEL_OFF + (L.K_HST << 2)) != (hst ? modelOff : 0)) return false;
+  for (let k = 1; k < L.N_LEARNED; k++) if (ld32(arena, L.H_MODEL_OFF + (k << 2)) != 0) return false;
+  if (ldu(arena, L.H_LEARNED_MASK) != (hst ? <u32>cfgAt(cfg, L.C_HST_FEATURES) : 0)) return false;
+  if (hst) {
+    const dims = hstDims(cfg), trees = hstTrees(cfg), height = hstHeight(cfg);
+    const internal = (1 << height) - 1;
+    if (ldu(model, 0) != <u32>dims || ldu(model, 4) != <u32>trees || ldu(model, 8) != <u32>height || ldu(model, 12) != <u32>internal) return false;
+    if (ldu(model, 16) != <u32>cfgAt(cfg, L.C_HST_SEED) || ldf(model, 24) != cfgAt(cfg, L.C_HST_PADDING)) return false;
+    const sdims = model + 32 + (<usize>(trees * internal) << 3);
+    for (let i = 0; i < trees * internal; i++) if (<i32>load<u8>(sdims + <usize>i) >= dims) return false;
+  }
   // Every index the hot path writes through stays inside its block: table entries name registered slots, and each
   // slot's rings and time windows have the configured sizes and cursors within them. (Values are not checked: a
   // snapshot store should carry a checksum.)
@@ -204,6 +306,13 @@ export function layoutMatches(arena: usize): bool {
       const order = keepsOrder(cfg, f);
       if (ldu(win, L.W_CAP) != <u32>w || ldu(win, L.W_N) > <u32>w || ldu(win, L.W_HEAD) >= <u32>w) return false;
       if (ldu(win, L.W_ORDER) != (order ? 1 : 0) || ldu(fb, L.FB_CHANNELS) != <u32>(L.FB_HEADER_BYTES + windowBytes(w, order))) return false;
+    }
+    // Each HST state fits the model and holds values its step relies on (hst_state_check), with the window and
+    // settings of the configuration.
+    if (hst) {
+      const st = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_HST << 2)) + <usize>L.LB_STATE;
+      if (hstStateCheck(st, model) != 0) return false;
+      if (ldu(st, 4) != <u32>cfgAt(cfg, L.C_HST_WINDOW) || ldu(st, 48) != <u32>cfgAt(cfg, L.C_HST_SCORE_KIND) || ldu(st, 52) != <u32>cfgAt(cfg, L.C_HST_SCALER)) return false;
     }
   }
   return true;
@@ -281,6 +390,20 @@ function initSlot(arena: usize, cfg: usize, slot: usize, id: u32): void {
       stf(ch, L.CH_FIXED, NaN);
       sti(ch, L.CH_COOL_UNTIL, i64.MIN_VALUE);
       stu(ch, L.CH_SINCE, 1 << 30); // the first calibrated score computes the threshold
+    }
+  }
+  for (let k = 0; k < L.N_LEARNED; k++) {
+    const off = ld32(arena, L.H_LEARNED_OFF + (k << 2));
+    if (off < 0) continue;
+    const lb = slot + <usize>off;
+    const ch = lb + <usize>L.LB_CHANNEL;
+    stf(ch, L.CH_FIXED, NaN);
+    sti(ch, L.CH_COOL_UNTIL, i64.MIN_VALUE);
+    stu(ch, L.CH_SINCE, 1 << 30);
+    if (k == L.K_HST) {
+      const model = arena + <usize>ld32(arena, L.H_MODEL_OFF + (L.K_HST << 2));
+      hstStateInit(lb + <usize>L.LB_STATE, model, <i32>cfgAt(cfg, L.C_HST_WINDOW), cfgAt(cfg, L.C_HST_SIZE_LIMIT),
+                   <i32>cfgAt(cfg, L.C_HST_SCORE_KIND), <i32>cfgAt(cfg, L.C_HST_SCALER));
     }
   }
 }
@@ -443,6 +566,14 @@ export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, en
     else if (kind == L.K_MARK) written += onMark(arena, cfg, slot, ts, seq, id, f0, f1, f2, o);
     else if (kind == L.K_OPTION) written += onOption(arena, cfg, slot, ts, seq, id, f0, o);
     else written += onValue(arena, cfg, slot, ts, seq, id, f0, o);
+    // The learned channels step once, after all of the event's observations, if it observed a feature of theirs.
+    const lv = ld32(arena, L.H_VECTOR_OFF);
+    if (lv >= 0) {
+      const lvp = slot + <usize>lv;
+      const observed = ldu(lvp, L.LV_OBSERVED);
+      if (observed & ldu(arena, L.H_LEARNED_MASK)) written += learnedStep(arena, cfg, slot, observed, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      stu(lvp, L.LV_OBSERVED, 0);
+    }
   }
   stu(arena, L.H_CONSUMED, <u32>i);
   sti(arena, L.H_ACCEPTED, ldi(arena, L.H_ACCEPTED) + accepted);

@@ -1,8 +1,8 @@
-// atc WASM ABI, version 1: numbers and pointers only. docs/abi.md documents every export.
+// atc WASM ABI (version: abi_version()): numbers and pointers only. docs/abi.md documents every export.
 //
 // Linear memory, as the host lays it out (the module imports it as env.memory):
 //   [0, heap_base)            the module's static data (math tables); never written by the host
-//   arena (16-byte aligned)    header | config f64[C_LEN] | instrument table | slots    (arena_bytes(config))
+//   arena (16-byte aligned)    header | config f64[C_LEN] | learned models | instrument table | slots  (arena_bytes(config))
 //   batch (8-byte aligned)     ts i64[C] | seq i64[C] | id u32[C] | kind u32[C] | f0..f5 f64[C] | status u8[C]
 //   alerts                     64-byte records
 // Nothing here allocates; no state lives in globals: every call names the arena it works on.
@@ -13,6 +13,7 @@ import { cfgAt, channelPtr, noveltyPtr, rateNow } from "./channel";
 import * as W from "./window";
 import * as X from "./ewma";
 import * as T from "./timewin";
+import { learnedOf, learnedBlock, learnedCfg, LS_MODE } from "./learned";
 
 export function abi_version(): u32 { return L.ABI_VERSION; }
 export function heap_base(): usize { return __heap_base; }
@@ -68,14 +69,22 @@ export function counter(arena: usize, which: i32): f64 {
 }
 
 // ---- Thresholds, live ----------------------------------------------------------------------------------------
-// Calibrator mode and base threshold of (feature, detector) for every instrument. State is kept.
+// Calibrator mode and base threshold of (feature, detector) for every instrument. State is kept. A learned channel
+// is named by its alert ids (feature 16 vector, detector 6 hst, ...): E_NOT_FOUND when it is not enabled.
 export function set_channel(arena: usize, feature: i32, detector: i32, mode: i32, threshold: f64): i32 {
-  if (feature < 0 || feature >= L.N_FEATURES || detector < 0 || detector >= L.N_DETECTORS) return L.E_BAD_ARGUMENT;
+  const k = learnedOf(feature, detector);
+  if (k < 0 && (feature < 0 || feature >= L.N_FEATURES || detector < 0 || detector >= L.N_DETECTORS)) return L.E_BAD_ARGUMENT;
   if (mode < 0 || mode > 3 || !(threshold > 0)) return L.E_BAD_ARGUMENT;
   const cfg = E.configPtr(arena);
-  const c = feature * L.N_DETECTORS + detector;
-  stf(cfg, (L.C_CHANNEL_BASE + 2 * c) << 3, <f64>mode);
-  stf(cfg, (L.C_CHANNEL_BASE + 2 * c + 1) << 3, threshold);
+  let ci = 0;
+  if (k >= 0) {
+    if (ld32(arena, L.H_LEARNED_OFF + (k << 2)) < 0) return L.E_NOT_FOUND;
+    ci = learnedCfg(k, LS_MODE);
+  } else {
+    ci = L.C_CHANNEL_BASE + 2 * (feature * L.N_DETECTORS + detector);
+  }
+  stf(cfg, ci << 3, <f64>mode);
+  stf(cfg, (ci + 1) << 3, threshold);
   E.refreshDerived(arena);
   return 0;
 }
@@ -98,6 +107,13 @@ function block(arena: usize, id: u32, feature: i32): usize {
   return E.slotPtr(arena, slot) + <usize>off;
 }
 function channel(arena: usize, id: u32, feature: i32, detector: i32): usize {
+  const k = learnedOf(feature, detector);
+  if (k >= 0) {
+    const slot = E.findSlot(arena, id);
+    if (slot < 0) return 0;
+    const lb = learnedBlock(arena, E.slotPtr(arena, slot), k);
+    return lb == 0 ? 0 : lb + <usize>L.LB_CHANNEL;
+  }
   if (detector < 0 || detector >= L.N_DETECTORS) return 0;
   const fb = block(arena, id, feature);
   if (fb == 0) return 0;
@@ -142,7 +158,8 @@ export function feature_quantile(arena: usize, id: u32, feature: i32, q: f64): f
   return fb == 0 ? NaN : W.windowQuantile(fb + <usize>L.FB_HEADER_BYTES, q);
 }
 // stat: 0 last score, 1 last threshold, 2 alerts, 3 exceedances, 4 calibrator scores seen, 5 calibrator base
-// quantile u, 6 1 while in an episode, 7 instrument threshold (fixed mode).
+// quantile u, 6 1 while in an episode, 7 instrument threshold (fixed mode). Learned channels by their alert ids
+// (feature 16, detector 6: HST); for them 8 the steps taken, 9 the kernel's last raw score.
 export function channel_stat(arena: usize, id: u32, feature: i32, detector: i32, stat: i32): f64 {
   const ch = channel(arena, id, feature, detector);
   if (ch == 0) return NaN;
@@ -155,6 +172,12 @@ export function channel_stat(arena: usize, id: u32, feature: i32, detector: i32,
     case 5: return ldf(ch, L.CH_U);
     case 6: return <f64>ldu(ch, L.CH_EPISODE);
     case 7: return ldf(ch, L.CH_FIXED);
+    case 8:
+    case 9: {
+      if (learnedOf(feature, detector) < 0) return NaN;
+      const lb = ch - <usize>L.LB_CHANNEL;
+      return stat == 8 ? <f64>ldi(lb, L.FB_OBS) : ldf(lb, L.FB_LAST);
+    }
   }
   return NaN;
 }

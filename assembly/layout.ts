@@ -2,7 +2,7 @@
 // copied (snapshot) and placed anywhere (restore). Nothing here is mutable: these are compile-time constants.
 // docs/abi.md is the prose version of this file; keep the two in step.
 
-export const ABI_VERSION: u32 = 2; // 2: the novelty detector (N_DETECTORS 6, C_LEN 280)
+export const ABI_VERSION: u32 = 3; // 2: the novelty detector (N_DETECTORS 6, C_LEN 280); 3: learned channels (C_LEN 344)
 export const MAGIC: u32 = 0x31435441; // "ATC1" little-endian
 
 // ---- Feature ids -------------------------------------------------------------------------------------------
@@ -26,6 +26,10 @@ export const F_IV_CHANGE: i32 = 13;   // mark IV change since the previous ticke
 export const F_VALUE: i32 = 14;       // generic value
 export const F_VALUE_CHANGE: i32 = 15; // generic value change since the previous value
 export const N_FEATURES: i32 = 16;
+// Pseudo-features of the instrument-level ("learned") channels: they appear in alert records only (no feature block,
+// no config entry in the 16-feature table).
+export const F_VECTOR: i32 = 16;      // the vector of the instrument's latest feature values (HST, OCSVM, combined)
+export const F_FAIR_VALUE: i32 = 17;  // a fair value regressed from the other features (RLS residuals)
 
 // ---- Detector ids ------------------------------------------------------------------------------------------
 export const D_ZSCORE: i32 = 0;
@@ -35,6 +39,17 @@ export const D_CUSUM: i32 = 3;
 export const D_PH: i32 = 4;
 export const D_NOVELTY: i32 = 5;
 export const N_DETECTORS: i32 = 6;
+// Detectors of the learned channels (alert records only): channel index c = N_TABLE_CHANNELS + k, k = d - D_HST.
+export const D_HST: i32 = 6;
+export const D_OCSVM: i32 = 7;
+export const D_RLS: i32 = 8;
+export const D_COMBINED: i32 = 9;
+export const N_TABLE_CHANNELS: i32 = 96;  // N_FEATURES x N_DETECTORS (feature, detector) channels
+export const N_LEARNED: i32 = 4;          // learned channels 96 + k: k 0 HST, 1 OCSVM, 2 RLS, 3 combined
+export const K_HST: i32 = 0;
+export const K_OCSVM: i32 = 1;
+export const K_RLS: i32 = 2;
+export const K_COMBINED: i32 = 3;
 
 // ---- Calibrator modes --------------------------------------------------------------------------------------
 export const M_STATIC: i32 = 0;
@@ -82,8 +97,9 @@ export const AL_BYTES: i32 = 64;
 // An event makes at most 13 observations: closing a bucket observes 8 bucket features (5 of trades and quotes, 3
 // of the book) plus 3 for a run of empty buckets, and the event itself at most 2 (a quote: spread, mid jump; a
 // mark: basis, funding; a value: value, value change). Each observation fires at most one alert per detector:
-// 13 x 6 = 78 (60 in practice, as a channel fires at most once per event). 84 leaves room for one more
-// observation per event without an ABI change.
+// 13 x 6 = 78 (60 in practice, as a channel fires at most once per event). Each learned channel steps at most once
+// per event and fires at most one alert: + 4 = 82. 84 covers that with 2 to spare (unchanged since ABI 2, so that
+// hosts' alert buffers stay valid); one more feature observation per event would need 88.
 export const MAX_ALERTS_PER_EVENT: i32 = 84;
 
 // ---- Configuration: an array of f64 ------------------------------------------------------------------------
@@ -125,7 +141,27 @@ export const C_NOVELTY_REFRACTORY: i32 = 32 + 3 * 16 + 2 * 16 * 6; // 272: obser
 export const C_NOVELTY_PHASES: i32 = 273;          // time-of-day phases of the seasonal range (0 = off, <= NV_MAX_PHASES)
 export const C_NOVELTY_PHASE_WARMUP_NS: i32 = 274; // history a feature needs before its seasonal range is judged
 // 275..279 reserved, must be 0.
-export const C_LEN: i32 = 280;
+// ABI 3: the learned channels, one section of 16 values each. A section whose `enabled` value is 0 must be all 0.
+export const C_LEARNED_BASE: i32 = 280;    // section of learned channel k at C_LEARNED_BASE + 16k
+export const C_LEARNED_SECTION: i32 = 16;
+// Half-Space Trees (k = 0), 280..295:
+export const C_HST_ENABLED: i32 = 280;     // 0 / 1
+export const C_HST_FEATURES: i32 = 281;    // feature mask, int [1, 65535]; every feature in it must be enabled
+export const C_HST_TREES: i32 = 282;       // int [1, 256]
+export const C_HST_HEIGHT: i32 = 283;      // int [1, 15]
+export const C_HST_WINDOW: i32 = 284;      // int [1, 65535]
+export const C_HST_SIZE_LIMIT: i32 = 285;  // [0, 1], of the window
+export const C_HST_PADDING: i32 = 286;     // [0, 0.5)
+export const C_HST_SEED: i32 = 287;        // int [0, 2^32 - 1]
+export const C_HST_SCORE_KIND: i32 = 288;  // 0 River's path sum, 1 the paper's terminal node
+export const C_HST_SCALER: i32 = 289;      // 0 all-time min/max, 1 forgetting (last complete window and current one)
+export const C_HST_MODE: i32 = 290;        // calibrator mode of channel 96
+export const C_HST_THRESHOLD: i32 = 291;   // its base threshold, > 0 (+Infinity: never fires)
+// 292..295 reserved, must be 0.
+export const C_OCSVM_BASE: i32 = 296;      // 296..311 one-class SVM (k = 1): reserved, must be 0
+export const C_RLS_BASE: i32 = 312;        // 312..327 RLS residuals (k = 2): reserved, must be 0
+export const C_COMBINE_BASE: i32 = 328;    // 328..343 combination (k = 3): reserved, must be 0
+export const C_LEN: i32 = 344;
 
 // ---- Arena header (256 bytes) ------------------------------------------------------------------------------
 export const H_MAGIC: i32 = 0;          // u32 MAGIC, u32 ABI_VERSION @4
@@ -146,6 +182,10 @@ export const H_LAST_ID: i32 = 192;      // u32 last looked-up id (+1, 0 = none)
 export const H_LAST_SLOT: i32 = 196;    // i32 its slot
 export const H_ANY_REGIME: i32 = 200;   // u32 1 when some channel uses the regime-scaled mode
 export const H_NEXT_SEQ: i32 = 208;     // i64 sequence number the next unnumbered event (seq < 0) gets
+export const H_MODEL_OFF: i32 = 216;    // i32 x N_LEARNED: offset in the arena of learned detector k's model, 0 = none
+export const H_LEARNED_OFF: i32 = 232;  // i32 x N_LEARNED: offset in a slot of learned channel k's block, -1 = disabled
+export const H_LEARNED_MASK: i32 = 248; // u32 union of the enabled vector detectors' feature masks (0 = none)
+export const H_VECTOR_OFF: i32 = 252;   // i32 offset in a slot of the latest-values area (LV_*), -1 without learned channels
 export const HEADER_BYTES: i32 = 256;
 
 // ---- Instrument slot ---------------------------------------------------------------------------------------
@@ -324,3 +364,18 @@ export const NV_PLO: i32 = 232;       // f64 x NV_MAX_PHASES
 export const NV_PHI: i32 = 424;       // f64 x NV_MAX_PHASES
 export const NV_EXPECTED: i32 = 616;  // f64 the bound the last score crossed (the value itself when inside)
 export const NV_BYTES: i32 = 624;
+
+// ---- Latest values: in a slot after the feature blocks, when a learned channel is enabled (H_VECTOR_OFF) ----------
+// The instrument's latest value of each of the 16 features (0 until observed), which the vector detectors step on,
+// and the features the event being processed observed (cleared after the learned channels have stepped).
+export const LV_LAST_F: i32 = 0;         // f64 x N_FEATURES
+export const LV_OBSERVED: i32 = 128;     // u32 bit f: feature f observed by the current event
+export const LV_BYTES: i32 = 136;
+
+// ---- Learned channel block: in a slot after the latest values, one per enabled learned detector ----------------
+// A feature-block header (only its observation count, rate fields and last value are used: FB_OBS, FB_RATE_*, and
+// FB_LAST = the kernel's last raw score), then the channel state (CH_BYTES), then the vector the detector last
+// stepped on (f64 x N_FEATURES, its first popcount(mask) values), then the detector's kernel state (8-aligned).
+export const LB_CHANNEL: i32 = FB_HEADER_BYTES;                 // 160
+export const LB_VECTOR: i32 = FB_HEADER_BYTES + CH_BYTES;       // 312
+export const LB_STATE: i32 = LB_VECTOR + 8 * N_FEATURES;        // 440

@@ -23,20 +23,28 @@ async function main(): Promise<void> {
   printTable('WASM against the plain-TypeScript twin, same stream (ns per event)', twin);
 
   const defaults = Engine.create();
-  const state = { bytesPerInstrument: defaults.bytesPerInstrument, kib: defaults.bytesPerInstrument / 1024 };
-  console.log(`\n## State\nbytes per instrument, default configuration: ${state.bytesPerInstrument} (${state.kib.toFixed(1)} KiB)`);
+  const noHst = Engine.create({ learned: { hst: { enabled: false } } });
+  const state = {
+    bytesPerInstrument: defaults.bytesPerInstrument, kib: defaults.bytesPerInstrument / 1024,
+    bytesPerInstrumentHstOff: noHst.bytesPerInstrument, hstBytesPerInstrument: defaults.bytesPerInstrument - noHst.bytesPerInstrument,
+    hstModelBytesPerArena: defaults.arenaBytes - noHst.arenaBytes - 64 * (defaults.bytesPerInstrument - noHst.bytesPerInstrument),
+  };
+  console.log(`\n## State\nbytes per instrument, default configuration: ${state.bytesPerInstrument} (${state.kib.toFixed(1)} KiB); ` +
+    `HST off: ${state.bytesPerInstrumentHstOff}; HST's share: ${state.hstBytesPerInstrument} per instrument and ${state.hstModelBytesPerArena} (the trees) per arena`);
 
   const ratio = (a: Row | undefined, b: Row | undefined) => (a && b ? b.nsPerItem / a.nsPerItem : NaN);
   const summary = {
     kernelWasmNs: kernel[0].nsPerItem,
     kernelTsNs: kernel[1].nsPerItem,
     kernelTsOverWasm: ratio(kernel[0], kernel[1]),
-    pipelineDefaultNs: pipeline[1].nsPerItem,
+    pipelineDefaultNs: pipeline[2].nsPerItem,
     pipelineSyntheticNs: pipeline[0].nsPerItem,
+    pipelineHstOffNs: pipeline[3].nsPerItem,
+    pipelineSyntheticHstOffNs: pipeline[1].nsPerItem,
     twinOverWasm: ratio(twin[0], twin[1]),
     bytesPerInstrument: state.bytesPerInstrument,
   };
-  console.log(`\n## Against the targets\n- default pipeline: ${fmt(summary.pipelineDefaultNs)} ns/event on the real sample, ${fmt(summary.pipelineSyntheticNs)} on the synthetic mix (target <= 100)\n- rolling mean/var: ${fmt(summary.kernelWasmNs)} ns/update (target <= 3); TypeScript, same algorithm: ${fmt(summary.kernelTsNs)} ns (${summary.kernelTsOverWasm.toFixed(2)}x WASM; target >= 1.5x)\n- plain-TypeScript twin: ${summary.twinOverWasm.toFixed(1)}x the WASM time per event\n- state: ${state.kib.toFixed(1)} KiB per instrument (target <= 64 KiB)`);
+  console.log(`\n## Against the targets\n- default pipeline: ${fmt(summary.pipelineDefaultNs)} ns/event on the real sample, ${fmt(summary.pipelineSyntheticNs)} on the synthetic mix (target <= 100); HST off: ${fmt(summary.pipelineHstOffNs)} and ${fmt(summary.pipelineSyntheticHstOffNs)}\n- rolling mean/var: ${fmt(summary.kernelWasmNs)} ns/update (target <= 3); TypeScript, same algorithm: ${fmt(summary.kernelTsNs)} ns (${summary.kernelTsOverWasm.toFixed(2)}x WASM; target >= 1.5x)\n- plain-TypeScript twin: ${summary.twinOverWasm.toFixed(1)}x the WASM time per event\n- state: ${state.kib.toFixed(1)} KiB per instrument (target <= 64 KiB)`);
 
   if (!quick) {
     const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));

@@ -3,8 +3,8 @@
 // copy of them, imported by the engine API, the reference twin (src/reference/) and the tests alike, and
 // test/abi.test.ts holds it against both builds of the module so the two cannot drift apart silently.
 
-export const ABI_VERSION = 2;
-export const C_LEN = 280;
+export const ABI_VERSION = 3;
+export const C_LEN = 344;
 export const ALERT_BYTES = 64;
 export const BATCH_BYTES_PER_EVENT = 73;
 export const MAX_ALERTS_PER_EVENT = 84;
@@ -35,6 +35,15 @@ export const F_IV_CHANGE = 13;    // mark IV change since the previous ticker
 export const F_VALUE = 14;        // generic value
 export const F_VALUE_CHANGE = 15; // generic value change since the previous value
 export const N_FEATURES = FEATURES.length;
+/**
+ * Features as alert records name them: the 16 observed features, then the pseudo-features of the instrument-level
+ * ("learned") channels, which have no feature block: 16 `vector` (the instrument's latest feature values: HST,
+ * one-class SVM, combination), 17 `fairValue` (RLS residuals).
+ */
+export const ALERT_FEATURES = [...FEATURES, 'vector', 'fairValue'] as const;
+export type AlertFeatureName = (typeof ALERT_FEATURES)[number];
+export const F_VECTOR = 16;
+export const F_FAIR_VALUE = 17;
 
 // ---- Detectors: id = index in DETECTORS ----------------------------------------------------------------------
 export const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty'] as const;
@@ -46,6 +55,42 @@ export const D_CUSUM = 3;
 export const D_PH = 4;
 export const D_NOVELTY = 5;
 export const N_DETECTORS = DETECTORS.length;
+/** Detectors as alert records name them: the 6 per-feature detectors, then the learned ones (ids 6..9). */
+export const ALERT_DETECTORS = [...DETECTORS, 'hst', 'ocsvm', 'rls', 'combined'] as const;
+export type AlertDetectorName = (typeof ALERT_DETECTORS)[number];
+export const D_HST = 6;
+export const D_OCSVM = 7;
+export const D_RLS = 8;
+export const D_COMBINED = 9;
+
+// ---- Channels: c = feature * N_DETECTORS + detector (0..95), then the learned channels c = 96 + k ----------------
+export const N_TABLE_CHANNELS = N_FEATURES * N_DETECTORS;
+/** The learned channels by k (channel 96 + k), with the ids their alert records carry. */
+export const LEARNED = [
+  { k: 0, name: 'hst', feature: F_VECTOR, detector: D_HST },
+  { k: 1, name: 'ocsvm', feature: F_VECTOR, detector: D_OCSVM },
+  { k: 2, name: 'rls', feature: F_FAIR_VALUE, detector: D_RLS },
+  { k: 3, name: 'combined', feature: F_VECTOR, detector: D_COMBINED },
+] as const;
+export const N_LEARNED = LEARNED.length;
+export const N_CHANNELS = N_TABLE_CHANNELS + N_LEARNED;
+/** Channel index of an alert's (feature, detector) ids, or -1 when the pair names no channel. */
+export function channelIndex(feature: number, detector: number): number {
+  if (feature >= 0 && feature < N_FEATURES && detector >= 0 && detector < N_DETECTORS) return feature * N_DETECTORS + detector;
+  const l = LEARNED.find((x) => x.feature === feature && x.detector === detector);
+  return l ? N_TABLE_CHANNELS + l.k : -1;
+}
+/** The (feature, detector) ids of channel c (as alert records and set_channel name it). */
+export function channelIds(c: number): { feature: number; detector: number } {
+  if (c < N_TABLE_CHANNELS) return { feature: Math.floor(c / N_DETECTORS), detector: c % N_DETECTORS };
+  const l = LEARNED[c - N_TABLE_CHANNELS];
+  return { feature: l.feature, detector: l.detector };
+}
+/** "feature.detector" of channel c: "return.zscore", "vector.hst". */
+export function channelName(c: number): string {
+  const { feature, detector } = channelIds(c);
+  return `${ALERT_FEATURES[feature]}.${ALERT_DETECTORS[detector]}`;
+}
 
 // ---- Calibrator modes: id = index in MODES -------------------------------------------------------------------
 export const MODES = ['static', 'regime', 'target', 'fixed'] as const;
@@ -101,12 +146,31 @@ export const C = {
   /** Novelty detector: silent observations after a score, time-of-day phases, history before phases are judged. */
   NOVELTY_REFRACTORY: 272, NOVELTY_PHASES: 273, NOVELTY_PHASE_WARMUP_NS: 274,
   /** 275..279 reserved, must be 0. */
+  /**
+   * ABI 3: learned channel k's section of 16 values at LEARNED_BASE + 16k: 0 enabled, 10 calibrator mode, 11 base
+   * threshold, the rest the detector's own (a disabled section is all 0).
+   */
+  LEARNED_BASE: 280, LEARNED_SECTION: 16,
+  /** Half-Space Trees (k = 0), 280..291; 292..295 reserved, must be 0. */
+  HST_ENABLED: 280, HST_FEATURES: 281, HST_TREES: 282, HST_HEIGHT: 283, HST_WINDOW: 284, HST_SIZE_LIMIT: 285,
+  HST_PADDING: 286, HST_SEED: 287, HST_SCORE_KIND: 288, HST_SCALER: 289, HST_MODE: 290, HST_THRESHOLD: 291,
+  /** One-class SVM (k = 1), RLS residuals (k = 2), the combination (k = 3): reserved, must be 0. */
+  OCSVM_BASE: 296, RLS_BASE: 312, COMBINE_BASE: 328,
 } as const;
+export const learnedEnabledIndex = (k: number): number => C.LEARNED_BASE + C.LEARNED_SECTION * k;
+export const learnedModeIndex = (k: number): number => C.LEARNED_BASE + C.LEARNED_SECTION * k + 10;
+export const learnedThresholdIndex = (k: number): number => C.LEARNED_BASE + C.LEARNED_SECTION * k + 11;
 export const featureEnabledIndex = (f: number): number => C.FEATURE_BASE + 3 * f;
 export const featureMaskIndex = (f: number): number => C.FEATURE_BASE + 3 * f + 1;
 export const featureMinScaleIndex = (f: number): number => C.FEATURE_BASE + 3 * f + 2;
 export const channelModeIndex = (f: number, d: number): number => C.CHANNEL_BASE + 2 * (f * N_DETECTORS + d);
 export const channelThresholdIndex = (f: number, d: number): number => C.CHANNEL_BASE + 2 * (f * N_DETECTORS + d) + 1;
+/** Configuration index of channel c's calibrator mode (its base threshold follows it). */
+export const channelModeIndexOf = (c: number): number =>
+  c < N_TABLE_CHANNELS ? C.CHANNEL_BASE + 2 * c : learnedModeIndex(c - N_TABLE_CHANNELS);
+/** Whether channel c exists in an arena of configuration `cfg`: a table channel always, a learned one when enabled. */
+export const channelEnabled = (cfg: ArrayLike<number>, c: number): boolean =>
+  c < N_TABLE_CHANNELS || cfg[learnedEnabledIndex(c - N_TABLE_CHANNELS)] !== 0;
 
 // ---- Alert record (ALERT_BYTES) ------------------------------------------------------------------------------
 export const AL = {
@@ -155,7 +219,19 @@ export function readAlertRecord(v: DataView, o: number): AlertRecord {
  * Arena header: total bytes (i64), offsets of the configuration copy and of slot 0 (i32), events consumed by the last
  * ingest (u32), and per feature the offset of its block inside a slot (i32 x N_FEATURES, -1 when disabled).
  */
-export const ARENA = { TOTAL_BYTES: 8, CFG: 16, SLOTS: 28, CONSUMED: 40, FEATURE_OFF: 128, HEADER_BYTES: 256 } as const;
+export const ARENA = {
+  TOTAL_BYTES: 8, CFG: 16, SLOTS: 28, CONSUMED: 40, FEATURE_OFF: 128, HEADER_BYTES: 256,
+  /** i32 x 4: offset in the arena of learned detector k's shared model (0 = none). */
+  MODEL_OFF: 216,
+  /** i32 x 4: offset in a slot of learned channel k's block (-1 = disabled). */
+  LEARNED_OFF: 232,
+  /** i32: offset in a slot of the latest values (LATEST), -1 without learned channels. */
+  VECTOR_OFF: 252,
+} as const;
+/** Latest values in a slot: each feature's latest value (f64 x 16), what the vector detectors step on. */
+export const LATEST = { LAST_F: 0, OBSERVED: 128, BYTES: 136 } as const;
+/** Learned channel block: channel state, the vector last stepped on (f64 x 16), the kernel state. */
+export const LEARNED_BLOCK = { CHANNEL: 160, VECTOR: 312, STATE: 440 } as const;
 /** Count-window kernel header: capacity and count (u32), values ever pushed and refused (i64), order flag (u32). */
 export const WINDOW_STATE = { CAP: 0, N: 4, TOTAL: 32, SKIPPED: 40, ORDER: 48 } as const;
 /** EWMA kernel: values taken (i64). */
@@ -166,7 +242,11 @@ export const FEATURE_STATS = [
   'count', 'mean', 'variance', 'min', 'max', 'median', 'mad', 'ewmaMean', 'ewmaVariance', 'observations', 'last',
   'ratePerHour', 'noveltyLow', 'noveltyHigh',
 ] as const;
-export const CHANNEL_STATS = ['score', 'threshold', 'alerts', 'exceedances', 'calibratorScores', 'baseQuantile', 'inEpisode', 'instrumentThreshold'] as const;
+export const CHANNEL_STATS = [
+  'score', 'threshold', 'alerts', 'exceedances', 'calibratorScores', 'baseQuantile', 'inEpisode', 'instrumentThreshold',
+  /** Learned channels only: steps taken, the kernel's last raw score (HST: in [0, 1]). */
+  'steps', 'rawScore',
+] as const;
 export const INSTRUMENT_STATS = [
   'volRatio', 'liquidityRatio', 'regimeFactor', 'regime', 'events', 'lastTsNs',
   'windowTrades', 'windowVolume', 'windowSignedVolume', 'windowQuotes', 'windowRealisedVolBps',

@@ -1,6 +1,9 @@
 // The engine configuration: a JSON document users write, validated field by field, encoded into the f64 array
 // the WASM module reads (docs/configuration.md documents every option; docs/abi.md the encoding).
-import { ABI_VERSION, C, C_LEN, DETECTORS, FEATURES, MODES, type DetectorName, type FeatureName, type ModeName } from './abi.js';
+import {
+  ABI_VERSION, ALERT_DETECTORS, ALERT_FEATURES, C, C_LEN, DETECTORS, FEATURES, LEARNED, MODES, N_TABLE_CHANNELS, channelIds, channelModeIndexOf,
+  type DetectorName, type FeatureName, type ModeName,
+} from './abi.js';
 
 export class ConfigError extends Error {
   readonly field: string;
@@ -19,6 +22,34 @@ export interface FeatureConfig {
   /** Floor on the scale (standard deviation, MAD) a detector divides by, in the feature's units. */
   minScale: number;
 }
+
+/** Half-Space Trees over the instrument's latest values of a few features (docs/configuration.md, "learned"). */
+export interface HstConfig {
+  enabled: boolean;
+  /** The features of the vector, each enabled; keep it small (a few features whose combination matters). */
+  features: FeatureName[];
+  trees: number;
+  height: number;
+  /** Points per reference window (the masses of the last complete window score the next points). */
+  window: number;
+  /** A walk stops after the first node whose reference mass is below sizeLimit x window. */
+  sizeLimit: number;
+  /** Split points are drawn in each node's box less `padding` of its width at each end. */
+  padding: number;
+  /** u32: the trees are grown from it (same seed, same trees, same scores). */
+  seed: number;
+  /** 'river': River's sum over the path of mass x 2^depth; 'mass': the paper's, the terminal node's only. */
+  score: 'river' | 'mass';
+  /** 'window': min/max of the last complete window and the current one (forgets); 'alltime': River's, never forgets. */
+  scaler: 'window' | 'alltime';
+}
+
+export interface LearnedConfig {
+  hst: HstConfig;
+}
+
+/** The learned channels a configuration can enable in this version (LEARNED in src/abi.ts lists every id). */
+export const LEARNED_AVAILABLE = ['hst'] as const;
 
 export interface ThresholdConfig {
   mode: ModeName;
@@ -46,7 +77,12 @@ export interface Config {
   thresholdFloor: number;
   scoreCap: number;
   features: Record<FeatureName, FeatureConfig>;
-  /** Keys: "default", a detector ("zscore"), a feature ("spread") or both ("spread.zscore"); the most specific wins. */
+  /** Instrument-level detectors over several features (ABI 3): Half-Space Trees so far. */
+  learned: LearnedConfig;
+  /**
+   * Keys: "default", a detector ("zscore", "hst"), a feature ("spread", "vector") or both ("spread.zscore",
+   * "vector.hst"); the most specific wins.
+   */
   thresholds: Record<string, ThresholdConfig>;
   /**
    * Per-instrument thresholds (an offline calibration, `atc calibrate`): instrument name -> selector (as in
@@ -105,12 +141,25 @@ export function defaultConfig(): Config {
       value: feature(['novelty'], 1e-9),
       valueChange: feature(['zscore'], 1e-9, false),
     },
+    learned: {
+      // On for market data (docs/configuration.md, "learned.hst", has the measurements): River's defaults (10 trees
+      // of height 8, window 250, size limit 0.1) over a small vector of bucket features (one step per closed bucket: a
+      // per-event feature such as spread would make it step on every quote), with the forgetting scaler. A value
+      // series (NAB) has none of these features: `atc eval nab` turns it off.
+      hst: {
+        enabled: true, features: ['volume', 'flow', 'imbalance', 'depthImbalance'], trees: 10, height: 8, window: 250,
+        sizeLimit: 0.1, padding: 0.15, seed: 42, score: 'river', scaler: 'window',
+      },
+    },
     thresholds: {
       default: { mode: 'target', threshold: 8 },
       cusum: { mode: 'target', threshold: 20 },
       pageHinkley: { mode: 'target', threshold: 20 },
       // In basis points of the range seen so far, a scale-free unit: 100 is a value 1% of the range outside it.
       novelty: { mode: 'static', threshold: 100 },
+      // Bits of reference mass missing, -log2(1 - s) of the HST score s: at most log2(2^(height+1) - 1), 9.0 at height
+      // 8 with River's score. The highest normal score measured on the captures was 7.6 (docs/configuration.md).
+      hst: { mode: 'static', threshold: 8 },
     },
   };
 }
@@ -216,6 +265,7 @@ export function resolveConfig(input: unknown = {}): Config {
     features[name] = { enabled: f.enabled, detectors: [...new Set(f.detectors)], minScale: f.minScale };
   }
   c.features = features;
+  c.learned = parseLearned(input.learned, d.learned, features);
 
   const tin = input.thresholds === undefined ? {} : input.thresholds;
   if (!isObj(tin)) throw new ConfigError('thresholds', 'must be an object');
@@ -229,6 +279,43 @@ export function resolveConfig(input: unknown = {}): Config {
   c.thresholds = thresholds;
   c.instruments = parseInstruments(input.instruments);
   return c;
+}
+
+function parseLearned(input: unknown, d: LearnedConfig, features: Record<FeatureName, FeatureConfig>): LearnedConfig {
+  if (input === undefined) return { hst: { ...d.hst, features: [...d.hst.features] } };
+  if (!isObj(input)) throw new ConfigError('learned', 'must be an object like {"hst": {"enabled": true}}');
+  checkKeys(input, LEARNED_AVAILABLE, 'learned');
+  const h = section(input.hst, d.hst as unknown as Obj, 'learned.hst') as unknown as HstConfig;
+  bool(h.enabled, 'learned.hst.enabled');
+  if (!Array.isArray(h.features) || h.features.length === 0) {
+    throw new ConfigError('learned.hst.features', `must be a non-empty list of feature names (${FEATURES.join(', ')})`);
+  }
+  for (const f of h.features) {
+    if (!FEATURES.includes(f)) throw new ConfigError('learned.hst.features', `unknown feature ${JSON.stringify(f)} (known: ${FEATURES.join(', ')})`);
+    if (h.enabled && !features[f].enabled) throw new ConfigError('learned.hst.features', `feature ${JSON.stringify(f)} is disabled (features.${f}.enabled): it is never observed`);
+  }
+  num(h.trees, 'learned.hst.trees', 1, 256, { integer: true });
+  num(h.height, 'learned.hst.height', 1, 15, { integer: true });
+  num(h.window, 'learned.hst.window', 1, 65_535, { integer: true });
+  num(h.sizeLimit, 'learned.hst.sizeLimit', 0, 1);
+  num(h.padding, 'learned.hst.padding', 0, 0.5);
+  if (h.padding >= 0.5) throw new ConfigError('learned.hst.padding', `must be < 0.5, got ${h.padding}`);
+  num(h.seed, 'learned.hst.seed', 0, 0xffffffff, { integer: true });
+  if (h.score !== 'river' && h.score !== 'mass') throw new ConfigError('learned.hst.score', `must be "river" or "mass", got ${JSON.stringify(h.score)}`);
+  if (h.scaler !== 'window' && h.scaler !== 'alltime') throw new ConfigError('learned.hst.scaler', `must be "window" or "alltime", got ${JSON.stringify(h.scaler)}`);
+  if (h.enabled && h.window === 1 && h.scaler === 'window') {
+    // The forgetting scaler's range would be the previous point alone: every point scales to 0.5, every score is 0.
+    throw new ConfigError('learned.hst.window', 'must be >= 2 with the forgetting scaler ("window"): over a window of 1 every point scales to the same value');
+  }
+  // Feature order in the vector is the features' id order whatever the list's order: the mask is what is encoded.
+  const list = FEATURES.filter((f) => h.features.includes(f));
+  return { hst: { ...h, features: list } };
+}
+
+/** Whether learned channel c (96 + k) is enabled in a resolved configuration. */
+export function learnedEnabled(config: Config, c: number): boolean {
+  const l = LEARNED[c - N_TABLE_CHANNELS];
+  return l !== undefined && l.name === 'hst' && config.learned.hst.enabled;
 }
 
 /** Validate one `thresholds` entry: its key names a channel selector, its value a mode and/or a threshold. */
@@ -246,37 +333,63 @@ export function parseThreshold(key: string, value: unknown, base: ThresholdConfi
   return { mode, threshold };
 }
 
-/** "default" | detector | feature | "feature.detector" -> which channels it covers. */
-export function parseSelector(key: string, path = `thresholds.${key}`): { features: FeatureName[]; detectors: DetectorName[]; rank: number } {
-  if (key === 'default') return { features: [...FEATURES], detectors: [...DETECTORS], rank: 0 };
+/** The learned channels selectors can name: channel index, feature name and detector name. */
+const LEARNED_SELECTABLE = LEARNED.filter((l) => (LEARNED_AVAILABLE as readonly string[]).includes(l.name))
+  .map((l) => ({ c: N_TABLE_CHANNELS + l.k, feature: ALERT_FEATURES[l.feature] as string, detector: ALERT_DETECTORS[l.detector] as string }));
+const LEARNED_FEATURES = [...new Set(LEARNED_SELECTABLE.map((l) => l.feature))];
+const LEARNED_DETECTORS = LEARNED_SELECTABLE.map((l) => l.detector);
+const tableChannels = (fs: readonly string[], ds: readonly string[]): number[] =>
+  fs.flatMap((f) => ds.map((det) => FEATURES.indexOf(f as FeatureName) * DETECTORS.length + DETECTORS.indexOf(det as DetectorName)));
+
+/** Every channel a `thresholds` table resolves: the 96 (feature, detector) channels and the selectable learned ones. */
+export const THRESHOLD_CHANNELS: readonly number[] = [...tableChannels(FEATURES, DETECTORS), ...LEARNED_SELECTABLE.map((l) => l.c)];
+
+/**
+ * "default" | detector | feature | "feature.detector" -> which channels it covers (c = feature * 6 + detector, or
+ * 96 + k for a learned channel: "hst", "vector" and "vector.hst" name channel 96). `features` and `detectors` list
+ * the (feature, detector) table part only.
+ */
+export function parseSelector(key: string, path = `thresholds.${key}`): { features: FeatureName[]; detectors: DetectorName[]; channels: number[]; rank: number } {
+  const sel = (features: FeatureName[], detectors: DetectorName[], learned: number[], rank: number) =>
+    ({ features, detectors, channels: [...tableChannels(features, detectors), ...learned], rank });
+  if (key === 'default') return sel([...FEATURES], [...DETECTORS], LEARNED_SELECTABLE.map((l) => l.c), 0);
+  const knownFeatures = [...FEATURES, ...LEARNED_FEATURES].join(', ');
+  const knownDetectors = [...DETECTORS, ...LEARNED_DETECTORS].join(', ');
   const [a, b, extra] = key.split('.');
   if (extra === undefined && b !== undefined) {
-    if (!FEATURES.includes(a as FeatureName)) throw new ConfigError(path, `unknown feature ${JSON.stringify(a)} (known: ${FEATURES.join(', ')})`);
-    if (!DETECTORS.includes(b as DetectorName)) throw new ConfigError(path, `unknown detector ${JSON.stringify(b)} (known: ${DETECTORS.join(', ')})`);
-    return { features: [a as FeatureName], detectors: [b as DetectorName], rank: 3 };
+    const l = LEARNED_SELECTABLE.find((x) => x.feature === a && x.detector === b);
+    if (l) return sel([], [], [l.c], 3);
+    const af = FEATURES.includes(a as FeatureName), ld = LEARNED_DETECTORS.includes(b);
+    if (!af && !LEARNED_FEATURES.includes(a)) throw new ConfigError(path, `unknown feature ${JSON.stringify(a)} (known: ${knownFeatures})`);
+    if (!DETECTORS.includes(b as DetectorName) && !ld) throw new ConfigError(path, `unknown detector ${JSON.stringify(b)} (known: ${knownDetectors})`);
+    if (!af || ld) {
+      const pairs = LEARNED_SELECTABLE.map((x) => `${x.feature}.${x.detector}`).join(', ');
+      throw new ConfigError(path, `${JSON.stringify(key)} names no channel: the learned detectors score the instrument as a whole (${pairs})`);
+    }
+    return sel([a as FeatureName], [b as DetectorName], [], 3);
   }
   if (b === undefined) {
-    if (FEATURES.includes(a as FeatureName)) return { features: [a as FeatureName], detectors: [...DETECTORS], rank: 2 };
-    if (DETECTORS.includes(a as DetectorName)) return { features: [...FEATURES], detectors: [a as DetectorName], rank: 1 };
+    if (FEATURES.includes(a as FeatureName)) return sel([a as FeatureName], [...DETECTORS], [], 2);
+    if (DETECTORS.includes(a as DetectorName)) return sel([...FEATURES], [a as DetectorName], [], 1);
+    if (LEARNED_FEATURES.includes(a)) return sel([], [], LEARNED_SELECTABLE.filter((l) => l.feature === a).map((l) => l.c), 2);
+    if (LEARNED_DETECTORS.includes(a)) return sel([], [], LEARNED_SELECTABLE.filter((l) => l.detector === a).map((l) => l.c), 1);
   }
   throw new ConfigError(path, 'key must be "default", a detector, a feature, or "feature.detector"');
 }
 
-/** The threshold setting each (feature, detector) channel gets: the most specific key wins. */
+/** The threshold setting each channel gets (indexed by channel: 0..95, then 96 + k): the most specific key wins. */
 export function resolveThresholds(thresholds: Record<string, ThresholdConfig>): ThresholdConfig[] {
   const out: ThresholdConfig[] = [];
   const rank: number[] = [];
   for (const [key, t] of Object.entries(thresholds)) {
     const sel = parseSelector(key);
-    for (const f of sel.features) {
-      for (const det of sel.detectors) {
-        const c = FEATURES.indexOf(f) * DETECTORS.length + DETECTORS.indexOf(det);
-        if (rank[c] === undefined || sel.rank >= rank[c]) { out[c] = t; rank[c] = sel.rank; }
-      }
+    for (const c of sel.channels) {
+      if (rank[c] === undefined || sel.rank >= rank[c]) { out[c] = t; rank[c] = sel.rank; }
     }
   }
-  for (let c = 0; c < FEATURES.length * DETECTORS.length; c++) {
-    if (!out[c]) throw new ConfigError('thresholds', `no threshold for ${FEATURES[Math.floor(c / DETECTORS.length)]}.${DETECTORS[c % DETECTORS.length]} (add a "default")`);
+  for (const c of THRESHOLD_CHANNELS) {
+    const { feature, detector } = channelIds(c);
+    if (!out[c]) throw new ConfigError('thresholds', `no threshold for ${ALERT_FEATURES[feature]}.${ALERT_DETECTORS[detector]} (add a "default")`);
   }
   return out;
 }
@@ -325,9 +438,24 @@ export function encodeConfig(c: Config): Float64Array {
     a[C.FEATURE_BASE + 3 * f + 1] = fc.detectors.reduce((m, det) => m | (1 << DETECTORS.indexOf(det)), 0);
     a[C.FEATURE_BASE + 3 * f + 2] = fc.minScale;
   });
+  // A disabled learned section is all 0 (the module checks it).
+  const h = c.learned.hst;
+  if (h.enabled) {
+    a[C.HST_ENABLED] = 1;
+    a[C.HST_FEATURES] = h.features.reduce((m, f) => m | (1 << FEATURES.indexOf(f)), 0);
+    a[C.HST_TREES] = h.trees;
+    a[C.HST_HEIGHT] = h.height;
+    a[C.HST_WINDOW] = h.window;
+    a[C.HST_SIZE_LIMIT] = h.sizeLimit;
+    a[C.HST_PADDING] = h.padding;
+    a[C.HST_SEED] = h.seed;
+    a[C.HST_SCORE_KIND] = h.score === 'river' ? 0 : 1;
+    a[C.HST_SCALER] = h.scaler === 'alltime' ? 0 : 1;
+  }
   resolveThresholds(c.thresholds).forEach((t, ch) => {
-    a[C.CHANNEL_BASE + 2 * ch] = MODES.indexOf(t.mode);
-    a[C.CHANNEL_BASE + 2 * ch + 1] = t.threshold;
+    if (ch >= N_TABLE_CHANNELS && a[C.LEARNED_BASE + C.LEARNED_SECTION * (ch - N_TABLE_CHANNELS)] === 0) return;
+    a[channelModeIndexOf(ch)] = MODES.indexOf(t.mode);
+    a[channelModeIndexOf(ch) + 1] = t.threshold;
   });
   return a;
 }
@@ -366,19 +494,16 @@ export function parseInstruments(input: unknown, root = 'instruments'): Instrume
 
 /**
  * The per-channel values one instrument's selector map gives, most specific selector winning (as resolveThresholds):
- * (channel c = feature * N_DETECTORS + detector, threshold) pairs, NaN where the map says null (clear). Channels no
- * selector covers are left out.
+ * (channel c = feature * N_DETECTORS + detector, or 96 + k for a learned channel, threshold) pairs, NaN where the map
+ * says null (clear). Channels no selector covers are left out.
  */
 export function resolveInstrumentChannels(selectors: Record<string, number | null>): number[] {
   const value: number[] = [];
   const rank: number[] = [];
   for (const [key, v] of Object.entries(selectors)) {
     const sel = parseSelector(key);
-    for (const f of sel.features) {
-      for (const det of sel.detectors) {
-        const c = FEATURES.indexOf(f) * DETECTORS.length + DETECTORS.indexOf(det);
-        if (rank[c] === undefined || sel.rank >= rank[c]) { value[c] = v === null ? NaN : v; rank[c] = sel.rank; }
-      }
+    for (const c of sel.channels) {
+      if (rank[c] === undefined || sel.rank >= rank[c]) { value[c] = v === null ? NaN : v; rank[c] = sel.rank; }
     }
   }
   const out: number[] = [];

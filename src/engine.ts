@@ -2,12 +2,14 @@
 // state snapshotted to bytes and restored. One WASM instance and one arena per Engine; an Engine either owns its
 // memory (create, restore) or is bound to a memory and a layout someone else made (attach: the worker pool's shards).
 import {
-  ALERT_BYTES, readAlertRecord, BATCH_BYTES_PER_EVENT, C, C_LEN, CHANNEL_STATS, DETECTORS, ERRORS, FEATURES, FEATURE_STATS,
-  INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, REGIMES, REJECT_REASONS, featureEnabledIndex,
-  type AtcExports, type DetectorName, type FeatureName, type ModeName, type RegimeName, type RejectReason,
+  ALERT_BYTES, ALERT_DETECTORS, ALERT_FEATURES, readAlertRecord, BATCH_BYTES_PER_EVENT, C_LEN, CHANNEL_STATS, ERRORS, FEATURES, FEATURE_STATS,
+  INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, N_TABLE_CHANNELS, REGIMES, REJECT_REASONS, channelEnabled, channelIds, channelIndex,
+  channelModeIndexOf, channelName, featureEnabledIndex,
+  type AlertDetectorName, type AlertFeatureName, type AtcExports, type FeatureName, type ModeName, type RegimeName, type RejectReason,
 } from './abi.js';
 import {
-  encodeConfig, parseInstruments, parseSelector, parseThreshold, resolveConfig, resolveInstrumentChannels, type Config, type ThresholdConfig,
+  ConfigError, encodeConfig, parseInstruments, parseSelector, parseThreshold, resolveConfig, resolveInstrumentChannels, THRESHOLD_CHANNELS,
+  type Config, type ThresholdConfig,
 } from './config.js';
 import type { EventBatch } from './events.js';
 import { align, createMemory, instantiate, instantiateOn, MAX_PAGES, PAGE, RESERVED_BYTES, type Build } from './wasm/load.js';
@@ -17,8 +19,9 @@ export interface Alert {
   tsNs: bigint;
   /** Sequence number of the event that fired. */
   seq: bigint;
-  feature: FeatureName;
-  detector: DetectorName;
+  /** A feature, or `vector` / `fairValue` for an instrument-level (learned) detector. */
+  feature: AlertFeatureName;
+  detector: AlertDetectorName;
   /** 1 (score < 1.5x threshold) .. 4 (>= 4x). */
   severity: number;
   regime: RegimeName;
@@ -102,26 +105,35 @@ export function pagesFor(layout: EngineLayout, chunks: number): number {
   return Math.ceil((layout.chunkBase + chunks * layout.chunkBytes) / PAGE);
 }
 
-/** A validated threshold change: per channel c = feature * N_DETECTORS + detector, (c, mode id, threshold) triples. */
+/**
+ * A validated threshold change: per channel c = feature * N_DETECTORS + detector (or 96 + k for a learned channel),
+ * (c, mode id, threshold) triples.
+ */
 export type ThresholdPlan = number[];
+
+/** One channel's threshold setting, as Engine.thresholds() lists them. */
+export interface ChannelThreshold { feature: AlertFeatureName; detector: AlertDetectorName; mode: ModeName; threshold: number }
 
 /**
  * Plan a threshold change against the current thresholds (Engine.thresholds()): keys as in the configuration's
  * `thresholds`, more specific keys win. Throws ConfigError naming the bad key or value; plans are absolute, so the
  * same plan applied to engines with the same thresholds leaves them equal.
  */
-export function planThresholds(current: readonly { mode: ModeName; threshold: number }[], update: Record<string, unknown>): ThresholdPlan {
+export function planThresholds(current: readonly ChannelThreshold[], update: Record<string, unknown>): ThresholdPlan {
   if (typeof update !== 'object' || update === null) throw new TypeError('setThresholds: expected an object');
   const entries = Object.entries(update).map(([key, value]) => ({ key, sel: parseSelector(key), value }));
   entries.sort((a, b) => a.sel.rank - b.sel.rank);
+  // The channels the engine has (a learned channel only when enabled), by channel index.
+  const byChannel = new Map<number, ChannelThreshold>();
+  for (const t of current) byChannel.set(channelIndex(ALERT_FEATURES.indexOf(t.feature), ALERT_DETECTORS.indexOf(t.detector)), t);
   const plan = new Map<number, ThresholdConfig>();
   for (const { key, sel, value } of entries) {
-    for (const f of sel.features) {
-      for (const det of sel.detectors) {
-        const c = FEATURES.indexOf(f) * DETECTORS.length + DETECTORS.indexOf(det);
-        const base = plan.get(c) ?? { mode: current[c].mode, threshold: current[c].threshold };
-        plan.set(c, parseThreshold(key, value, base));
-      }
+    const present = sel.channels.filter((c) => byChannel.has(c));
+    if (present.length === 0 && sel.rank > 0) throw new ConfigError(`thresholds.${key}`, 'names only channels this engine does not have (a learned detector that is not enabled)');
+    for (const c of present) {
+      const cur = byChannel.get(c)!;
+      const base = plan.get(c) ?? { mode: cur.mode, threshold: cur.threshold };
+      plan.set(c, parseThreshold(key, value, base));
     }
   }
   const out: ThresholdPlan = [];
@@ -349,15 +361,15 @@ export class Engine {
   }
 
   // ---- Thresholds --------------------------------------------------------------------------------------------
-  /** The mode and base threshold of every (feature, detector) channel. */
-  thresholds(): { feature: FeatureName; detector: DetectorName; mode: ModeName; threshold: number }[] {
+  /** The mode and base threshold of every (feature, detector) channel, then of each enabled learned channel. */
+  thresholds(): ChannelThreshold[] {
     const cfg = new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN);
-    const out = [];
-    for (let f = 0; f < FEATURES.length; f++) {
-      for (let d = 0; d < DETECTORS.length; d++) {
-        const c = f * DETECTORS.length + d;
-        out.push({ feature: FEATURES[f], detector: DETECTORS[d], mode: MODES[cfg[C.CHANNEL_BASE + 2 * c]], threshold: cfg[C.CHANNEL_BASE + 2 * c + 1] });
-      }
+    const out: ChannelThreshold[] = [];
+    for (const c of THRESHOLD_CHANNELS) {
+      if (!channelEnabled(cfg, c)) continue;
+      const { feature, detector } = channelIds(c);
+      const i = channelModeIndexOf(c);
+      out.push({ feature: ALERT_FEATURES[feature], detector: ALERT_DETECTORS[detector], mode: MODES[cfg[i]], threshold: cfg[i + 1] });
     }
     return out;
   }
@@ -373,8 +385,8 @@ export class Engine {
   /** Apply a plan from planThresholds (validated already): the channels' modes and base thresholds, in order. */
   applyThresholdPlan(plan: ArrayLike<number>): void {
     for (let i = 0; i + 2 < plan.length; i += 3) {
-      const c = plan[i];
-      const rc = this.#x.set_channel(this.#arena, Math.floor(c / DETECTORS.length), c % DETECTORS.length, plan[i + 1], plan[i + 2]);
+      const { feature, detector } = channelIds(plan[i]);
+      const rc = this.#x.set_channel(this.#arena, feature, detector, plan[i + 1], plan[i + 2]);
       if (rc < 0) throw new EngineError('set_channel', rc);
     }
   }
@@ -383,8 +395,8 @@ export class Engine {
    * One instrument's own base threshold for one channel (an offline calibration): it replaces the configured base in
    * every mode (docs/abi.md, "Calibrator modes"). NaN clears it. The instrument must be registered.
    */
-  setInstrumentThreshold(id: number, feature: FeatureName, detector: DetectorName, threshold: number): void {
-    const rc = this.#x.set_instrument_threshold(this.#arena, id, featureIndex(feature), detectorIndex(detector), threshold);
+  setInstrumentThreshold(id: number, feature: AlertFeatureName, detector: AlertDetectorName, threshold: number): void {
+    const rc = this.#x.set_instrument_threshold(this.#arena, id, alertFeatureIndex(feature), detectorIndex(detector), threshold);
     if (rc < 0) throw new EngineError(`setInstrumentThreshold(${id}, ${feature}, ${detector})`, rc);
   }
 
@@ -399,17 +411,18 @@ export class Engine {
 
   /**
    * Apply (channel, threshold) pairs (config.ts resolveInstrumentChannels) to instrument `id`, registering it first
-   * if needed. Channels of disabled features hold no state and are skipped.
+   * if needed. Channels of disabled features, and learned channels not enabled, hold no state and are skipped.
    */
   applyInstrumentPlan(id: number, plan: ArrayLike<number>): void {
     checkId(id);
     if (this.#x.slot_of(this.#arena, id) < 0) this.register(id);
     const cfg = new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN);
     for (let i = 0; i + 1 < plan.length; i += 2) {
-      const c = plan[i], f = Math.floor(c / DETECTORS.length), d = c % DETECTORS.length;
-      if (!(f >= 0 && f < FEATURES.length) || cfg[featureEnabledIndex(f)] === 0) continue;
+      const c = plan[i];
+      if (c < N_TABLE_CHANNELS ? cfg[featureEnabledIndex(Math.floor(c / 6))] === 0 : !channelEnabled(cfg, c)) continue;
+      const { feature: f, detector: d } = channelIds(c);
       const rc = this.#x.set_instrument_threshold(this.#arena, id, f, d, plan[i + 1]);
-      if (rc < 0) throw new EngineError(`setInstrumentThreshold(${id}, ${FEATURES[f]}, ${DETECTORS[d]})`, rc);
+      if (rc < 0) throw new EngineError(`setInstrumentThreshold(${id}, ${channelName(c)})`, rc);
     }
   }
 
@@ -420,17 +433,19 @@ export class Engine {
     return out;
   }
 
-  /** One instrument's own thresholds, by "feature.detector" (enabled features only; channels without one left out). */
+  /**
+   * One instrument's own thresholds, by "feature.detector" (enabled features and learned channels only; channels
+   * without one left out).
+   */
   instrumentThresholds(id: number): Record<string, number> {
     const out: Record<string, number> = {};
     const cfg = new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN);
     const stat = CHANNEL_STATS.indexOf('instrumentThreshold');
-    for (let f = 0; f < FEATURES.length; f++) {
-      if (cfg[featureEnabledIndex(f)] === 0) continue;
-      for (let d = 0; d < DETECTORS.length; d++) {
-        const v = this.#x.channel_stat(this.#arena, id, f, d, stat);
-        if (!Number.isNaN(v)) out[`${FEATURES[f]}.${DETECTORS[d]}`] = v;
-      }
+    for (const c of THRESHOLD_CHANNELS) {
+      if (c < N_TABLE_CHANNELS ? cfg[featureEnabledIndex(Math.floor(c / 6))] === 0 : !channelEnabled(cfg, c)) continue;
+      const { feature: f, detector: d } = channelIds(c);
+      const v = this.#x.channel_stat(this.#arena, id, f, d, stat);
+      if (!Number.isNaN(v)) out[channelName(c)] = v;
     }
     return out;
   }
@@ -442,8 +457,9 @@ export class Engine {
   featureQuantile(id: number, feature: FeatureName, q: number): number {
     return this.#x.feature_quantile(this.#arena, id, featureIndex(feature), q);
   }
-  channelStat(id: number, feature: FeatureName, detector: DetectorName, stat: (typeof CHANNEL_STATS)[number]): number {
-    return this.#x.channel_stat(this.#arena, id, featureIndex(feature), detectorIndex(detector), CHANNEL_STATS.indexOf(stat));
+  /** A channel's state: a (feature, detector) channel, or a learned one by its alert ids ("vector", "hst"). */
+  channelStat(id: number, feature: AlertFeatureName, detector: AlertDetectorName, stat: (typeof CHANNEL_STATS)[number]): number {
+    return this.#x.channel_stat(this.#arena, id, alertFeatureIndex(feature), detectorIndex(detector), CHANNEL_STATS.indexOf(stat));
   }
   instrumentStat(id: number, stat: (typeof INSTRUMENT_STATS)[number]): number {
     return this.#x.instrument_stat(this.#arena, id, INSTRUMENT_STATS.indexOf(stat));
@@ -458,9 +474,14 @@ function featureIndex(f: FeatureName): number {
   if (i < 0) throw new RangeError(`unknown feature ${JSON.stringify(f)} (known: ${FEATURES.join(', ')})`);
   return i;
 }
-function detectorIndex(d: DetectorName): number {
-  const i = DETECTORS.indexOf(d);
-  if (i < 0) throw new RangeError(`unknown detector ${JSON.stringify(d)} (known: ${DETECTORS.join(', ')})`);
+function alertFeatureIndex(f: AlertFeatureName): number {
+  const i = ALERT_FEATURES.indexOf(f);
+  if (i < 0) throw new RangeError(`unknown feature ${JSON.stringify(f)} (known: ${ALERT_FEATURES.join(', ')})`);
+  return i;
+}
+function detectorIndex(d: AlertDetectorName): number {
+  const i = ALERT_DETECTORS.indexOf(d);
+  if (i < 0) throw new RangeError(`unknown detector ${JSON.stringify(d)} (known: ${ALERT_DETECTORS.join(', ')})`);
   return i;
 }
 
@@ -469,7 +490,7 @@ export function decodeAlert(v: DataView, o: number): Alert {
   const r = readAlertRecord(v, o);
   return {
     tsNs: r.tsNs, seq: r.seq, instrument: r.instrument,
-    feature: FEATURES[r.feature], detector: DETECTORS[r.detector], severity: r.severity, regime: REGIMES[r.regime],
+    feature: ALERT_FEATURES[r.feature], detector: ALERT_DETECTORS[r.detector], severity: r.severity, regime: REGIMES[r.regime],
     value: r.value, expected: r.expected, score: r.score, threshold: r.threshold, volRatio: r.regimeFactor,
     mode: MODES[r.mode],
   };

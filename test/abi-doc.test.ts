@@ -60,9 +60,10 @@ describe('docs/abi.md', () => {
     const text = section('Configuration array');
     const rows = numberedRows(text);
     // The first table: index | name | default | valid, indices 0..31.
-    // (Then the novelty settings, 272..274, in the same form.)
+    // (Then the novelty settings, 272..274, and the HST section, 280..291, in the same form.)
     const globals = rows.filter((r) => r.length === 4);
-    expect(globals.map((r) => Number(r[0]))).toEqual([...Array.from({ length: 32 }, (_, i) => i), 272, 273, 274]);
+    expect(globals.map((r) => Number(r[0]))).toEqual([...Array.from({ length: 32 }, (_, i) => i), 272, 273, 274, ...Array.from({ length: 12 }, (_, i) => 280 + i)]);
+    expect([...expected.subarray(292)].every((v) => v === 0), 'reserved values 292..343 are 0').toBe(true);
     for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe(expected[Number(index)]);
     // The second: f | feature | enabled | mask | minimum scale.
     const features = rows.filter((r) => r.length === 5);

@@ -9,17 +9,21 @@ import { C } from '../src/abi.js';
 import { wasmModule } from '../src/wasm/load.js';
 import { BUILDS, loadWasm, type Build } from './helpers/wasm.js';
 import { WasmEngine } from './helpers/wasm-engine.js';
-import { allModes, engineConfig } from './helpers/config.js';
+import { allModes, engineConfig, withHst } from './helpers/config.js';
 import { event, valueSeries, T0, MS, SECOND } from './helpers/market.js';
 
 /** Just outside the range docs/abi.md gives each named configuration value, and valid wherever that range allows. */
-const OUT_OF_RANGE: Record<Exclude<keyof typeof C, 'VERSION' | 'FEATURE_BASE' | 'CHANNEL_BASE'>, number> = {
+const OUT_OF_RANGE: Record<Exclude<keyof typeof C, 'VERSION' | 'FEATURE_BASE' | 'CHANNEL_BASE' | 'LEARNED_BASE' | 'LEARNED_SECTION'>, number> = {
   MAX_INSTRUMENTS: 2 ** 20 + 1, WINDOW: 65_537, TIME_WINDOW_NS: 0.5, TIME_BUCKETS: 4097, RESERVED_5: 1, WARMUP: 65,
   EWMA_ALPHA: 1.01, CHART_LAMBDA: 0, CUSUM_K: -0.5, PH_DELTA: 1.1e6, PH_ALPHA: 1.5, VOL_FAST_NS: 0.5, VOL_SLOW_NS: -1,
   REGIME_VOL_EXP: 10.5, REGIME_LIQ_EXP: -10.5, REGIME_MIN: 1.01, REGIME_MAX: 0.99, TARGET_PER_HOUR: 3.7e12, TAIL_P: 0.5,
   TAIL_MEMORY: 0.5, QUANTILE_STEP: 10.5, CALIB_WARMUP: -1, RATE_EPOCH_NS: 1.5, RATE_MEMORY_NS: 0, HYSTERESIS: 1.01,
   COOLDOWN_NS: 2.5, MIN_PERSISTENCE: 1.5, THRESHOLD_FLOOR: 1.1e12, AUTO_REGISTER: 0.5, SCORE_CAP: 0.99, RATE_GAIN: 1.01,
   NOVELTY_REFRACTORY: 2.5, NOVELTY_PHASES: 25, NOVELTY_PHASE_WARMUP_NS: -1,
+  // With HST enabled (the good configuration below enables it).
+  HST_ENABLED: 2, HST_FEATURES: 65_536, HST_TREES: 257, HST_HEIGHT: 16, HST_WINDOW: 65_536, HST_SIZE_LIMIT: 1.5,
+  HST_PADDING: 0.5, HST_SEED: 2 ** 32, HST_SCORE_KIND: 2, HST_SCALER: -1, HST_MODE: 4, HST_THRESHOLD: 0,
+  OCSVM_BASE: 1, RLS_BASE: 1, COMBINE_BASE: 1,
 };
 
 function describeAbi(build: Build): void {
@@ -38,7 +42,15 @@ function describeAbi(build: Build): void {
       expect(cols.field(K.N_FIELDS - 1) + 8 * 1000).toBe(cols.status);
       expect(C.CHANNEL_BASE).toBe(C.FEATURE_BASE + 3 * K.N_FEATURES);
       expect(C.CHANNEL_BASE + 2 * K.N_FEATURES * K.N_DETECTORS).toBe(C.NOVELTY_REFRACTORY);
-      expect(C.NOVELTY_PHASE_WARMUP_NS + 6).toBe(K.C_LEN); // then 5 reserved values
+      expect(C.NOVELTY_PHASE_WARMUP_NS + 6).toBe(C.LEARNED_BASE); // then 5 reserved values
+      expect(C.LEARNED_BASE + K.N_LEARNED * C.LEARNED_SECTION).toBe(K.C_LEN);
+      expect([C.HST_ENABLED, C.OCSVM_BASE, C.RLS_BASE, C.COMBINE_BASE]).toEqual([0, 1, 2, 3].map(K.learnedEnabledIndex));
+      expect([C.HST_MODE, C.HST_THRESHOLD]).toEqual([K.learnedModeIndex(0), K.learnedThresholdIndex(0)]);
+      expect(K.channelModeIndexOf(K.N_TABLE_CHANNELS)).toBe(C.HST_MODE);
+      expect(K.channelIndex(K.F_VECTOR, K.D_HST)).toBe(96);
+      expect(K.channelIndex(K.F_FAIR_VALUE, K.D_RLS)).toBe(98);
+      expect(K.channelIndex(K.F_VECTOR, K.D_ZSCORE)).toBe(-1);
+      expect(K.channelName(96)).toBe('vector.hst');
     });
 
     it('exports exactly the functions of AtcExports, each with its arity', () => {
@@ -52,7 +64,7 @@ function describeAbi(build: Build): void {
     it('configuration indices: validate_config names each one, in order, by -(1000 + index)', () => {
       const cfgAt = base;
       const cfg = new Float64Array(memory.buffer, cfgAt, K.C_LEN);
-      const good = engineConfig();
+      const good = withHst(engineConfig(), [K.F_FLOW, K.F_SPREAD]);
       cfg.set(good);
       expect(x.validate_config(cfgAt)).toBe(0);
       cfg[C.VERSION] = K.ABI_VERSION + 1;

@@ -10,8 +10,8 @@
 const PAGE_BYTES = 65536;
 const ALERT_BYTES = 64;
 const FEATURES = ['return', 'rvol', 'intensity', 'volume', 'flow', 'spread', 'midJump', 'imbalance', 'depth',
-  'depthImbalance', 'quoteRate', 'basis', 'funding', 'ivChange', 'value', 'valueChange'];
-const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty'];
+  'depthImbalance', 'quoteRate', 'basis', 'funding', 'ivChange', 'value', 'valueChange', 'vector', 'fairValue'];
+const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty', 'hst', 'ocsvm', 'rls', 'combined'];
 const REGIMES = ['calm', 'normal', 'volatile', 'stressed'];
 const MODES = ['static', 'regime', 'target', 'fixed'];
 const REJECT_REASONS = ['ok', 'nonFinite', 'negative', 'timeBackwards', 'unknownInstrument', 'badKind', 'crossedQuote', 'tableFull'];
@@ -37,7 +37,7 @@ async function createHost(module, configBytes, instrumentIds, capacity, alertCap
   const memory = new WebAssembly.Memory({ initial: 1 });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const x = instance.exports;
-  if (x.abi_version() !== 2) throw new Error(`module ABI ${x.abi_version()}, this page speaks 2`);
+  if (x.abi_version() !== 3) throw new Error(`module ABI ${x.abi_version()}, this page speaks 3`);
   // 2. The configuration just above the static data; the module says how big the arena must be.
   const config = align(x.heap_base(), 16);
   new Uint8Array(memory.buffer, config, configBytes.length).set(configBytes);

@@ -5,7 +5,7 @@
  *   atc-host [--alert-capacity A] [--out DIR] [--quiet] CASE_DIR    run one golden case (test/golden/<name>/)
  *   atc-host --repeat R [--alert-capacity A] CASE_DIR               time R runs: one JSON line on stdout
  *
- * CASE_DIR holds config.f64 (280 little-endian doubles), instruments.u32 (ids to register) and batch.bin (a batch
+ * CASE_DIR holds config.f64 (344 little-endian doubles), instruments.u32 (ids to register) and batch.bin (a batch
  * region of capacity n = its size / 73). --out writes DIR/alerts.bin (64-byte records) and DIR/status.u8.
  */
 #include <errno.h>
@@ -22,12 +22,13 @@
 /* wasm2c names an export `e` of module `atc` Z_atcZ_e (wabt 1.0.32, Debian 12; build.sh checks). */
 #define ATC(name) Z_atcZ_##name
 
-enum { PAGE_BYTES = 65536, ALERT_BYTES = 64, BATCH_BYTES_PER_EVENT = 73, CONFIG_LEN = 280, MAX_PAGES = 65536 };
+enum { PAGE_BYTES = 65536, ALERT_BYTES = 64, BATCH_BYTES_PER_EVENT = 73, CONFIG_LEN = 344, MAX_PAGES = 65536 };
 
 static const char *FEATURES[] = {"return", "rvol", "intensity", "volume", "flow", "spread", "midJump", "imbalance",
                                  "depth", "depthImbalance", "quoteRate", "basis", "funding", "ivChange", "value",
-                                 "valueChange"};
-static const char *DETECTORS[] = {"zscore", "robust", "ewma", "cusum", "pageHinkley", "novelty"};
+                                 "valueChange", "vector", "fairValue"};
+static const char *DETECTORS[] = {"zscore", "robust", "ewma", "cusum", "pageHinkley", "novelty", "hst", "ocsvm", "rls",
+                                  "combined"};
 static const char *REGIMES[] = {"calm", "normal", "volatile", "stressed"};
 static const char *MODES[] = {"static", "regime", "target", "fixed"};
 
@@ -129,7 +130,7 @@ static int run(const char *case_dir, const char *out_dir, int32_t alert_capacity
   uint8_t *config_bytes = read_file(case_dir, "config.f64", &config_size);
   uint8_t *ids_bytes = read_file(case_dir, "instruments.u32", &ids_size);
   uint8_t *batch_bytes = read_file(case_dir, "batch.bin", &batch_size);
-  if (config_size != CONFIG_LEN * 8) die("config.f64", "not 280 doubles");
+  if (config_size != CONFIG_LEN * 8) die("config.f64", "not 344 doubles");
   if (batch_size % BATCH_BYTES_PER_EVENT || batch_size == 0) die("batch.bin", "size is not a multiple of 73");
   size_t n_ids = ids_size / 4;
   uint32_t *ids = malloc(ids_size + 4);
@@ -143,8 +144,8 @@ static int run(const char *case_dir, const char *out_dir, int32_t alert_capacity
   Z_atc_init_module();
   wasm_rt_allocate_memory(&h.env.memory, 1, MAX_PAGES);
   Z_atc_instantiate(&h.atc, &h.env);
-  if (ATC(abi_version)(&h.atc) != 2) die("module ABI is not 2", NULL);
-  if ((int32_t)ATC(config_len)(&h.atc) != CONFIG_LEN) die("module config_len is not 280", NULL);
+  if (ATC(abi_version)(&h.atc) != 3) die("module ABI is not 3", NULL);
+  if ((int32_t)ATC(config_len)(&h.atc) != CONFIG_LEN) die("module config_len is not 344", NULL);
 
   /* 2. The configuration just above the static data; the module says how big the arena must be. */
   h.config = align(ATC(heap_base)(&h.atc), 16);
@@ -201,8 +202,8 @@ static int run(const char *case_dir, const char *out_dir, int32_t alert_capacity
       uint8_t f = a[20], d = a[21], regime = a[23];
       uint32_t mode = le_u32(a + 60);
       printf("ts %lld seq %6lld id %2u %s.%s sev %u %s value %.6g expected %.6g score %.4g threshold %.4g vol %.4g %s\n",
-             (long long)le_i64(a), (long long)le_i64(a + 8), le_u32(a + 16), f < 16 ? FEATURES[f] : "?",
-             d < 6 ? DETECTORS[d] : "?", a[22], regime < 4 ? REGIMES[regime] : "?", le_f64(a + 24), le_f64(a + 32),
+             (long long)le_i64(a), (long long)le_i64(a + 8), le_u32(a + 16), f < 18 ? FEATURES[f] : "?",
+             d < 10 ? DETECTORS[d] : "?", a[22], regime < 4 ? REGIMES[regime] : "?", le_f64(a + 24), le_f64(a + 32),
              le_f64(a + 40), le_f64(a + 48), (double)le_f32(a + 56), mode < 4 ? MODES[mode] : "?");
     }
   }

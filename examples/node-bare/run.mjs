@@ -29,10 +29,10 @@ const { values: opts } = parseArgs({
 
 const PAGE_BYTES = 65536;
 const ALERT_BYTES = 64;
-const CONFIG_LEN = 280;
+const CONFIG_LEN = 344;
 const FEATURES = ['return', 'rvol', 'intensity', 'volume', 'flow', 'spread', 'midJump', 'imbalance', 'depth',
-  'depthImbalance', 'quoteRate', 'basis', 'funding', 'ivChange', 'value', 'valueChange'];
-const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty'];
+  'depthImbalance', 'quoteRate', 'basis', 'funding', 'ivChange', 'value', 'valueChange', 'vector', 'fairValue'];
+const DETECTORS = ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty', 'hst', 'ocsvm', 'rls', 'combined'];
 const REGIMES = ['calm', 'normal', 'volatile', 'stressed'];
 const MODES = ['static', 'regime', 'target', 'fixed'];
 
@@ -43,7 +43,7 @@ async function createHost(module, configBytes, instrumentIds, capacity, alertCap
   // 1. The memory is ours: one page holds the module's static data, which instantiation writes below heap_base().
   const memory = new WebAssembly.Memory({ initial: 1 });
   const { exports: x } = await WebAssembly.instantiate(module, { env: { memory } });
-  if (x.abi_version() !== 2) throw new Error(`ABI ${x.abi_version()}, this host speaks 2`);
+  if (x.abi_version() !== 3) throw new Error(`ABI ${x.abi_version()}, this host speaks 3`);
   if (configBytes.length !== x.config_len() * 8) throw new Error(`configuration of ${configBytes.length} bytes, want ${x.config_len() * 8}`);
   // 2. The configuration just above the static data; the module tells how big the arena must be.
   const config = align(x.heap_base(), 16);

@@ -13,9 +13,9 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { DETECTORS, FEATURES, REGIMES, type DetectorName, type FeatureName, type ModeName, type RegimeName } from '../abi.js';
+import { DETECTORS, FEATURES, N_TABLE_CHANNELS, REGIMES, channelName, type DetectorName, type FeatureName, type ModeName, type RegimeName } from '../abi.js';
 import type { InputFormat } from '../adapters/index.js';
-import { resolveConfig, resolveThresholds, type Config, type InstrumentThresholds, type ThresholdConfig } from '../config.js';
+import { learnedEnabled, resolveConfig, resolveThresholds, THRESHOLD_CHANNELS, type Config, type InstrumentThresholds, type ThresholdConfig } from '../config.js';
 import type { Labels } from '../eval/cli.js';
 import {
   detectionMetrics, NAB_PROFILES, nsToMs, scoreFile, totalScore, type NabFileScore, type ProfileName,
@@ -228,6 +228,12 @@ function thresholdTable(config: Config, channels: Channel[], fallback: Map<numbe
   for (const ch of channels) {
     const t = resolved[ch.c];
     table[ch.key] = { mode: outputMode(t.mode), threshold: fallback.get(ch.c) ?? t.threshold };
+  }
+  // Learned channels are not fitted per instrument (yet): they keep their configured setting, written out so that the
+  // table's "default" does not replace it.
+  for (const c of THRESHOLD_CHANNELS) {
+    if (c < N_TABLE_CHANNELS || !learnedEnabled(config, c)) continue;
+    table[channelName(c)] = { ...resolved[c] };
   }
   return table;
 }

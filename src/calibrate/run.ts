@@ -1,12 +1,13 @@
 // One unit of a calibration's work: one instrument's events replayed through a fresh engine with one candidate
 // threshold per channel, counting alerts by split, channel and regime. The calibration's workers (worker.ts) and
 // its inline mode run exactly this function, so the result cannot depend on where it ran.
-import { AL, ALERT_BYTES, DETECTORS, FEATURES, N_FIELDS, REGIMES } from '../abi.js';
+import { AL, ALERT_BYTES, FEATURES, N_CHANNELS as N_ALL_CHANNELS, N_FIELDS, REGIMES, channelIndex } from '../abi.js';
 import type { Config } from '../config.js';
 import { Engine } from '../engine.js';
 import type { CalibrationColumns, InstrumentRange } from './data.js';
 
-export const N_CHANNELS = FEATURES.length * DETECTORS.length;
+/** Channel indices: the 96 (feature, detector) channels, then the learned ones (96 + k). */
+export const N_CHANNELS = N_ALL_CHANNELS;
 export const N_REGIMES = REGIMES.length;
 /** Events per ingest call: also the resolution at which warm-up ends and regime time are observed. */
 export const RUN_BATCH = 1024;
@@ -93,7 +94,8 @@ export function runUnit(columns: CalibrationColumns, task: UnitTask): UnitResult
       const row = Number(v.getBigInt64(o + AL.SEQ, true));
       if (task.rows && row !== lastAlertRow) { rows.push(row); lastAlertRow = row; }
       if (s < 0) continue;
-      const c = v.getUint8(o + AL.FEATURE) * DETECTORS.length + v.getUint8(o + AL.DETECTOR);
+      const c = channelIndex(v.getUint8(o + AL.FEATURE), v.getUint8(o + AL.DETECTOR));
+      if (c < 0) continue;
       counts[(s * N_CHANNELS + c) * N_REGIMES + v.getUint8(o + AL.REGIME)]++;
     }
   };

@@ -103,6 +103,9 @@ function runConfig(config: Config): Config {
   const c = resolveConfig({ ...config, maxInstruments: 1, autoRegister: true, instruments: {} }); // each file applies its own
   for (const f of FEATURES) c.features[f] = { ...c.features[f], enabled: false };
   for (const f of NAB_FEATURES) c.features[f] = { ...config.features[f], enabled: true, detectors: [...DETECTORS] };
+  // A value series has none of the market features: HST over them (the default vector) would never step, and its
+  // features are disabled here. HST stays on only over value features, when a configuration asks for that.
+  if (!c.learned.hst.features.every((f) => (NAB_FEATURES as readonly string[]).includes(f))) c.learned = { hst: { ...c.learned.hst, enabled: false } };
   return c;
 }
 
@@ -155,7 +158,7 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
       one.clear().value(id, ts[row], vals[row], BigInt(row));
       const r = tracer.ingest(one);
       for (const a of r.alerts) {
-        const c = chIndex.get(`${FEATURES.indexOf(a.feature)}.${DETECTORS.indexOf(a.detector)}`);
+        const c = chIndex.get(`${(FEATURES as readonly string[]).indexOf(a.feature)}.${(DETECTORS as readonly string[]).indexOf(a.detector)}`);
         if (c !== undefined) own[c][row] = 1;
         alerts++;
       }

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { ABI_VERSION, ALERT_BYTES, DETECTORS, FEATURES, MODES, N_FIELDS, REJECT_REASONS } from '../abi.js';
-import { parseInstruments, resolveConfig, resolveInstrumentChannels, type Config } from '../config.js';
+import { ABI_VERSION, ALERT_BYTES, ALERT_DETECTORS, ALERT_FEATURES, DETECTORS, FEATURES, MODES, N_FIELDS, N_TABLE_CHANNELS, REJECT_REASONS, channelIndex, channelName } from '../abi.js';
+import { learnedEnabled, parseInstruments, resolveConfig, resolveInstrumentChannels, type Config } from '../config.js';
 import { chunkPtr, Engine, engineLayout, pagesFor, planThresholds, type EngineLayout } from '../engine.js';
 import { PAGE, type Build } from '../wasm/load.js';
 import type { Columns } from '../protocol/columns.js';
@@ -231,7 +231,7 @@ export class ShardPool {
         const values = new Map<number, number>();
         for (const [key, v] of Object.entries(sh.engine.instrumentThresholds(id))) {
           const [f, d] = key.split('.');
-          values.set(FEATURES.indexOf(f as never) * DETECTORS.length + DETECTORS.indexOf(d as never), v);
+          values.set(channelIndex(ALERT_FEATURES.indexOf(f as never), ALERT_DETECTORS.indexOf(d as never)), v);
         }
         if (values.size > 0) this.#instrumentThresholds.set(id, values);
       }
@@ -620,8 +620,9 @@ export class ShardPool {
     const plan = resolveInstrumentChannels(parseInstruments({ [String(id)]: selectors })[String(id)]);
     const enabled: number[] = [];
     for (let i = 0; i < plan.length; i += 2) {
-      const feature = FEATURES[Math.floor(plan[i] / DETECTORS.length)];
-      if (!this.#o.config.features[feature].enabled) continue;
+      // Channels that hold no state are left out: a disabled feature's, a learned channel not enabled.
+      const c = plan[i];
+      if (c < N_TABLE_CHANNELS ? !this.#o.config.features[FEATURES[Math.floor(c / DETECTORS.length)]].enabled : !learnedEnabled(this.#o.config, c)) continue;
       enabled.push(plan[i], plan[i + 1]);
     }
     let mine = this.#instrumentThresholds.get(id);
@@ -642,7 +643,7 @@ export class ShardPool {
     for (const [id, values] of this.#instrumentThresholds) {
       if (values.size === 0) continue;
       const byName: Record<string, number> = {};
-      for (const [c, v] of [...values].sort((a, b) => a[0] - b[0])) byName[`${FEATURES[Math.floor(c / DETECTORS.length)]}.${DETECTORS[c % DETECTORS.length]}`] = v;
+      for (const [c, v] of [...values].sort((a, b) => a[0] - b[0])) byName[channelName(c)] = v;
       out.set(id, byName);
     }
     return out;

@@ -15,6 +15,7 @@ import { RefNovelty } from './novelty.js';
 import { cusumStep, ewmaChartNext, ewmaChartScore, floorScale, pageHinkleyStep, robustZ, slowMeanWeight, zScore } from './detectors.js';
 import { Regime, check } from './features.js';
 import { readParams, type RefParams } from './params.js';
+import { HstModel, HstState, RefLearned, hstChannelScore } from './learned.js';
 
 export interface RefEvent {
   tsNs: bigint;
@@ -156,8 +157,14 @@ export class RefInstrument {
   readonly quotes: RefTimeWindow;
   /** Per feature; null when the feature is disabled. */
   readonly features: (RefFeature | null)[] = [];
+  /** The latest value of each feature (0 until observed): the vector detectors' coordinates. */
+  readonly lastF = new Float64Array(K.N_FEATURES);
+  /** Bit f: the event being processed observed feature f. */
+  observed = 0;
+  /** The Half-Space Trees channel (learned channel 96), when enabled. */
+  readonly hst: RefLearned | null;
 
-  constructor(id: number, p: RefParams) {
+  constructor(id: number, p: RefParams, hstModel: HstModel | null) {
     this.id = id;
     this.trades = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     this.volume = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
@@ -165,6 +172,8 @@ export class RefInstrument {
     this.ret2 = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     this.quotes = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     for (let f = 0; f < K.N_FEATURES; f++) this.features.push(p.features[f].enabled ? new RefFeature(p) : null);
+    const h = p.hst;
+    this.hst = h && hstModel ? new RefLearned(new HstState(hstModel, h.window, h.sizeLimit, h.scoreKind, h.scaler)) : null;
   }
 }
 
@@ -177,14 +186,18 @@ export class RefEngine {
   accepted = 0;
   alertCount = 0;
   readonly rejects: number[] = new Array<number>(K.N_REJECT).fill(0);
+  /** The shared HST trees (once per engine, as once per arena), when HST is enabled. */
+  readonly hstModel: HstModel | null;
 
   constructor(config: Float64Array) {
     this.params = readParams(config);
+    const h = this.params.hst;
+    this.hstModel = h ? new HstModel(popcount(h.mask), h.trees, h.height, h.seed, h.padding) : null;
   }
 
   /** True when some channel uses the regime-scaled mode (only then is the regime factor kept up to date). */
   get anyRegime(): boolean {
-    return this.params.channels.some((row) => row.some((c) => c.mode === K.M_REGIME));
+    return this.params.channels.some((row) => row.some((c) => c.mode === K.M_REGIME)) || this.params.hst?.channel.mode === K.M_REGIME;
   }
 
   /** Slot index of the instrument (registering it if new), or E_TABLE_FULL. */
@@ -193,7 +206,7 @@ export class RefEngine {
     const existing = this.instruments.get(u);
     if (existing) return this.slots.indexOf(existing);
     if (this.slots.length >= this.params.maxInstruments) return K.E_TABLE_FULL;
-    const inst = new RefInstrument(u, this.params);
+    const inst = new RefInstrument(u, this.params, this.hstModel);
     this.instruments.set(u, inst);
     this.slots.push(inst);
     return this.slots.length - 1;
@@ -201,14 +214,27 @@ export class RefEngine {
 
   /** As the set_channel export: mode and base threshold of (feature, detector) for every instrument. */
   setChannel(feature: number, detector: number, mode: number, threshold: number): number {
-    if (feature < 0 || feature >= K.N_FEATURES || detector < 0 || detector >= K.N_DETECTORS) return K.E_BAD_ARGUMENT;
+    const c = K.channelIndex(feature, detector);
+    if (c < 0) return K.E_BAD_ARGUMENT;
     if (mode < 0 || mode > 3 || !(threshold > 0)) return K.E_BAD_ARGUMENT;
+    if (c >= K.N_TABLE_CHANNELS) {
+      if (c !== K.N_TABLE_CHANNELS || !this.params.hst) return K.E_NOT_FOUND;
+      this.params.hst.channel = { mode, threshold };
+      return 0;
+    }
     this.params.channels[feature][detector] = { mode, threshold };
     return 0;
   }
 
   /** As the set_instrument_threshold export: the fixed-mode threshold of one instrument's channel (NaN clears). */
   setInstrumentThreshold(id: number, feature: number, detector: number, threshold: number): number {
+    if (feature === K.F_VECTOR && detector === K.D_HST) {
+      const h = this.instruments.get(id >>> 0)?.hst;
+      if (!h) return K.E_NOT_FOUND;
+      if (!Number.isNaN(threshold) && !(threshold > 0)) return K.E_BAD_ARGUMENT;
+      h.channel.fixedThreshold = threshold;
+      return 0;
+    }
     if (detector < 0 || detector >= K.N_DETECTORS || feature < 0 || feature >= K.N_FEATURES) return K.E_NOT_FOUND;
     const fs = this.instruments.get(id >>> 0)?.features[feature];
     if (!fs) return K.E_NOT_FOUND;
@@ -256,6 +282,11 @@ export class RefEngine {
       case K.K_MARK: this.#onMark(inst, ts, seq, f[0], f[1], f[2], out); break;
       case K.K_OPTION: this.#onOption(inst, ts, seq, f[0], out); break;
       default: this.#onValue(inst, ts, seq, f[0], out); break;
+    }
+    // The learned channels step once, after all of the event's observations, if it observed a feature of theirs.
+    if (p.hst) {
+      if (inst.observed & p.hst.mask) this.#stepHst(inst, ts, seq, out);
+      inst.observed = 0;
     }
     this.alertCount += out.length;
     return { status, seq, alerts: out };
@@ -397,6 +428,30 @@ export class RefEngine {
     inst.hasValue = true;
   }
 
+  // ---- Learned channels -----------------------------------------------------------------------------------------
+  /** Half-Space Trees over the latest values of the mask's features (feature order); scored from its first full window. */
+  #stepHst(inst: RefInstrument, ts: bigint, seq: bigint, out: RefAlert[]): void {
+    const p = this.params;
+    const h = p.hst!;
+    const lc = inst.hst!;
+    const x: number[] = [];
+    for (let f = 0; f < K.N_FEATURES; f++) if (h.mask & (1 << f)) x.push(inst.lastF[f]);
+    const warm = lc.hst.warm;
+    lc.rate.observe(ts, p);
+    const s = lc.hst.step(x);
+    lc.last = s;
+    if (!warm) return;
+    const score = hstChannelScore(s, p.scoreCap);
+    const { mode, threshold: base } = h.channel;
+    const thr = lc.channel.step(mode, base, inst.regime.factor, lc.rate, score, ts, p);
+    if (thr === null) return;
+    out.push({
+      tsNs: ts, seq, instrument: inst.id, feature: K.F_VECTOR, detector: K.D_HST,
+      severity: severityOf(score, thr), regime: regimeCode(inst.regime.volRatio),
+      value: s, expected: NaN, score, threshold: thr, regimeFactor: Math.fround(inst.regime.volRatio), mode,
+    });
+  }
+
   // ---- A feature observation: score every enabled detector, then learn --------------------------------------
   #observe(inst: RefInstrument, f: number, x: number, ts: bigint, seq: bigint, out: RefAlert[]): void {
     const fs = inst.features[f];
@@ -405,6 +460,9 @@ export class RefEngine {
     // over an index of 1e-300): refused beyond MAX_FEATURE_VALUE, counted as the window's skipped values (as the
     // module does), never learnt.
     if (!(Math.abs(x) <= MAX_FEATURE_VALUE)) { fs.window.skipped++; return; }
+    // The vector detectors' coordinates: the latest value of each feature, and which ones this event observed.
+    inst.lastF[f] = x;
+    inst.observed |= 1 << f;
     const p = this.params;
     const { mask, minScale } = p.features[f];
     const cap = p.scoreCap;
@@ -473,4 +531,10 @@ export class RefEngine {
       fs.phMean = fs.phMean + slowMeanWeight(fs.phN, p.phAlpha) * (x - fs.phMean);
     }
   }
+}
+
+function popcount(mask: number): number {
+  let n = 0;
+  for (let m = mask >>> 0; m !== 0; m &= m - 1) n++;
+  return n;
 }

@@ -15,6 +15,21 @@ export interface ChannelParams {
   threshold: number;
 }
 
+/** Half-Space Trees channel (configuration section 280..295); null when disabled. */
+export interface HstParams {
+  /** Bit f: feature f is a coordinate of the vector (in feature order). */
+  mask: number;
+  trees: number;
+  height: number;
+  window: number;
+  sizeLimit: number;
+  padding: number;
+  seed: number;
+  scoreKind: 0 | 1;
+  scaler: 0 | 1;
+  channel: ChannelParams;
+}
+
 export interface RefParams {
   maxInstruments: number;
   window: number;
@@ -53,6 +68,7 @@ export interface RefParams {
   noveltyPhases: number;
   noveltyPhaseWarmupNs: number;
   features: FeatureParams[];
+  hst: HstParams | null;
   /** channels[f][d] */
   channels: ChannelParams[][];
 }
@@ -114,6 +130,18 @@ export function readParams(cfg: Float64Array): RefParams {
     noveltyPhases: Math.trunc(cfg[C.NOVELTY_PHASES]),
     noveltyPhaseWarmupNs: cfg[C.NOVELTY_PHASE_WARMUP_NS],
     features,
+    hst: cfg[C.HST_ENABLED] === 0 ? null : {
+      mask: Math.trunc(cfg[C.HST_FEATURES]),
+      trees: Math.trunc(cfg[C.HST_TREES]),
+      height: Math.trunc(cfg[C.HST_HEIGHT]),
+      window: Math.trunc(cfg[C.HST_WINDOW]),
+      sizeLimit: cfg[C.HST_SIZE_LIMIT],
+      padding: cfg[C.HST_PADDING],
+      seed: cfg[C.HST_SEED] >>> 0,
+      scoreKind: cfg[C.HST_SCORE_KIND] === 0 ? 0 : 1,
+      scaler: cfg[C.HST_SCALER] === 0 ? 0 : 1,
+      channel: { mode: Math.trunc(cfg[C.HST_MODE]), threshold: cfg[C.HST_THRESHOLD] },
+    },
     channels,
   };
 }

@@ -409,8 +409,11 @@ export class Tracer {
       if (traced === null) continue;
       for (let k = before; k < result.alerts.length; k++) {
         const a = result.alerts[k];
-        traced.byFeature[FEATURES.indexOf(a.feature)]?.alerts.push({
-          tsMs: nsToMsExact(a.tsNs), seq: a.seq.toString(), detector: a.detector, severity: a.severity, regime: a.regime,
+        // Panels are per feature: an instrument-level (learned) channel's alert has none (feature id 16 or 17).
+        const f = (FEATURES as readonly string[]).indexOf(a.feature);
+        if (f < 0) continue;
+        traced.byFeature[f]?.alerts.push({
+          tsMs: nsToMsExact(a.tsNs), seq: a.seq.toString(), detector: a.detector as DetectorName, severity: a.severity, regime: a.regime,
           mode: a.mode, value: a.value, expected: a.expected, score: a.score, threshold: a.threshold,
         });
       }

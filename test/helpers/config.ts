@@ -68,5 +68,27 @@ export function engineConfig(over: Partial<Record<number, number>> = {}, mode: (
   return c;
 }
 
+/**
+ * Half-Space Trees on (learned channel 96): River's shape (10 trees of height 8, size limit 0.1), a window of 50 so
+ * that short streams get past warm-up, padding 0.15, seed 42, River's score, the forgetting scaler, a static
+ * threshold of 6 bits; `over` sets raw indices after these.
+ */
+export function withHst(cfg: Float64Array, features: number[], over: Partial<Record<number, number>> = {}): Float64Array {
+  cfg[C.HST_ENABLED] = 1;
+  cfg[C.HST_FEATURES] = features.reduce((m, f) => m | (1 << f), 0);
+  cfg[C.HST_TREES] = 10;
+  cfg[C.HST_HEIGHT] = 8;
+  cfg[C.HST_WINDOW] = 50;
+  cfg[C.HST_SIZE_LIMIT] = 0.1;
+  cfg[C.HST_PADDING] = 0.15;
+  cfg[C.HST_SEED] = 42;
+  cfg[C.HST_SCORE_KIND] = 0;
+  cfg[C.HST_SCALER] = 1;
+  cfg[C.HST_MODE] = 0;
+  cfg[C.HST_THRESHOLD] = 6;
+  for (const [i, v] of Object.entries(over)) cfg[Number(i)] = v as number;
+  return cfg;
+}
+
 /** Every channel in one mode. */
 export const allModes = (mode: number) => (): number => mode;

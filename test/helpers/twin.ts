@@ -71,6 +71,7 @@ export function expectSameState(w: WasmEngine, ref: RefEngine): void {
     expectClose(w.instrumentStat(id, 8), inst.flow.sum(), RTOL, `${lbl} signed size in window`, inst.volume.sum());
     expectClose(w.instrumentStat(id, 9), inst.quotes.sum(), RTOL, `${lbl} quotes in window`);
     expectClose(w.instrumentStat(id, 10), Math.sqrt(inst.ret2.sum()), RTOL, `${lbl} rvol`);
+    if (inst.hst) expectSameHst(w, ref, id);
     for (let f = 0; f < K.N_FEATURES; f++) {
       const fs = inst.features[f];
       if (!fs) continue;
@@ -122,6 +123,38 @@ export function expectSameState(w: WasmEngine, ref: RefEngine): void {
         if (Number.isNaN(ch.fixedThreshold)) expect(fixed).toBeNaN(); else expect(fixed).toBe(ch.fixedThreshold);
       }
     }
+  }
+}
+
+/**
+ * The HST channel of one instrument: steps, the kernel's last raw score (bit for bit), the channel's counters and
+ * calibrator, and the kernel state in the arena (window position, l index, both mass profiles) against the twin's.
+ */
+export function expectSameHst(w: WasmEngine, ref: RefEngine, id: number): void {
+  const lc = ref.instruments.get(id)!.hst!;
+  const lbl = `instrument ${id} hst`;
+  const stat = (i: number): number => w.channelStat(id, K.F_VECTOR, K.D_HST, i);
+  expect(stat(8), `${lbl} steps`).toBe(lc.steps);
+  expect(Object.is(stat(9), lc.last), `${lbl} raw score ${stat(9)} vs ${lc.last}`).toBe(true);
+  expect(stat(2), `${lbl} alerts`).toBe(lc.channel.alerts);
+  expect(stat(3), `${lbl} exceedances`).toBe(lc.channel.exceedances);
+  expect(stat(4), `${lbl} calibrated`).toBe(lc.channel.calibrator.n);
+  expect(stat(6), `${lbl} in episode`).toBe(lc.channel.suppressor.inEpisode ? 1 : 0);
+  expect(Object.is(stat(0), lc.channel.lastScore), `${lbl} last score`).toBe(true);
+  expectClose(stat(1), lc.channel.lastThreshold, RTOL, `${lbl} last threshold`);
+  const v = new DataView(w.wasm.memory.buffer);
+  const slot = w.arena + v.getInt32(w.arena + K.ARENA.SLOTS, true) + w.x.slot_of(w.arena, id) * w.x.slot_bytes(w.arena);
+  const st = slot + v.getInt32(w.arena + K.ARENA.LEARNED_OFF, true) + K.LEARNED_BLOCK.STATE;
+  const h = lc.hst;
+  expect(v.getUint32(st + 8, true), `${lbl} points in window`).toBe(h.count);
+  expect(v.getUint32(st + 12, true), `${lbl} l index`).toBe(h.cur);
+  expect(v.getUint32(st + 16, true), `${lbl} warm`).toBe(h.warm ? 1 : 0);
+  const dims = h.model.dims;
+  const profile0 = st + 64 + 40 * dims;
+  const profileBytes = (2 * h.profiles[0].length + 7) & ~7;
+  for (let k = 0; k < 2; k++) {
+    const masses = new Uint16Array(w.wasm.memory.buffer.slice(profile0 + k * profileBytes, profile0 + k * profileBytes + 2 * h.profiles[k].length));
+    expect(masses, `${lbl} profile ${k}`).toEqual(h.profiles[k]);
   }
 }
 
