@@ -41,13 +41,13 @@ export async function pipelineBench(opts: { n?: number; extra?: { name: string; 
   for (const s of streams) {
     const l = loader(s.batch, () => Engine.create({ autoRegister: true }, { batchCapacity: s.batch.length }));
     cases.push({ name: `default pipeline, wasm: ${s.name}`, items: s.batch.length, beforeEach: l.reset, fn: () => l.engine().ingestRegion(s.batch.length) });
-    // The same without the Half-Space Trees channel (on by default since ABI 3): what it costs per event.
-    const off = loader(s.batch, () => Engine.create({ autoRegister: true, learned: { hst: { enabled: false } } }, { batchCapacity: s.batch.length }));
-    cases.push({ name: `default pipeline, HST off, wasm: ${s.name}`, items: s.batch.length, beforeEach: off.reset, fn: () => off.engine().ingestRegion(s.batch.length) });
+    // The same with the Half-Space Trees channel on (off by default): what it costs per event.
+    const on = loader(s.batch, () => Engine.create({ autoRegister: true, learned: { hst: { enabled: true } } }, { batchCapacity: s.batch.length }));
+    cases.push({ name: `default pipeline + HST, wasm: ${s.name}`, items: s.batch.length, beforeEach: on.reset, fn: () => on.engine().ingestRegion(s.batch.length) });
   }
   // HST over the value and its change, one step per value (the value's own detector, novelty, stays on).
   const hstValues = loader(valueStream({ seed: 2, id: 1, n, gapNs: 100_000_000n }), () => Engine.create({
-    autoRegister: true, features: { valueChange: { enabled: true, detectors: [] } }, learned: { hst: { features: ['value', 'valueChange'] } },
+    autoRegister: true, features: { valueChange: { enabled: true, detectors: [] } }, learned: { hst: { enabled: true, features: ['value', 'valueChange'] } },
   }, { batchCapacity: n }));
   cases.push({ name: 'detector novelty + hst over value, valueChange (value series, one HST step per value)', items: n, beforeEach: hstValues.reset, fn: () => hstValues.engine().ingestRegion(n) });
   // Per detector, on a value series, the target-rate calibrator and suppression included.

@@ -39,7 +39,7 @@ const MARKET_CONFIG = {
   calibration: { warmup: 200, rateEpochMs: 10_000, targetPerHour: 20 },
   suppression: { cooldownMs: 2_000 },
   // Half-Space Trees over the default vector with a short window, so that it scores within the stream.
-  learned: { hst: { window: 20 } },
+  learned: { hst: { enabled: true, window: 20 } },
   thresholds: {
     default: { mode: 'target', threshold: 6 }, zscore: { mode: 'static', threshold: 5 }, robust: { mode: 'regime', threshold: 5 },
     ewma: { mode: 'regime', threshold: 4 }, hst: { mode: 'static', threshold: 3 },
@@ -69,7 +69,7 @@ export const CASES: CaseSpec[] = [
       // Every detector on the value, and the change feature on: the generic kind's defaults use novelty alone.
       features: { value: { detectors: ['zscore', 'robust', 'ewma', 'cusum', 'pageHinkley', 'novelty'] }, valueChange: { enabled: true } },
       // Half-Space Trees over the value and its change: one step per event.
-      learned: { hst: { features: ['value', 'valueChange'], window: 100, seed: 3 } },
+      learned: { hst: { enabled: true, features: ['value', 'valueChange'], window: 100, seed: 3 } },
       thresholds: {
         default: { mode: 'static', threshold: 6 }, cusum: { mode: 'static', threshold: 10 }, pageHinkley: { mode: 'static', threshold: 10 },
         ewma: { mode: 'target', threshold: 6 }, novelty: { mode: 'static', threshold: 100 }, hst: { mode: 'static', threshold: 5 },
