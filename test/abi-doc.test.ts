@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { C_LEN, DETECTORS, FEATURES } from '../src/abi.js';
-import { defaultConfig, encodeConfig } from '../src/config.js';
+import { defaultConfig, encodeConfig, resolveConfig } from '../src/config.js';
 import { wasmPath } from '../src/wasm/load.js';
 import type { Manifest } from '../scripts/golden.js';
 
@@ -63,8 +63,11 @@ describe('docs/abi.md', () => {
     // (Then the novelty settings, 272..274, and the HST section, 280..291, in the same form.)
     const globals = rows.filter((r) => r.length === 4);
     expect(globals.map((r) => Number(r[0]))).toEqual([...Array.from({ length: 32 }, (_, i) => i), 272, 273, 274, ...Array.from({ length: 12 }, (_, i) => 280 + i)]);
-    expect([...expected.subarray(292)].every((v) => v === 0), 'reserved values 292..343 are 0').toBe(true);
-    for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe(expected[Number(index)]);
+    // HST is off by default, so its section encodes as all 0; the table's defaults are those of `enabled: true`.
+    expect([...expected.subarray(280)].every((v) => v === 0), 'values 280..343 are 0 by default (HST off, the rest reserved)').toBe(true);
+    const withHst = encodeConfig(resolveConfig({ learned: { hst: { enabled: true } } }));
+    expect([...withHst.subarray(292)].every((v) => v === 0), 'reserved values 292..343 are 0').toBe(true);
+    for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe((Number(index) >= 280 ? withHst : expected)[Number(index)]);
     // The second: f | feature | enabled | mask | minimum scale.
     const features = rows.filter((r) => r.length === 5);
     expect(features.map((r) => r[1])).toEqual(FEATURES.map((f) => `\`${f}\``));

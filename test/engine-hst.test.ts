@@ -265,10 +265,10 @@ describe('HST in the JSON configuration and the Engine API', () => {
     expect(resolveConfig({ learned: { hst: { enabled: true, window: 1, scaler: 'alltime' } } }).learned.hst.window).toBe(1);
   });
 
-  it('is on by default for market data, over volume, flow, imbalance and depth imbalance, static 8', () => {
+  it('is off by default; when on: over volume, flow, imbalance and depth imbalance, static 8', () => {
     const d = resolveConfig();
     expect(d.learned.hst).toEqual({
-      enabled: true, features: ['volume', 'flow', 'imbalance', 'depthImbalance'], trees: 10, height: 8, window: 250,
+      enabled: false, features: ['volume', 'flow', 'imbalance', 'depthImbalance'], trees: 10, height: 8, window: 250,
       sizeLimit: 0.1, padding: 0.15, seed: 42, score: 'river', scaler: 'window',
     });
     expect(d.thresholds.hst).toEqual({ mode: 'static', threshold: 8 });
