@@ -296,7 +296,7 @@ function registrationOf(name: string, catalog: InstrumentCatalog, id: number): R
 const KIND_NAMES = ['', 'trade', 'quote', 'mark', 'option', 'value'];
 const FIELD_NAMES: Record<string, string[]> = {
   trade: ['price', 'size', 'side'], quote: ['bid', 'bidSize', 'ask', 'askSize', 'bidDepth', 'askDepth'],
-  mark: ['mark', 'index', 'funding'], option: ['markIv', 'underlying', 'markPrice', 'bidIv', 'askIv'], value: ['value'],
+  mark: ['mark', 'index', 'funding'], option: ['markIv', 'underlying', 'markPrice', 'bidIv', 'askIv', 'neighbourIv'], value: ['value'],
 };
 
 /** Events as canonical rows (instrument ids already the server's). */

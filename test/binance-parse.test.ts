@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MSG_DEPTH, MSG_QUOTE, MSG_SNAPSHOT, MSG_TRADE, parseJsonMessage } from '../src/adapters/binance-message.js';
+import { MSG_DEPTH, MSG_MALFORMED, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, parseJsonMessage } from '../src/adapters/binance-message.js';
 import { BinanceScanner, ReceiveTime, scanReceiveTime, TIME_BAD, TIME_BLANK } from '../src/adapters/binance-scan.js';
 import { BinanceReader, receiveNs } from '../src/adapters/binance.js';
 import { mulberry32 } from '../src/random.js';
@@ -45,7 +45,25 @@ describe('BinanceScanner against JSON.parse', () => {
     ['depth@500ms', '{"stream":"x@depth@500ms","data":{"s":"X","U":1,"u":2,"b":[[ "1.0" , "0" ]],"a":[]}}', 'fast'],
     ['partial-book stream is another type', '{"stream":"x@depth20@100ms","data":{"lastUpdateId":1,"bids":[],"asks":[]}}', 'fast'],
     ['snapshot with symbol', '{"lastUpdateId":1007198635033,"E":1,"T":2,"symbol":"BTCUSD_PERP","pair":"BTCUSD","bids":[["61804.7","35"]],"asks":[]}', 'fast'],
-    ['markPrice skipped by type', '{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","p":"1.0","i":"2","r":"0.0001","T":3}}', 'fast'],
+    // markPrice, in Binance's documented shapes (USD-M and COIN-M "Mark Price Stream" pages).
+    ['markPrice@1s combined', '{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}}', 'fast'],
+    ['markPrice (3 s) combined', '{"stream":"btcusdt@markPrice","data":{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","p":"1.0","i":"2","P":"3","r":"-0.0001","T":3}}', 'fast'],
+    ['raw markPriceUpdate', '{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","p":"61801.5","i":"61790.25","P":"61790.1","r":"0.00010000","T":2}', 'fast'],
+    ['COIN-M delivery markPrice: funding "" is none', '{"e":"markPriceUpdate","E":1596095725000,"s":"BTCUSD_201225","p":"10934.62615417","P":"10962.17178236","i":"10933.62615417","r":"","T":0}', 'fast'],
+    ['markPrice without i and r, or null', '{"e":"markPriceUpdate","s":"X","p":"5","i":null}', 'fast'],
+    ['markPrice@500s is a markPrice type too', '{"stream":"x@markPrice@500s","data":{"s":"X","p":"5","i":"4","r":"0"}}', 'fast'],
+    ['markPrice@1m is another type', '{"stream":"x@markPrice@1m","data":{"s":"X","p":"5"}}', 'fast'],
+    ['all-market markPrice array', '{"stream":"!markPrice@arr@1s","data":[{"e":"markPriceUpdate","s":"X","p":"5"}]}', 'fallback'],
+    ['markPrice mark missing', '{"e":"markPriceUpdate","s":"X","i":"4"}', 'fallback'],
+    ['markPrice mark not a number', '{"e":"markPriceUpdate","s":"X","p":"abc","i":"4"}', 'fallback'],
+    ['markPrice mark empty', '{"e":"markPriceUpdate","s":"X","p":"","i":"4"}', 'fallback'],
+    ['markPrice index not a number', '{"e":"markPriceUpdate","s":"X","p":"5","i":"n/a"}', 'fallback'],
+    ['markPrice funding "-"', '{"e":"markPriceUpdate","s":"X","p":"5","r":"-"}', 'fallback'],
+    ['markPrice index as a JSON number', '{"e":"markPriceUpdate","s":"X","p":"5","i":4.5}', 'fallback'],
+    ['markPrice funding with an exponent', '{"e":"markPriceUpdate","s":"X","p":"5","r":"1e-4"}', 'fallback'],
+    ['markPrice funding true', '{"e":"markPriceUpdate","s":"X","p":"5","r":true}', 'fallback'],
+    ['markPrice without symbol', '{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","p":"1"}}', 'fallback'],
+    ['markPrice index given twice', '{"e":"markPriceUpdate","s":"X","p":"5","i":"4","i":"3"}', 'fallback'],
     ['negative zero and leading zeros', '{"e":"trade","s":"X","p":"007.50","q":"-0","m":false}', 'fast'],
     ['trade id as a string is no id', '{"e":"trade","s":"X","p":"1","q":"1","m":false,"t":"12"}', 'fast'],
     ['unknown literal fields', '{"e":"trade","s":"X","p":"1","q":"1","m":false,"x":null,"y":true,"z":-1.5e-3}', 'fast'],
@@ -87,6 +105,31 @@ describe('BinanceScanner against JSON.parse', () => {
       expect(scanner.fallbacks).toBe(path === 'fast' ? 0 : 1);
     });
   }
+
+  it('reads markPrice messages into mark, index and funding, and says what is wrong with bad ones', () => {
+    const scanner = new BinanceScanner();
+    const mark = (symbol: string, m: number, index: number, funding: number) => ({ kind: MSG_MARK, symbol, mark: m, index, funding });
+    const bad = (what: string, detail: string) => ({ kind: MSG_MALFORMED, what, detail });
+    const cases: [string, Record<string, unknown>][] = [
+      ['{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":1562305380000,"s":"BTCUSDT","p":"11794.15000000","i":"11784.62659091","P":"11784.25641265","r":"0.00038167","T":1562306400000}}',
+        mark('BTCUSDT', 11794.15, 11784.62659091, 0.00038167)],
+      ['{"e":"markPriceUpdate","E":1,"s":"BTCUSD_201225","p":"10934.62615417","P":"1","i":"10933.62615417","r":"","T":0}',
+        mark('BTCUSD_201225', 10934.62615417, 10933.62615417, NaN)],
+      ['{"stream":"x@markPrice","data":{"s":"X","p":"5","r":"-0.00012"}}', mark('X', 5, NaN, -0.00012)],
+      ['{"e":"markPriceUpdate","s":"X","p":"5","i":null,"r":"1e-4"}', mark('X', 5, NaN, 1e-4)],
+      ['{"e":"markPriceUpdate","s":"X","i":"4"}', bad('missingField', 'markPriceUpdate field "p" is missing')],
+      ['{"e":"markPriceUpdate","s":"X","p":"","i":"4"}', bad('badNumber', 'markPriceUpdate field "p" is not a number: ""')],
+      ['{"e":"markPriceUpdate","s":"X","p":"5","i":"n/a"}', bad('badNumber', 'markPriceUpdate field "i" is not a number: "n/a"')],
+      ['{"e":"markPriceUpdate","s":"X","p":"5","r":true}', bad('badNumber', 'markPriceUpdate field "r" is not a number: true')],
+      ['{"e":"markPriceUpdate","p":"5"}', bad('missingField', 'markPriceUpdate field "s" is missing')],
+      ['{"stream":"x@markPrice@1m","data":{"s":"X","p":"5"}}', { kind: MSG_SKIP, what: 'markPrice@1m' }],
+    ];
+    for (const [json, want] of cases) {
+      const { fast, json: ref } = both(scanner, T + json);
+      expect(fast, json).toEqual(want);
+      expect(ref, json).toEqual(want);
+    }
+  });
 
   it('reads numbers to the same doubles as JSON.parse and unary plus, and decimals exactly', () => {
     const scanner = new BinanceScanner();

@@ -3,7 +3,7 @@
 // exactly in bigint, the sync rules written out as Binance states them; nothing shared with the code under test
 // but the parsed messages. The byte scanner against parseJsonMessage, compared field by field.
 import {
-  MSG_DEPTH, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, newParsedMessage, parseJsonMessage,
+  MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, newParsedMessage, parseJsonMessage,
   type Levels, type ParsedMessage,
 } from '../src/adapters/binance-message.js';
 import type { BinanceScanner } from '../src/adapters/binance-scan.js';
@@ -127,6 +127,7 @@ export function view(kind: number, m: ParsedMessage): Record<string, unknown> {
     case MSG_QUOTE: return { kind, symbol: m.symbol, bid: m.bid, bidSize: m.bidSize, ask: m.ask, askSize: m.askSize, updateId: m.updateId };
     case MSG_DEPTH: return { kind, symbol: m.symbol, U: m.firstUpdateId, u: m.updateId, pu: m.prevUpdateId, what: m.what, bids: levels(m.bids), asks: levels(m.asks) };
     case MSG_SNAPSHOT: return { kind, symbol: m.symbol, u: m.updateId, what: m.what, bids: levels(m.bids), asks: levels(m.asks) };
+    case MSG_MARK: return { kind, symbol: m.symbol, mark: m.mark, index: m.index, funding: m.funding };
     case MSG_SKIP: return { kind, what: m.what };
     default: return { kind, what: m.what, detail: m.detail };
   }

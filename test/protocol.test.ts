@@ -152,6 +152,7 @@ describe('producer messages round trip', () => {
       { ts: '1723161255030314668', seq: 5, instrument: 1, kind: 'quote', bid: '3000.1', bidSize: 1, ask: 3000.2, askSize: 0, bidDepth: 10 },
       { ts: '2024-08-08T23:54:15.030314669Z', instrument: 'BTC', kind: 'mark', mark: 61801.5, index: 61790.25, funding: 0.0001 },
       { ts: 1723161255030314, instrument: 'BTC-27SEP24-60000-C', kind: 'option', markIv: 0.55, underlying: 61850 },
+      { ts: 1723161255030315, instrument: 'BTC-27SEP24-60000-C', kind: 'option', markIv: 0.56, neighbourIv: 0.548 },
       { ts: TS, seq: 9007199254740993n, instrument: 'SOL', kind: 'value', value: -1.5 },
       { ts: TS, instrument: 'SOL', kind: 'trade', price: 1, size: 2, side: -1 },
     ];
@@ -160,6 +161,7 @@ describe('producer messages round trip', () => {
       { ts: TS + 1n, seq: 5n, instrument: 1, kind: 2, f: [3000.1, 1, 3000.2, 0, 10, NaN] },
       { ts: TS + 2n, seq: -1n, instrument: 0, kind: 3, f: [61801.5, 61790.25, 0.0001, NaN, NaN, NaN] },
       { ts: 1723161255030314n, seq: -1n, instrument: 3, kind: 4, f: [0.55, 61850, NaN, NaN, NaN, NaN] },
+      { ts: 1723161255030315n, seq: -1n, instrument: 3, kind: 4, f: [0.56, NaN, NaN, NaN, NaN, 0.548] },
       { ts: TS, seq: 9007199254740993n, instrument: 2, kind: 5, f: [-1.5, NaN, NaN, NaN, NaN, NaN] },
       { ts: TS, seq: -1n, instrument: 2, kind: 1, f: [1, 2, -1, NaN, NaN, NaN] },
     ];
@@ -411,6 +413,8 @@ describe('refusals: the code, and a message that names the problem', () => {
     expect(refuse(enc.cols(0, t))).toMatchObject({ code: 'nonFinite', field: 'side' });
     const mk = new EventBatch(1); mk.mark(0, TS, 1, NaN, -Infinity);
     expect(refuse(enc.cols(0, mk))).toMatchObject({ code: 'nonFinite', field: 'funding', message: 'event 0 (mark): funding is -Infinity' });
+    const op = new EventBatch(1); op.push(Kind.option, 3, TS, 0.5, NaN, NaN, NaN, NaN, Infinity);
+    expect(refuse(enc.cols(0, op))).toMatchObject({ code: 'nonFinite', field: 'neighbourIv', message: 'event 0 (option): neighbourIv is Infinity' });
     expect(refuse({ t: 'rows', seq: 0, rows: [{ ts: TS, instrument: 0, kind: 'value', value: NaN }] })).toMatchObject({ code: 'nonFinite', index: 0, field: 'value' });
   });
 
@@ -424,6 +428,7 @@ describe('refusals: the code, and a message that names the problem', () => {
       [(b) => b.mark(0, TS, 1, 0), 'index', 'event 0 (mark): index is 0, must be > 0'],
       [(b) => b.option(3, TS, -0.1), 'markIv', 'event 0 (option): markIv is -0.1, must be >= 0'],
       [(b) => b.option(3, TS, 0.5, -1), 'underlying', 'event 0 (option): underlying is -1, must be > 0'],
+      [(b) => b.push(Kind.option, 3, TS, 0.5, NaN, NaN, NaN, NaN, -0.2), 'neighbourIv', 'event 0 (option): neighbourIv is -0.2, must be >= 0'],
       [(b) => b.value(0, 0n, 1), 'ts', 'event 0 (value): ts is 0, must be > 0 (ns since the epoch)'],
       [(b) => b.value(0, -5n, 1), 'ts', 'event 0 (value): ts is -5, must be > 0 (ns since the epoch)'],
       [(b) => b.value(0, TS, 1, -5n), 'eseq', 'event 0 (value): eseq is -5, must be >= 0 (or -1: the server numbers it)'],

@@ -60,7 +60,7 @@ describe('BinanceReader on the committed sample', () => {
     expect(trades).toBe(6231);
     expect(quotes).toBe(30729);
     const { events, stats, batches } = await readAll(SAMPLE);
-    expect(stats.events).toEqual({ trade: trades, quote: quotes });
+    expect(stats.events).toEqual({ trade: trades, quote: quotes, mark: 0 });
     expect(events.length).toBe(trades + quotes);
     let t = 0, q = 0;
     for (let i = 0; i < events.length; i++) (events.kind[i] === Kind.trade ? t++ : events.kind[i] === Kind.quote ? q++ : 0);
@@ -69,7 +69,7 @@ describe('BinanceReader on the committed sample', () => {
     // The REST snapshot (line 49) loads BTCUSDT's book, which no depth diff ever continues in this sample: it
     // stays syncing, and quotes carry no depth.
     expect(stats.skipped).toEqual({});
-    expect(stats.messages).toEqual({ trade: trades, bookTicker: quotes, depth: 0, snapshot: 1 });
+    expect(stats.messages).toEqual({ trade: trades, bookTicker: quotes, depth: 0, snapshot: 1, markPrice: 0 });
     expect(stats.books.BTCUSDT?.state).toBe('syncing');
     expect(stats.quotes).toEqual({ fromTicker: quotes, fromBook: 0, withDepth: 0, superseded: 0 });
     expect(stats.malformed).toEqual({});
@@ -123,7 +123,7 @@ describe('BinanceReader on damaged input', () => {
     /* 6 */ '',
     /* 7 */ '{"stream":"btcusdt@trade","data":{}}',
     /* 8 */ '1000000000000000008 {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","b":[],"a":[]}}',
-    /* 9 */ '1000000000000000009 {"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","p":"1"}}',
+    /* 9 */ '1000000000000000009 {"stream":"btcusdt@aggTrade","data":{"e":"aggTrade","s":"BTCUSDT","p":"1"}}',
     /* 10 */ '1000000000000000010 {"lastUpdateId":1,"bids":[],"asks":[]}',
     /* 11 */ quote('1000000000000000011', '100.3', ''),
     /* 12 */ trade('1000000000000000012', '100.4', '0.5', true),
@@ -134,14 +134,14 @@ describe('BinanceReader on damaged input', () => {
 
   function checkDamaged(stats: BinanceStats, events: EventBatch): void {
     expect(stats.lines).toBe(15);
-    expect(stats.events).toEqual({ trade: 3, quote: 1 });
+    expect(stats.events).toEqual({ trade: 3, quote: 1, mark: 0 });
     expect(events.length).toBe(4);
     // The valid lines around the bad ones, in order: 1, 3, 12, 15.
     expect([...events.tsNs.subarray(0, events.length)]).toEqual([1000000000000000001n, 1000000000000000003n, 1000000000000000012n, 1000000000000000015n]);
     expect([...events.f[2].subarray(0, events.length)]).toEqual([1, 100.6, -1, 1]);
     // Line 8, a depth diff without symbol or sequence numbers, is malformed; line 10, a snapshot, loads a book.
-    expect(stats.skipped).toEqual({ 'markPrice@1s': 1 });
-    expect(stats.messages).toEqual({ trade: 3, bookTicker: 1, depth: 0, snapshot: 1 });
+    expect(stats.skipped).toEqual({ aggTrade: 1 });
+    expect(stats.messages).toEqual({ trade: 3, bookTicker: 1, depth: 0, snapshot: 1, markPrice: 0 });
     const m = stats.malformed;
     expect(Object.keys(m).sort()).toEqual(['badField', 'badJson', 'badNumber', 'badTimestamp', 'missingField']);
     expect(m.badJson?.lines).toEqual([2, 13]);

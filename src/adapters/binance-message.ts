@@ -9,6 +9,10 @@
 //                or a raw "e": "depthUpdate". Partial-book streams (`depth5`, `depth20@100ms`) are other types.
 //   snapshot     the REST depth snapshot a recorder writes into the capture: lastUpdateId, bids, asks (+ symbol on
 //                coin-margined futures); a line without "stream" that has "lastUpdateId"
+//   markPrice    futures `<symbol>@markPrice` and `@markPrice@1s` (raw "e": "markPriceUpdate"): s, p the mark price,
+//                i the index price and r the funding rate (both optional: absent, null or "" is none; COIN-M
+//                delivery contracts send "r": ""). E, P (estimated settle price) and T (next funding time) are not
+//                read.
 // Anything else with a stream type is MSG_SKIP; anything unreadable is MSG_MALFORMED with a reason.
 //
 // Book prices and sizes stay decimal: an integer mantissa and a count of decimals, exactly as written, so that the
@@ -20,6 +24,7 @@ export const MSG_SKIP = 3;
 export const MSG_MALFORMED = 4;
 export const MSG_DEPTH = 5;
 export const MSG_SNAPSHOT = 6;
+export const MSG_MARK = 7;
 
 export const MALFORMED_REASONS = ['badTimestamp', 'badJson', 'missingField', 'badNumber', 'badField', 'truncated', 'corrupt'] as const;
 export type MalformedReason = (typeof MALFORMED_REASONS)[number];
@@ -87,6 +92,10 @@ export interface ParsedMessage {
   bidSize: number;
   ask: number;
   askSize: number;
+  /** markPrice: mark price "p", index price "i" and funding rate "r" (the last two NaN when absent). */
+  mark: number;
+  index: number;
+  funding: number;
   /** Quote: the book update id "u" (NaN when absent). Depth: last update id "u". Snapshot: lastUpdateId. */
   updateId: number;
   /** Depth: first update id "U", and the previous message's last one "pu" (futures; NaN on spot). */
@@ -95,7 +104,7 @@ export interface ParsedMessage {
   /** Depth and snapshot levels. */
   bids: Levels;
   asks: Levels;
-  /** MSG_SKIP and MSG_DEPTH: the stream type (`depth@0ms`, `markPrice@1s`, ...). MSG_MALFORMED: the reason. */
+  /** MSG_SKIP and MSG_DEPTH: the stream type (`depth@0ms`, `aggTrade`, ...). MSG_MALFORMED: the reason. */
   what: string;
   /** MSG_MALFORMED: what exactly was wrong, for humans. */
   detail: string;
@@ -122,6 +131,9 @@ class Message implements ParsedMessage {
   bidSize = NaN;
   ask = NaN;
   askSize = NaN;
+  mark = NaN;
+  index = NaN;
+  funding = NaN;
   updateId = NaN;
   firstUpdateId = NaN;
   prevUpdateId = NaN;
@@ -140,6 +152,20 @@ export function isDiffDepthType(type: string): boolean {
   if (type === 'depth' || type === 'depthUpdate') return true;
   if (!type.startsWith('depth@') || !type.endsWith('ms') || type.length < 9) return false;
   for (let i = 6; i < type.length - 2; i++) {
+    const c = type.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/**
+ * A mark-price stream type: `markPrice` (every 3 s), `markPrice@1s`, any `markPrice@<n>s`, or a raw message's
+ * `markPriceUpdate`. The all-market `!markPrice@arr` streams (a list of updates per message) are not this.
+ */
+export function isMarkPriceType(type: string): boolean {
+  if (type === 'markPrice' || type === 'markPriceUpdate') return true;
+  if (!type.startsWith('markPrice@') || !type.endsWith('s') || type.length < 12) return false;
+  for (let i = 10; i < type.length - 1; i++) {
     const c = type.charCodeAt(i);
     if (c < 48 || c > 57) return false;
   }
@@ -220,6 +246,29 @@ function parseBookTicker(d: Json, out: ParsedMessage): number {
   out.bid = bid; out.bidSize = bidSize; out.ask = ask; out.askSize = askSize;
   out.updateId = optionalId(d.u);
   return MSG_QUOTE;
+}
+
+/** An optional decimal (index, funding): absent, null or "" give NaN; anything else must be a number. */
+function optionalField(d: Json, key: string, type: string, out: ParsedMessage): number | undefined {
+  const v = d[key];
+  if (v === undefined || v === null || v === '') return NaN;
+  const x = decimal(v);
+  if (x !== x) { malformed(out, 'badNumber', `${type} field "${key}" is not a number: ${show(v)}`); return undefined; }
+  return x;
+}
+
+function parseMarkPrice(d: Json, out: ParsedMessage): number {
+  if (!symbolOf(d, 'markPriceUpdate', out)) return MSG_MALFORMED;
+  const mark = field(d, 'p', 'markPriceUpdate', out);
+  if (mark !== mark) return MSG_MALFORMED;
+  const index = optionalField(d, 'i', 'markPriceUpdate', out);
+  if (index === undefined) return MSG_MALFORMED;
+  const funding = optionalField(d, 'r', 'markPriceUpdate', out);
+  if (funding === undefined) return MSG_MALFORMED;
+  out.mark = mark;
+  out.index = index;
+  out.funding = funding;
+  return MSG_MARK;
 }
 
 /** A sequence number (U, u, pu, lastUpdateId): a non-negative integer exact in a double, else NaN after recording why. */
@@ -353,5 +402,6 @@ export const parseJsonMessage: MessageParser = (line, start, out) => {
   if (type === 'trade') return parseTrade(d, out);
   if (type === 'bookTicker') return parseBookTicker(d, out);
   if (isDiffDepthType(type)) return parseDepth(d, type, out);
+  if (isMarkPriceType(type)) return parseMarkPrice(d, out);
   return skip(out, type);
 };

@@ -1,5 +1,5 @@
 // The fast parser: one pass over a capture line's bytes, for the message shapes Binance sends (trade, bookTicker,
-// depth diffs, the REST snapshot), with no JSON.parse, no string per field and no object per message. Anything it
+// depth diffs, the REST snapshot, markPrice), with no JSON.parse, no string per field and no object per message. Anything it
 // does not fully recognise (an escape in a string, a number where a string was expected, a key given twice, a
 // nested value under an unknown key, bad syntax) goes to parseJsonMessage, which then decides exactly as if the
 // scanner did not exist: the two agree on every line, and test/shared/binance-parse.test.ts holds them to it over
@@ -13,14 +13,15 @@
 // m / 10^k is then the correctly rounded double of the decimal (both operands are exact and IEEE division rounds
 // once), the same double JSON.parse + unary plus give. Longer ones go to the fallback.
 import {
-  isDiffDepthType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, POW10,
-  parseJsonMessage, type ParsedMessage,
+  isDiffDepthType, isMarkPriceType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT,
+  MSG_TRADE, POW10, parseJsonMessage, type ParsedMessage,
 } from './binance-message.js';
 
 // Field ids: the keys the classifier reads. Unknown keys are validated and skipped.
 const F_STREAM = 0, F_DATA = 1, F_E = 2, F_S = 3, F_P = 4, F_Q = 5, F_M = 6, F_B = 7, F_BSIZE = 8, F_A = 9,
-  F_ASIZE = 10, F_U = 11, F_FIRST = 12, F_PU = 13, F_T = 14, F_LAST_ID = 15, F_BIDS = 16, F_ASKS = 17, F_SYMBOL = 18;
-const NF = 19;
+  F_ASIZE = 10, F_U = 11, F_FIRST = 12, F_PU = 13, F_T = 14, F_LAST_ID = 15, F_BIDS = 16, F_ASKS = 17, F_SYMBOL = 18,
+  F_I = 19, F_R = 20;
+const NF = 21;
 /** Frames: the top-level object, and the "data" object of a combined-stream message. */
 const TOP = 0, DATA = NF;
 
@@ -32,7 +33,7 @@ const FAIL = -1;
 const Q = 34, BACKSLASH = 92, COMMA = 44, COLON = 58, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
 const DOT = 46, MINUS = 45, PLUS = 43, ZERO = 48, NINE = 57, AT = 64;
 
-const TYPE_TRADE = 1, TYPE_TICKER = 2, TYPE_DEPTH = 3, TYPE_OTHER = 4;
+const TYPE_TRADE = 1, TYPE_TICKER = 2, TYPE_DEPTH = 3, TYPE_OTHER = 4, TYPE_MARK = 5;
 
 /** NaN as a float64 load (see #trade). */
 const NAN = new Float64Array([NaN]);
@@ -204,6 +205,7 @@ export class BinanceScanner {
     if (type === TYPE_TRADE) return this.#trade(frame, out);
     if (type === TYPE_TICKER) return this.#ticker(frame, out);
     if (type === TYPE_DEPTH) return this.#depth(frame, typeFrom, typeTo, out);
+    if (type === TYPE_MARK) return this.#mark(frame, out);
     out.what = this.#interner.get(buf, typeFrom, typeTo);
     return MSG_SKIP;
   }
@@ -214,6 +216,7 @@ export class BinanceScanner {
     if (n === 5 && buf[from] === 116 /* t */ && buf[from + 1] === 114 && buf[from + 2] === 97 && buf[from + 3] === 100 && buf[from + 4] === 101) return TYPE_TRADE;
     if (n === 10 && buf[from] === 98 /* b */ && buf[from + 4] === 84 /* T */ && equalsAscii(buf, from, 'bookTicker')) return TYPE_TICKER;
     if (n >= 5 && buf[from] === 100 /* d */ && isDiffDepthType(this.#interner.get(buf, from, to))) return TYPE_DEPTH;
+    if (n >= 9 && buf[from] === 109 /* m */ && isMarkPriceType(this.#interner.get(buf, from, to))) return TYPE_MARK;
     return TYPE_OTHER;
   }
 
@@ -269,6 +272,28 @@ export class BinanceScanner {
     out.askSize = (neg[aq] === 1 ? -1 : 1) * (mant[aq] / POW10[dec[aq]]);
     out.updateId = this.#kindOf(u) === V_INT ? this.#int[u] : NAN[0];
     return MSG_QUOTE;
+  }
+
+  /**
+   * An optional decimal field (i, r) is usable: absent, null, "" (then NaN) or a plain decimal string; anything else
+   * goes to the fallback, which reads it or says what is wrong with it.
+   */
+  #optionalOk(slot: number): boolean {
+    const k = this.#kindOf(slot);
+    return k === 0 || k === V_NULL || (k === V_STRING && (this.#to[slot] === this.#from[slot] || this.#mant[slot] === this.#mant[slot]));
+  }
+
+  #mark(frame: number, out: ParsedMessage): number {
+    const symbol = this.#symbol(frame);
+    if (symbol === '') return FAIL;
+    const p = frame + F_P, i = frame + F_I, r = frame + F_R;
+    if (!this.#isDecimal(p) || !this.#optionalOk(i) || !this.#optionalOk(r)) return FAIL;
+    const mant = this.#mant, dec = this.#dec, neg = this.#neg;
+    out.symbol = symbol;
+    out.mark = (neg[p] === 1 ? -1 : 1) * (mant[p] / POW10[dec[p]]);
+    out.index = this.#isDecimal(i) ? (neg[i] === 1 ? -1 : 1) * (mant[i] / POW10[dec[i]]) : NAN[0];
+    out.funding = this.#isDecimal(r) ? (neg[r] === 1 ? -1 : 1) * (mant[r] / POW10[dec[r]]) : NAN[0];
+    return MSG_MARK;
   }
 
   #depth(frame: number, typeFrom: number, typeTo: number, out: ParsedMessage): number {
@@ -553,7 +578,7 @@ function equalsAscii(buf: Uint8Array, from: number, text: string): boolean {
 /** Field ids of the one-letter keys, by byte; -1 for the rest. */
 const ONE_LETTER_FIELD = new Int8Array(256).fill(-1);
 for (const [letter, f] of [['e', F_E], ['s', F_S], ['p', F_P], ['q', F_Q], ['m', F_M], ['b', F_B], ['B', F_BSIZE], ['a', F_A],
-  ['A', F_ASIZE], ['u', F_U], ['U', F_FIRST], ['t', F_T]] as const) ONE_LETTER_FIELD[letter.charCodeAt(0)] = f;
+  ['A', F_ASIZE], ['u', F_U], ['U', F_FIRST], ['t', F_T], ['i', F_I], ['r', F_R]] as const) ONE_LETTER_FIELD[letter.charCodeAt(0)] = f;
 
 /** The field id of the key in buf[from, to), or -1 for a key the classifier does not read. */
 function fieldOf(buf: Uint8Array, from: number, to: number): number {
@@ -573,6 +598,8 @@ function fieldOf(buf: Uint8Array, from: number, to: number): number {
       case 117: return F_U;      // u
       case 85: return F_FIRST;   // U
       case 116: return F_T;      // t
+      case 105: return F_I;      // i
+      case 114: return F_R;      // r
       default: return -1;
     }
   }

@@ -8,6 +8,8 @@
 //   depth diff   -> the instrument's order book (book.ts); after each diff applied to a live book, a quote event
 //                   with the book's depth
 //   snapshot     -> loads the book it belongs to (its "symbol", else the one book whose buffered diffs it fits)
+//   markPrice    -> mark event (futures `@markPrice`, `@markPrice@1s`): mark p, index i, funding rate r (the last two
+//                   absent when the message has none, as on COIN-M delivery contracts)
 //   other stream -> counted by type and skipped; anything unreadable -> counted by reason with its line number
 //                   and skipped: the replay goes on
 //
@@ -38,7 +40,7 @@ import { EventBatch } from '../events.js';
 import { Kind } from '../abi.js';
 import { Registry } from '../registry.js';
 import {
-  MSG_DEPTH, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, newParsedMessage,
+  MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, newParsedMessage,
   type MalformedReason, type MessageParser, type ParsedMessage,
 } from './binance-message.js';
 import { ReceiveTime, scanReceiveTime, sharedScanner, TIME_BAD, TIME_BLANK } from './binance-scan.js';
@@ -46,7 +48,7 @@ import { DIFF_APPLIED, DIFF_GAP, GAPS_KEPT, OrderBook, type BookOptions, type Bo
 import { ByteChunks, LineSplitter } from './chunks.js';
 
 export {
-  Levels, MALFORMED_REASONS, MSG_DEPTH, MSG_MALFORMED, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE,
+  isMarkPriceType, Levels, MALFORMED_REASONS, MSG_DEPTH, MSG_MALFORMED, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE,
   newParsedMessage, parseJsonMessage,
 } from './binance-message.js';
 export type { MalformedReason, MessageParser, ParsedMessage } from './binance-message.js';
@@ -75,10 +77,10 @@ export type OutOfOrderKind = (typeof OUT_OF_ORDER_KINDS)[number];
 export interface BinanceStats {
   /** Lines read, blank ones included. */
   lines: number;
-  /** Events produced: `quote` counts bookTicker quotes and book quotes (see `quotes`). */
-  events: { trade: number; quote: number };
+  /** Events produced: `quote` counts bookTicker quotes and book quotes (see `quotes`), `mark` markPrice messages. */
+  events: { trade: number; quote: number; mark: number };
   /** Messages recognised, by shape. */
-  messages: { trade: number; bookTicker: number; depth: number; snapshot: number };
+  messages: { trade: number; bookTicker: number; depth: number; snapshot: number; markPrice: number };
   quotes: {
     /** One per bookTicker line. */
     fromTicker: number;
@@ -232,7 +234,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     this.#bookOptions = opts.book === false ? undefined : opts.book === true || opts.book === undefined ? {} : opts.book;
     if (this.#bookOptions) new OrderBook('', this.#bookOptions); // check the options now, not at the first diff
     this.stats = {
-      lines: 0, events: { trade: 0, quote: 0 }, messages: { trade: 0, bookTicker: 0, depth: 0, snapshot: 0 },
+      lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 },
       quotes: { fromTicker: 0, fromBook: 0, withDepth: 0, superseded: 0 }, skipped: {}, malformed: {}, outOfOrder: {}, bookGaps: 0,
       books: {}, unattributedSnapshots: undefined, parserFallbacks: 0,
       firstTsNs: undefined, lastTsNs: undefined, gzip: false, bytesRead: 0,
@@ -359,13 +361,14 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
       this.stats.skipped[msg.what] = (this.stats.skipped[msg.what] ?? 0) + 1;
       return;
     }
-    if (kind !== MSG_TRADE && kind !== MSG_QUOTE && kind !== MSG_DEPTH && kind !== MSG_SNAPSHOT) {
+    if (kind !== MSG_TRADE && kind !== MSG_QUOTE && kind !== MSG_DEPTH && kind !== MSG_SNAPSHOT && kind !== MSG_MARK) {
       this.#count(this.stats.malformed, msg.what, lineNo, msg.detail);
       return;
     }
     this.#order();
     if (kind === MSG_QUOTE) this.#ticker(msg);
     else if (kind === MSG_TRADE) this.#trade(msg);
+    else if (kind === MSG_MARK) this.#mark(msg);
     else if (!this.#bookOptions) this.stats.skipped[msg.what] = (this.stats.skipped[msg.what] ?? 0) + 1;
     else if (kind === MSG_DEPTH) this.#depth(msg);
     else this.#snapshot(msg);
@@ -416,6 +419,14 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     this.#emit(Kind.trade, inst.id, msg.price, msg.size, msg.side, NaN, NaN, NaN);
     this.stats.messages.trade++;
     this.stats.events.trade++;
+  }
+
+  /** A markPrice message: a mark event, index and funding NaN when the message has none. */
+  #mark(msg: ParsedMessage): void {
+    const inst = this.#instrument(msg.symbol);
+    this.#emit(Kind.mark, inst.id, msg.mark, msg.index, msg.funding, NaN, NaN, NaN);
+    this.stats.messages.markPrice++;
+    this.stats.events.mark++;
   }
 
   #ticker(msg: ParsedMessage): void {

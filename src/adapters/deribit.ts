@@ -13,7 +13,8 @@
 //                                      taker's side). Sizes as Deribit gives them: options and linear contracts in
 //                                      the underlying, inverse futures in USD.
 //   ticker.<instrument>.<interval>  -> options: an option ticker event (mark_iv, underlying_price, mark_price,
-//                                      bid_iv, ask_iv; IVs turned from Deribit's percent into fractions);
+//                                      bid_iv, ask_iv; IVs turned from Deribit's percent into fractions; and f5,
+//                                      the neighbour IV: below);
 //                                      futures and perpetuals: a mark event (mark_price, index_price, funding_8h,
 //                                      else current_funding, else none); and a quote event from best_bid/ask
 //                                      price and amount (see `tickerQuotes`).
@@ -25,6 +26,20 @@
 //
 // Listing responses (public/get_instruments) register every instrument they list, with its contract terms, in the
 // InstrumentCatalog next to the Registry; they produce no events.
+//
+// Neighbour IV (option event field f5, `neighbourIv`): the mark IV the option's neighbours in strike put at its
+// strike, for the regression-residual detector (docs/wip-issue6.md, "Regression residuals"): y = the option's mark
+// IV, x = this. Per smile (options of one base, quote and settlement currency and one expiry, from the listing),
+// the reader keeps every option's latest mark IV with its time. For a ticker of strike K at time t it takes the
+// nearest strike below K and the nearest above K (other strikes, never K itself, so neither the option nor its
+// put or call twin) that has a usable IV, and interpolates linearly in ln(strike):
+//   w = ln(K / K_lo) / ln(K_hi / K_lo),   f5 = (1 - w) IV_lo + w IV_hi.
+// Usable: seen strictly before t (a ticker at the same time as this one is not used, so that tickers of one time
+// give the same f5 whatever their order in the file) and at most `neighbourMaxAgeMs` before t (default 60 s).
+// Calls and puts are pooled by default (`neighbourTypes`): both give a strike's IV, the more recent one where both
+// are usable, their mean at equal times. Otherwise NaN (absent): a wing (no usable strike on one side), an option
+// the listing does not give strike, expiry and type for, or a mark IV that is not > 0. Only lines already read
+// count: nothing from the future.
 //
 // Time: the receive time on the line (`auto` and `receive`), because it is monotonic over the whole capture. The
 // exchange's own `timestamp` (ms) is not: in ../shared/data/deribit a book snapshot carries an older timestamp
@@ -48,6 +63,8 @@ export interface DeribitStats extends ReaderStats {
   instruments: number;
   /** Events timed by the message's own timestamp because their line had no receive time. */
   exchangeTimed: number;
+  /** Option events given a neighbour IV (f5); the others have NaN there. */
+  neighbourIv: number;
 }
 
 export interface DeribitOptions {
@@ -78,6 +95,17 @@ export interface DeribitOptions {
    * option's spread is often wider than 1,000 bps (0.0015 / 0.0025 BTC), so a band of a few bps holds no level.
    */
   depthLevels?: number;
+  /**
+   * Neighbour IV (f5 of option events): how old, at most, a neighbour strike's mark IV may be, in ms of event time
+   * (default 60,000: Deribit sends an option's ticker every 100 ms to a few s while its mark moves).
+   */
+  neighbourMaxAgeMs?: number;
+  /**
+   * Which options give a strike's IV for the neighbour IV: `pooled` (default) calls and puts alike (Deribit's
+   * options are European, so by put-call parity a call and a put of one strike and expiry have one implied
+   * volatility; Deribit marks both from one surface), `sameType` only options of the asking option's type.
+   */
+  neighbourTypes?: 'pooled' | 'sameType';
 }
 
 type Json = Record<string, unknown>;
@@ -143,7 +171,71 @@ interface Instrument {
   id: number;
   symbol: string;
   book: Book | undefined;
+  /** Options: its smile, its strike there and its IV record, once the listing gave strike, expiry and type. */
+  smile: Smile | undefined;
+  strike: Strike | undefined;
+  iv: IvRecord | undefined;
+  isCall: boolean;
 }
+
+/**
+ * The latest mark IV of one option and its time (ns), and the one before it, of an earlier time: what a ticker at
+ * the same time as the latest one sees (only strictly earlier IVs count). Times -1n: none.
+ */
+class IvRecord {
+  iv = NaN;
+  ts = -1n;
+  prevIv = NaN;
+  prevTs = -1n;
+
+  /** Record the IV of time t (a time before the latest is ignored: the engine rejects such an event anyway). */
+  set(iv: number, t: bigint): void {
+    if (t > this.ts) {
+      this.prevIv = this.iv;
+      this.prevTs = this.ts;
+      this.ts = t;
+    } else if (t < this.ts) {
+      return;
+    }
+    this.iv = iv;
+  }
+}
+
+/** One strike of a smile: the call's and the put's IV records. */
+interface Strike {
+  strike: number;
+  call: IvRecord | undefined;
+  put: IvRecord | undefined;
+}
+
+/** The strikes of one smile, ascending. */
+class Smile {
+  readonly strikes: Strike[] = [];
+
+  /** Where a strike is, or would go. */
+  find(strike: number): number {
+    const a = this.strikes;
+    let lo = 0, hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid].strike < strike) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The entry of a strike, added in order when new. */
+  at(strike: number): Strike {
+    const a = this.strikes;
+    const lo = this.find(strike);
+    if (lo < a.length && a[lo].strike === strike) return a[lo];
+    const e: Strike = { strike, call: undefined, put: undefined };
+    a.splice(lo, 0, e);
+    return e;
+  }
+}
+
+/** What #usable leaves: the IV a strike gives. */
+let usableIv = NaN;
 
 /** A parse problem: the line is counted as malformed with this reason and detail. */
 class Malformed {
@@ -191,6 +283,10 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
   readonly #tickerQuotes: 'auto' | 'always' | 'never';
   readonly #depthLevels: number;
   readonly #instruments = new Map<string, Instrument>();
+  readonly #neighbourMaxAgeNs: bigint;
+  readonly #pooled: boolean;
+  /** Smiles by base/quote/settlement/expiry. */
+  readonly #smiles = new Map<string, Smile>();
   #batch: EventBatch;
   /** Receive time of the line being read: ns, or UNUSABLE. */
   #recvNs = UNUSABLE;
@@ -200,6 +296,12 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     const depthLevels = opts.depthLevels ?? 10;
     if (!(depthLevels >= 1)) throw new RangeError(`depthLevels must be at least 1, got ${depthLevels}`);
+    const maxAgeMs = opts.neighbourMaxAgeMs ?? 60_000;
+    if (!(maxAgeMs >= 0 && maxAgeMs <= 1e12)) throw new RangeError(`neighbourMaxAgeMs must be a number of ms from 0 to 1e12, got ${maxAgeMs}`);
+    const types = opts.neighbourTypes ?? 'pooled';
+    if (types !== 'pooled' && types !== 'sameType') throw new RangeError(`neighbourTypes must be "pooled" or "sameType", got ${JSON.stringify(types)}`);
+    this.#neighbourMaxAgeNs = BigInt(Math.round(maxAgeMs * 1e6));
+    this.#pooled = types === 'pooled';
     this.path = path;
     this.registry = opts.catalog?.registry ?? opts.registry ?? new Registry();
     if (opts.registry && opts.registry !== this.registry) throw new Error('deribit: the catalog must use the registry given');
@@ -212,7 +314,7 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     this.#tickerQuotes = opts.tickerQuotes ?? 'auto';
     this.#depthLevels = depthLevels;
     this.#batch = new EventBatch(batchSize);
-    this.stats = { ...newReaderStats(), instruments: 0, exchangeTimed: 0 };
+    this.stats = { ...newReaderStats(), instruments: 0, exchangeTimed: 0, neighbourIv: 0 };
   }
 
   #name(symbol: string): string { return this.#market ? `${this.#market}:${symbol}` : symbol; }
@@ -220,7 +322,7 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
   #instrument(symbol: string): Instrument {
     let inst = this.#instruments.get(symbol);
     if (inst === undefined) {
-      inst = { id: this.registry.id(this.#name(symbol)), symbol, book: undefined };
+      inst = { id: this.registry.id(this.#name(symbol)), symbol, book: undefined, smile: undefined, strike: undefined, iv: undefined, isCall: false };
       this.#instruments.set(symbol, inst);
     }
     return inst;
@@ -229,6 +331,60 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
   /** Option or not: from the listing when it was read, else from the message (only option tickers carry mark_iv). */
   #kind(inst: Instrument, d: Json): InstrumentKind {
     return this.catalog.get(inst.id)?.kind ?? ('mark_iv' in d ? 'option' : 'future');
+  }
+
+  /** Places an option in its smile when the listing gave its strike, expiry and type; false when it did not. */
+  #placed(inst: Instrument): boolean {
+    if (inst.strike !== undefined) return true;
+    const info = this.catalog.get(inst.id);
+    if (info === undefined || info.kind !== 'option' || info.strike === undefined || !(info.strike > 0)
+      || info.expiryMs === undefined || info.optionType === undefined) return false;
+    const key = `${info.base ?? ''}/${info.quote ?? ''}/${info.settlement ?? ''}/${info.expiryMs}`;
+    let smile = this.#smiles.get(key);
+    if (smile === undefined) this.#smiles.set(key, smile = new Smile());
+    const strike = smile.at(info.strike);
+    inst.iv = new IvRecord();
+    inst.isCall = info.optionType === 'call';
+    if (inst.isCall) strike.call = inst.iv; else strike.put = inst.iv;
+    inst.smile = smile;
+    inst.strike = strike;
+    return true;
+  }
+
+  /**
+   * The IV strike `e` gives at time t (into usableIv): from its call and put (or only `type`'s), the most
+   * recent IV seen strictly before t and at most the maximum age old; the mean of the two at equal times. False
+   * when there is none.
+   */
+  #usable(e: Strike, t: bigint, isCall: boolean): boolean {
+    let iv = NaN, ts = -1n;
+    for (let k = 0; k < 2; k++) {
+      const r = k === 0 ? e.call : e.put;
+      if (r === undefined || (!this.#pooled && (k === 0) !== isCall)) continue;
+      let v: number, vt: bigint;
+      if (r.ts >= 0n && r.ts < t) { v = r.iv; vt = r.ts; } else if (r.prevTs >= 0n && r.prevTs < t) { v = r.prevIv; vt = r.prevTs; } else continue;
+      if (t - vt > this.#neighbourMaxAgeNs) continue;
+      if (vt > ts) { iv = v; ts = vt; } else if (vt === ts) iv = (iv + v) / 2;
+    }
+    usableIv = iv;
+    return ts >= 0n;
+  }
+
+  /** The neighbour IV of a placed option at time t (see the file's header); NaN when there is none. */
+  #neighbourIv(inst: Instrument, t: bigint): number {
+    const smile = inst.smile!.strikes, own = inst.strike!, isCall = inst.isCall;
+    let i = inst.smile!.find(own.strike);
+    let lo = -1, ivLo = NaN;
+    for (let j = i - 1; j >= 0; j--) if (this.#usable(smile[j], t, isCall)) { lo = j; ivLo = usableIv; break; }
+    if (lo < 0) return NaN;
+    for (i = i + 1; i < smile.length; i++) {
+      if (this.#usable(smile[i], t, isCall)) {
+        const kLo = smile[lo].strike, kHi = smile[i].strike;
+        const w = Math.log(own.strike / kLo) / Math.log(kHi / kLo);
+        return (1 - w) * ivLo + w * usableIv;
+      }
+    }
+    return NaN;
   }
 
   /** The time of an event whose message says `exchangeMs`. */
@@ -302,14 +458,19 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     if (typeof symbol !== 'string' || symbol.length === 0) throw new Malformed('missingField', 'ticker field "instrument_name" is missing');
     const inst = this.#instrument(symbol);
     const ts = this.#ts(d.timestamp);
+    let ivRecord: IvRecord | undefined, markIv = NaN, neighbourIv = NaN;
     if (this.#kind(inst, d) === 'option') {
       // Deribit gives implied volatilities in percent (mark_iv 80.02); the engine's IV is a fraction (0.8002),
       // the unit the ivChange feature's minScale is set in. A bid or ask IV of 0 is Deribit's "none" (no order
       // on that side, or no volatility solves its price), never a volatility: absent.
-      const markIv = need(d, 'mark_iv', 'option ticker') / 100;
+      markIv = need(d, 'mark_iv', 'option ticker') / 100;
       const bidIv = opt(d, 'bid_iv', 'option ticker'), askIv = opt(d, 'ask_iv', 'option ticker');
       const underlying = opt(d, 'underlying_price', 'option ticker'), markPrice = opt(d, 'mark_price', 'option ticker');
-      this.#batch.option(inst.id, ts, markIv, underlying, markPrice, bidIv > 0 ? bidIv / 100 : NaN, askIv > 0 ? askIv / 100 : NaN);
+      if (this.#placed(inst)) {
+        ivRecord = inst.iv;
+        neighbourIv = this.#neighbourIv(inst, ts);
+      }
+      this.#batch.push(Kind.option, inst.id, ts, markIv, underlying, markPrice, bidIv > 0 ? bidIv / 100 : NaN, askIv > 0 ? askIv / 100 : NaN, neighbourIv);
       this.stats.events.option++;
     } else {
       const mark = need(d, 'mark_price', 'ticker');
@@ -323,6 +484,10 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     }
     this.#count(ts);
     this.#summaryQuote(inst, d, ts);
+    // Only now that the whole message is taken (the quote's fields were checked too): the option's IV is there for
+    // its neighbours' later tickers.
+    if (ivRecord !== undefined && markIv > 0) ivRecord.set(markIv, ts);
+    if (neighbourIv === neighbourIv) this.stats.neighbourIv++;
   }
 
   #quote(data: unknown): void {

@@ -26,7 +26,7 @@ export const NDJSON_FIELDS: Record<KindName, { required: readonly string[]; opti
   trade: { required: ['price', 'size'], optional: ['side'] },
   quote: { required: ['bid', 'bidSize', 'ask', 'askSize'], optional: ['bidDepth', 'askDepth'] },
   mark: { required: ['mark'], optional: ['index', 'funding'] },
-  option: { required: ['markIv'], optional: ['underlying', 'markPrice', 'bidIv', 'askIv'] },
+  option: { required: ['markIv'], optional: ['underlying', 'markPrice', 'bidIv', 'askIv', 'neighbourIv'] },
   value: { required: ['value'], optional: [] },
 };
 

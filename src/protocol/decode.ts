@@ -73,7 +73,7 @@ const RULES: Record<KindName, { required: number; bounds: Bound[] }> = {
   trade: { required: 3, bounds: ['pos', 'nonNeg', 'side'] },
   quote: { required: 4, bounds: ['pos', 'nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg'] },
   mark: { required: 1, bounds: ['pos', 'pos', 'any'] },
-  option: { required: 1, bounds: ['nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg'] },
+  option: { required: 1, bounds: ['nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg', 'nonNeg'] },
   value: { required: 1, bounds: ['any'] },
 };
 
@@ -428,10 +428,10 @@ function validate(c: Columns, tsWords: Int32Array, seqWords: Int32Array | null, 
         ok = m > 0 && m < Infinity && !(x <= 0 || x === Infinity) && fu !== Infinity && fu !== -Infinity;
         break;
       }
-      case 4: { // markIv >= 0; underlying absent or > 0; markPrice, bidIv, askIv absent or >= 0
-        const iv = f0[i], u = f1[i], mp = f2[i], bi = f3[i], ai = f4[i];
+      case 4: { // markIv >= 0; underlying absent or > 0; markPrice, bidIv, askIv, neighbourIv absent or >= 0
+        const iv = f0[i], u = f1[i], mp = f2[i], bi = f3[i], ai = f4[i], ni = f5[i];
         ok = iv >= 0 && iv < Infinity && !(u <= 0 || u === Infinity) && !(mp < 0 || mp === Infinity)
-          && !(bi < 0 || bi === Infinity) && !(ai < 0 || ai === Infinity);
+          && !(bi < 0 || bi === Infinity) && !(ai < 0 || ai === Infinity) && !(ni < 0 || ni === Infinity);
         break;
       }
       case 5: { // value: finite
