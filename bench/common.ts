@@ -53,3 +53,37 @@ export function printTable(title: string, rows: Row[]): void {
 export function fmt(x: number): string {
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 }
+
+/**
+ * The four cases every standalone learned-kernel benchmark runs (bench/hst.ts, ocsvm.ts, rls.ts): the module batched
+ * on one instrument, batched per instrument round-robin over `instruments` states, one JS->WASM call per point, and
+ * the TypeScript twin. `stepMany(state, firstPoint, count)` returns the first score written; `step(state, point)`
+ * one score; points are `stride` f64 apart from `xs`; `twinStep(i)` steps the twin on point i.
+ */
+export function kernelCases(k: {
+  label?: string; n: number; instruments: number; states: number[]; xs: number; stride: number;
+  stepMany: (state: number, first: number, count: number) => number; step: (state: number, point: number) => number;
+  twinStep: (i: number) => number; resetWasm: () => void; resetTwin: () => void; batchedNote?: string;
+}): Case[] {
+  const { n, instruments, states, xs, stride } = k;
+  const at = k.label ? `${k.label}: ` : '';
+  const per = n / instruments;
+  return [
+    { name: `${at}wasm, one instrument, batched${k.batchedNote ? ` (${k.batchedNote})` : ''}`, items: n, beforeEach: k.resetWasm, fn: () => k.stepMany(states[0], xs, n) },
+    { name: `${at}wasm, ${instruments} instruments round-robin, batched per instrument`, items: n, beforeEach: k.resetWasm, fn: () => {
+      let a = 0;
+      for (let j = 0; j < instruments; j++) a += k.stepMany(states[j], xs + 8 * stride * j * per, per);
+      return a;
+    } },
+    { name: `${at}wasm, one call per point from JS`, items: n, beforeEach: k.resetWasm, fn: () => {
+      let a = 0;
+      for (let i = 0; i < n; i++) a += k.step(states[0], xs + 8 * stride * i);
+      return a;
+    } },
+    { name: `${at}TypeScript twin, one instrument`, items: n, beforeEach: k.resetTwin, fn: () => {
+      let a = 0;
+      for (let i = 0; i < n; i++) a += k.twinStep(i);
+      return a;
+    } },
+  ];
+}

@@ -4,7 +4,7 @@
 import { HstModel, HstState, HST_DEFAULTS } from '../src/reference/hst.js';
 import { HstWasm } from '../src/wasm/hst.js';
 import { gaussian, mulberry32 } from '../src/random.js';
-import { measure, printTable, type Row } from './common.js';
+import { measure, printTable, type Row, kernelCases } from './common.js';
 
 export async function hstBench(opts: { n?: number; dims?: number; instruments?: number; quick?: boolean } = {}): Promise<Row[]> {
   const n = opts.n ?? (opts.quick ? 1 << 14 : 1 << 16);
@@ -35,27 +35,12 @@ export async function hstBench(opts: { n?: number; dims?: number; instruments?: 
   resetTwin();
   const rows = points.length / dims;
   const views = Array.from({ length: rows }, (_, i) => points.subarray(i * dims, (i + 1) * dims));
-  const per = n / instruments;
-
-  const result = await measure('hst', [
-    { name: `wasm, one instrument, batched (${dims} features)`, items: n, beforeEach: resetWasm, fn: () => { w.x.hst_step_many(states[0], m, xs, n, out); return w.f64(out, 1)[0]; } },
-    { name: `wasm, ${instruments} instruments round-robin, batched per instrument`, items: n, beforeEach: resetWasm, fn: () => {
-      let a = 0;
-      for (let k = 0; k < instruments; k++) { w.x.hst_step_many(states[k], m, xs + 8 * dims * k * per, per, out); a += w.f64(out, 1)[0]; }
-      return a;
-    } },
-    { name: 'wasm, one call per point from JS', items: n, beforeEach: resetWasm, fn: () => {
-      let a = 0;
-      for (let i = 0; i < n; i++) a += w.x.hst_step(states[0], m, xs + 8 * dims * i);
-      return a;
-    } },
-    { name: 'TypeScript twin, one instrument', items: n, beforeEach: resetTwin, fn: () => {
-      let a = 0;
-      const t = twins[0];
-      for (let i = 0; i < n; i++) a += t.step(views[i]);
-      return a;
-    } },
-  ], opts.quick ? { time: 500, iterations: 3 } : { time: 2000, iterations: 5 });
+  const result = await measure('hst', kernelCases({
+    n, instruments, states, xs, stride: dims, resetWasm, resetTwin, batchedNote: `${dims} features`,
+    stepMany: (s, first, count) => { w.x.hst_step_many(s, m, first, count, out); return w.f64(out, 1)[0]; },
+    step: (s, p) => w.x.hst_step(s, m, p),
+    twinStep: (i) => twins[0].step(views[i]),
+  }), opts.quick ? { time: 500, iterations: 3 } : { time: 2000, iterations: 5 });
   return result.concat([{ name: `bytes of state per instrument (${dims} features; 16 features: ${HstState.bytes(16, trees, height)}); shared trees ${w.x.hst_model_bytes(dims, trees, height)}`, nsPerItem: stateBytes, p99NsPerItem: NaN, iterations: 0, items: 0 }]);
 }
 

@@ -5,7 +5,7 @@
 import { OcsvmModel, OcsvmState, OC_DEFAULTS, defaultGamma } from '../src/reference/ocsvm.js';
 import { OcsvmWasm } from '../src/wasm/ocsvm.js';
 import { gaussian, mulberry32 } from '../src/random.js';
-import { measure, printTable, type Row } from './common.js';
+import { measure, printTable, type Row, kernelCases } from './common.js';
 
 export async function ocsvmBench(opts: { n?: number; dims?: number; components?: number; instruments?: number; quick?: boolean } = {}): Promise<Row[]> {
   const n = opts.n ?? (opts.quick ? 1 << 14 : 1 << 16);
@@ -37,27 +37,12 @@ export async function ocsvmBench(opts: { n?: number; dims?: number; components?:
   const resetTwin = (): void => { twins = Array.from({ length: instruments }, () => new OcsvmState(model, nu, window, warmup, scaler)); };
   resetTwin();
   const views = Array.from({ length: n }, (_, i) => points.subarray(i * dims, (i + 1) * dims));
-  const per = n / instruments;
-
-  const result = await measure('ocsvm', [
-    { name: `wasm, one instrument, batched (${dims} features, ${D} components)`, items: n, beforeEach: resetWasm, fn: () => { w.x.ocsvm_step_many(states[0], m, xs, n, out); return w.f64(out, 1)[0]; } },
-    { name: `wasm, ${instruments} instruments round-robin, batched per instrument`, items: n, beforeEach: resetWasm, fn: () => {
-      let a = 0;
-      for (let k = 0; k < instruments; k++) { w.x.ocsvm_step_many(states[k], m, xs + 8 * dims * k * per, per, out); a += w.f64(out, 1)[0]; }
-      return a;
-    } },
-    { name: 'wasm, one call per point from JS', items: n, beforeEach: resetWasm, fn: () => {
-      let a = 0;
-      for (let i = 0; i < n; i++) a += w.x.ocsvm_step(states[0], m, xs + 8 * dims * i);
-      return a;
-    } },
-    { name: 'TypeScript twin, one instrument', items: n, beforeEach: resetTwin, fn: () => {
-      let a = 0;
-      const t = twins[0];
-      for (let i = 0; i < n; i++) a += t.step(views[i]);
-      return a;
-    } },
-  ], opts.quick ? { time: 500, iterations: 3 } : { time: 2000, iterations: 5 });
+  const result = await measure('ocsvm', kernelCases({
+    n, instruments, states, xs, stride: dims, resetWasm, resetTwin, batchedNote: `${dims} features, ${D} components`,
+    stepMany: (s, first, count) => { w.x.ocsvm_step_many(s, m, first, count, out); return w.f64(out, 1)[0]; },
+    step: (s, p) => w.x.ocsvm_step(s, m, p),
+    twinStep: (i) => twins[0].step(views[i]),
+  }), opts.quick ? { time: 500, iterations: 3 } : { time: 2000, iterations: 5 });
   return result.concat([{ name: `bytes of state per instrument (${dims} features, ${D} components); shared model ${w.x.ocsvm_model_bytes(dims, D)}`, nsPerItem: stateBytes, p99NsPerItem: NaN, iterations: 0, items: 0 }]);
 }
 

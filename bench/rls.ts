@@ -4,7 +4,7 @@
 import { RlsState, RLS_DEFAULTS } from '../src/reference/rls.js';
 import { RlsWasm } from '../src/wasm/rls.js';
 import { gaussian, mulberry32 } from '../src/random.js';
-import { measure, printTable, type Row } from './common.js';
+import { measure, printTable, type Row, kernelCases } from './common.js';
 
 export async function rlsBench(opts: { n?: number; d: number; instruments?: number; quick?: boolean }): Promise<Row[]> {
   const n = opts.n ?? (opts.quick ? 1 << 14 : 1 << 16);
@@ -41,26 +41,12 @@ export async function rlsBench(opts: { n?: number; d: number; instruments?: numb
   const resetTwin = (): void => { twin = new RlsState(d, 1); };
   const xs = Array.from({ length: n }, (_, i) => points.subarray(i * stride + 1, (i + 1) * stride));
   const ys = Array.from({ length: n }, (_, i) => points[i * stride]);
-  const per = n / instruments;
-
-  return measure(`rls d ${d}`, [
-    { name: `d ${d}: wasm, one instrument, batched (rls_step_many)`, items: n, beforeEach: resetWasm, fn: () => { w.x.rls_step_many(states[0], m, pts, n, out); return w.f64(out, 1)[0]; } },
-    { name: `d ${d}: wasm, ${instruments} instruments round-robin, batched per instrument`, items: n, beforeEach: resetWasm, fn: () => {
-      let a = 0;
-      for (let k = 0; k < instruments; k++) { w.x.rls_step_many(states[k], m, pts + 8 * stride * k * per, per, out); a += w.f64(out, 1)[0]; }
-      return a;
-    } },
-    { name: `d ${d}: wasm, one call per point from JS (rls_step)`, items: n, beforeEach: resetWasm, fn: () => {
-      let a = 0;
-      for (let i = 0; i < n; i++) a += w.x.rls_step(states[0], m, pts + 8 * stride * i);
-      return a;
-    } },
-    { name: `d ${d}: TypeScript twin, one instrument`, items: n, beforeEach: resetTwin, fn: () => {
-      let a = 0;
-      for (let i = 0; i < n; i++) a += twin.step(ys[i], xs[i]);
-      return a;
-    } },
-  ], opts.quick ? { time: 500, iterations: 3 } : { time: 2000, iterations: 5 });
+  return measure(`rls d ${d}`, kernelCases({
+    label: `d ${d}`, n, instruments, states, xs: pts, stride, resetWasm, resetTwin, batchedNote: 'rls_step_many',
+    stepMany: (s, first, count) => { w.x.rls_step_many(s, m, first, count, out); return w.f64(out, 1)[0]; },
+    step: (s, p) => w.x.rls_step(s, m, p),
+    twinStep: (i) => twin.step(ys[i], xs[i]),
+  }), opts.quick ? { time: 500, iterations: 3 } : { time: 2000, iterations: 5 });
 }
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;

@@ -1,9 +1,8 @@
 // Host handles on the Half-Space Trees kernel module (build/hst.wasm, from assembly/hst-kernel.ts): a model and
 // per-instrument states at offsets in a memory the host owns, the same surface as the twin (src/reference/hst.ts).
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { KernelWasm, type KernelBuild } from './kernel.js';
 
-export type HstBuild = 'release' | 'debug';
+export type HstBuild = KernelBuild;
 
 export interface HstExports {
   hst_model_bytes(dims: number, trees: number, height: number): number;
@@ -15,41 +14,9 @@ export interface HstExports {
   hst_step_many(s: number, m: number, xs: number, n: number, out: number): void;
 }
 
-const FILES: Record<HstBuild, string> = { release: 'hst.wasm', debug: 'hst.debug.wasm' };
-const modules = new Map<HstBuild, WebAssembly.Module>();
-
-function hstModule(build: HstBuild): WebAssembly.Module {
-  let m = modules.get(build);
-  if (!m) {
-    const file = FILES[build];
-    const candidates = ['../../build/', '../../../build/'].map((up) => fileURLToPath(new URL(up + file, import.meta.url)));
-    const path = candidates.find((p) => existsSync(p)) ?? candidates[0];
-    m = new WebAssembly.Module(new Uint8Array(readFileSync(path)));
-    modules.set(build, m);
-  }
-  return m;
-}
-
-const align16 = (n: number): number => (n + 15) & ~15;
-
 /** One instance of the kernel over its own memory, with a bump allocator above the first page. */
-export class HstWasm {
-  readonly x: HstExports;
-  readonly memory: WebAssembly.Memory;
-  #next = 65536;
-  constructor(build: HstBuild = 'release', pages = 64) {
-    this.memory = new WebAssembly.Memory({ initial: pages });
-    this.x = new WebAssembly.Instance(hstModule(build), { env: { memory: this.memory } }).exports as unknown as HstExports;
-  }
-  alloc(bytes: number): number {
-    const p = this.#next;
-    this.#next = align16(p + bytes);
-    const need = Math.ceil(this.#next / 65536) - this.memory.buffer.byteLength / 65536;
-    if (need > 0) this.memory.grow(need);
-    return p;
-  }
-  f64(p: number, n: number): Float64Array { return new Float64Array(this.memory.buffer, p, n); }
-  bytes(p: number, n: number): Uint8Array { return new Uint8Array(this.memory.buffer, p, n); }
+export class HstWasm extends KernelWasm<HstExports> {
+  constructor(build: HstBuild = 'release', pages = 64) { super('hst', build, pages); }
 
   model(dims: number, trees: number, height: number, seed: number, padding = 0.15): number {
     const bytes = this.x.hst_model_bytes(dims, trees, height);

@@ -1,9 +1,8 @@
 // Host handles on the one-class SVM kernel module (build/ocsvm.wasm, from assembly/ocsvm-kernel.ts): a model and
 // per-instrument states at offsets in a memory the host owns, the same surface as the twin (src/reference/ocsvm.ts).
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { KernelWasm, type KernelBuild } from './kernel.js';
 
-export type OcsvmBuild = 'release' | 'debug';
+export type OcsvmBuild = KernelBuild;
 
 export interface OcsvmExports {
   ocsvm_model_bytes(dims: number, components: number): number;
@@ -17,41 +16,9 @@ export interface OcsvmExports {
   ocsvm_log(x: number): number;
 }
 
-const FILES: Record<OcsvmBuild, string> = { release: 'ocsvm.wasm', debug: 'ocsvm.debug.wasm' };
-const modules = new Map<OcsvmBuild, WebAssembly.Module>();
-
-function ocsvmModule(build: OcsvmBuild): WebAssembly.Module {
-  let m = modules.get(build);
-  if (!m) {
-    const file = FILES[build];
-    const candidates = ['../../build/', '../../../build/'].map((up) => fileURLToPath(new URL(up + file, import.meta.url)));
-    const path = candidates.find((p) => existsSync(p)) ?? candidates[0];
-    m = new WebAssembly.Module(new Uint8Array(readFileSync(path)));
-    modules.set(build, m);
-  }
-  return m;
-}
-
-const align16 = (n: number): number => (n + 15) & ~15;
-
 /** One instance of the kernel over its own memory, with a bump allocator above the first page. */
-export class OcsvmWasm {
-  readonly x: OcsvmExports;
-  readonly memory: WebAssembly.Memory;
-  #next = 65536;
-  constructor(build: OcsvmBuild = 'release', pages = 4) {
-    this.memory = new WebAssembly.Memory({ initial: pages });
-    this.x = new WebAssembly.Instance(ocsvmModule(build), { env: { memory: this.memory } }).exports as unknown as OcsvmExports;
-  }
-  alloc(bytes: number): number {
-    const p = this.#next;
-    this.#next = align16(p + bytes);
-    const need = Math.ceil(this.#next / 65536) - this.memory.buffer.byteLength / 65536;
-    if (need > 0) this.memory.grow(need);
-    return p;
-  }
-  f64(p: number, n: number): Float64Array { return new Float64Array(this.memory.buffer, p, n); }
-  bytes(p: number, n: number): Uint8Array { return new Uint8Array(this.memory.buffer, p, n); }
+export class OcsvmWasm extends KernelWasm<OcsvmExports> {
+  constructor(build: OcsvmBuild = 'release', pages = 4) { super('ocsvm', build, pages); }
 
   model(dims: number, components: number, gamma: number, seed: number): number {
     const bytes = this.x.ocsvm_model_bytes(dims, components);

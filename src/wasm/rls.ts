@@ -1,11 +1,10 @@
 // Host handles on the regression-residual kernel module (build/rls.wasm, from assembly/rls-kernel.ts): a model (the
 // shape) and per-instrument states at offsets in a memory the host owns, the same surface as the twin
 // (src/reference/rls.ts).
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { KernelWasm, type KernelBuild } from './kernel.js';
 import { RLS_DEFAULTS, rlsParamError, type RlsParams } from '../reference/rls.js';
 
-export type RlsBuild = 'release' | 'debug';
+export type RlsBuild = KernelBuild;
 
 export interface RlsExports {
   rls_model_bytes(d: number, intercept: number): number;
@@ -17,41 +16,9 @@ export interface RlsExports {
   rls_step_many(s: number, m: number, pts: number, n: number, out: number): void;
 }
 
-const FILES: Record<RlsBuild, string> = { release: 'rls.wasm', debug: 'rls.debug.wasm' };
-const modules = new Map<RlsBuild, WebAssembly.Module>();
-
-function rlsModule(build: RlsBuild): WebAssembly.Module {
-  let m = modules.get(build);
-  if (!m) {
-    const file = FILES[build];
-    const candidates = ['../../build/', '../../../build/'].map((up) => fileURLToPath(new URL(up + file, import.meta.url)));
-    const path = candidates.find((p) => existsSync(p)) ?? candidates[0];
-    m = new WebAssembly.Module(new Uint8Array(readFileSync(path)));
-    modules.set(build, m);
-  }
-  return m;
-}
-
-const align16 = (n: number): number => (n + 15) & ~15;
-
 /** One instance of the kernel over its own memory, with a bump allocator above the first page. */
-export class RlsWasm {
-  readonly x: RlsExports;
-  readonly memory: WebAssembly.Memory;
-  #next = 65536;
-  constructor(build: RlsBuild = 'release', pages = 4) {
-    this.memory = new WebAssembly.Memory({ initial: pages });
-    this.x = new WebAssembly.Instance(rlsModule(build), { env: { memory: this.memory } }).exports as unknown as RlsExports;
-  }
-  alloc(bytes: number): number {
-    const p = this.#next;
-    this.#next = align16(p + bytes);
-    const need = Math.ceil(this.#next / 65536) - this.memory.buffer.byteLength / 65536;
-    if (need > 0) this.memory.grow(need);
-    return p;
-  }
-  f64(p: number, n: number): Float64Array { return new Float64Array(this.memory.buffer, p, n); }
-  bytes(p: number, n: number): Uint8Array { return new Uint8Array(this.memory.buffer, p, n); }
+export class RlsWasm extends KernelWasm<RlsExports> {
+  constructor(build: RlsBuild = 'release', pages = 4) { super('rls', build, pages); }
 
   model(d: number, intercept: 0 | 1): number {
     const bytes = this.x.rls_model_bytes(d, intercept);
