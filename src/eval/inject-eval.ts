@@ -66,6 +66,12 @@ export interface SweepRow {
   /** The channel's alerts on the untouched captures at this threshold, and per instrument-hour. */
   falseAlarms: number;
   falseAlarmsPerHour: number;
+  /**
+   * The channel's points at or above the threshold on the untouched captures (never more at a higher threshold of a
+   * static channel; its alerts can be: where a lower threshold holds one episode through two peaks, a higher one
+   * ends it between them and alerts twice).
+   */
+  exceedances: number;
   /** The detection rate chance alone gives at that rate: 1 - exp(-rate x window), for comparison with the cells. */
   chance: number;
 }
@@ -104,7 +110,7 @@ export interface CaptureResult {
 
 export interface InjectEvalReport {
   options: { per: number; seed: number; delayMs: number; bandSeconds: number; bandZ: number; config: Record<string, unknown> | 'default'; indexFrom?: string };
-  types: { name: string; kind: string; summary: string; durationMs: number; needsDepth: boolean; expected: string[]; sets: string[]; params: Record<string, number | string> }[];
+  types: { name: string; kind: string; summary: string; durationMs: number; needsDepth: boolean; needsIndex: boolean; expected: string[]; sets: string[]; params: Record<string, number | string> }[];
   captures: CaptureResult[];
   instrumentHours: number;
   channels: ChannelRow[];
@@ -199,6 +205,7 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
   });
   const sweepFound = variants.map(() => new Map<string, { found: number; delays: number[] }>()); // type -> ...
   const sweepAlarms = variants.map(() => 0);
+  const sweepExceed = variants.map(() => 0);
 
   // The index: the main instrument's quote mids of one capture.
   let index: { path: string; series: IndexSeries } | undefined;
@@ -235,17 +242,21 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
     // The untouched capture: false alarms, the features it feeds, and what no placement may be near.
     const engine = Engine.create({ ...config, autoRegister: true });
     const untouched = engine.ingest(engineSrc).alerts;
-    const untouchedV = variants.map((v, k) => {
-      const alerts = run(v.config, engineSrc);
-      sweepAlarms[k] += alerts.filter((a) => channelOf(a) === sweeps[v.sweep].channel).length;
-      return alerts;
-    });
     const spans = new Map<number, [bigint, bigint]>();
     for (let i = 0; i < src.length; i++) {
       const s = spans.get(src.instrument[i]);
       if (s) s[1] = src.tsNs[i]; else spans.set(src.instrument[i], [src.tsNs[i], src.tsNs[i]]);
     }
     const hours = [...spans.values()].reduce((a, [f, l]) => a + Number(l - f) / 3.6e12, 0);
+    const untouchedV = variants.map((v, k) => {
+      const e = Engine.create({ ...v.config, autoRegister: true });
+      const alerts = e.ingest(engineSrc).alerts;
+      const ch = sweeps[v.sweep].channel;
+      sweepAlarms[k] += alerts.filter((a) => channelOf(a) === ch).length;
+      const [f, d] = ch.split('.') as [AlertFeatureName, AlertDetectorName];
+      for (const i of spans.keys()) sweepExceed[k] += e.channelStat(i, f, d, 'exceedances');
+      return alerts;
+    });
     hoursTotal += hours;
     untouchedTotal += untouched.length;
     for (const a of untouched) { channels.add(channelOf(a)); falseAlarms.set(channelOf(a), (falseAlarms.get(channelOf(a)) ?? 0) + 1); }
@@ -385,7 +396,7 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
     sweeps[v.sweep].rows.push({
       threshold: v.threshold,
       detection: Object.fromEntries(types.map((t) => [t.name, cell(sweepFound[k].get(t.name), t.name)])),
-      falseAlarms: sweepAlarms[k], falseAlarmsPerHour: perHour, chance: 1 - Math.exp(-perHour * delayMs / 3.6e6),
+      falseAlarms: sweepAlarms[k], falseAlarmsPerHour: perHour, exceedances: sweepExceed[k], chance: 1 - Math.exp(-perHour * delayMs / 3.6e6),
     });
   });
   return {
@@ -394,7 +405,7 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
       ...(index ? { indexFrom: basename(index.path) } : {}),
     },
     types: types.map((t) => ({
-      name: t.name, kind: t.kind, summary: t.summary, durationMs: t.durationMs, needsDepth: t.needsDepth,
+      name: t.name, kind: t.kind, summary: t.summary, durationMs: t.durationMs, needsDepth: t.needsDepth, needsIndex: t.needsIndex === true,
       expected: t.expected, sets: t.sets, params: t.params,
     })),
     captures, instrumentHours: hoursTotal,
