@@ -455,10 +455,13 @@ export function formatInjectTable(r: InjectEvalReport): string {
 /** A sweep: a row per threshold, the channel's detection rate per type, its false alarms per hour, and chance. */
 export function formatSweep(r: InjectEvalReport, sw: SweepResult): string {
   const types = r.types.filter((t) => sw.rows.some((x) => x.detection[t.name].placed > 0));
-  const head = [`${sw.channel} (${sw.mode})`, ...types.map((t) => t.name), 'false/h', 'chance'];
-  const rows = sw.rows.map((x) => [String(x.threshold), ...types.map((t) => pct(x.detection[t.name])), x.falseAlarmsPerHour.toFixed(1), `${(x.chance * 100).toFixed(0)}%`]);
+  const head = [`${sw.channel} (${sw.mode})`, ...types.map((t) => t.name), 'false/h', 'chance', 'over/h'];
+  const rows = sw.rows.map((x) => [
+    String(x.threshold), ...types.map((t) => pct(x.detection[t.name])), x.falseAlarmsPerHour.toFixed(1), `${(x.chance * 100).toFixed(0)}%`,
+    (r.instrumentHours > 0 ? x.exceedances / r.instrumentHours : 0).toFixed(0),
+  ]);
   const all = [head, ...rows];
   const widths = head.map((_, c) => Math.max(...all.map((row) => row[c].length)));
   const fmt = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd();
-  return [fmt(head), ...rows.map(fmt), `(chance: the rate an alert at false/h lands in a ${r.options.delayMs / 1000} s window by itself)`].join('\n') + '\n';
+  return [fmt(head), ...rows.map(fmt), `(chance: the rate an alert at false/h lands in a ${r.options.delayMs / 1000} s window by itself; over/h: points at or above the threshold on the untouched captures per instrument-hour, one alert episode can hold many)`].join('\n') + '\n';
 }
