@@ -154,6 +154,68 @@ describe('atc eval nab', () => {
     expect(ownOf('artificialWithAnomaly/b.csv')).toBeGreaterThan(0); // the others keep the configured 100 bps
   });
 
+  it('a learned channel the configuration enables over value features is scored like the others and joins the ensemble', async () => {
+    const cfg = join(dir, 'hst.json');
+    writeFileSync(cfg, JSON.stringify({
+      features: { valueChange: { enabled: true, detectors: [] } }, // a coordinate for HST, no channel of its own in the ensemble
+      learned: { hst: { enabled: true, features: ['value', 'valueChange'], window: 64 } },
+      thresholds: { novelty: { mode: 'static', threshold: 100 }, hst: { mode: 'static', threshold: 6 } },
+    }));
+    const hstOut = join(dir, 'results-hst');
+    const r = await run(['eval', 'nab', '--data', dir, '--config', cfg, '--json', '--out', hstOut]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout) as NabEvalReport;
+    const names = rep.detectors.map((d) => d.name);
+    expect(names.slice(0, -1)).toEqual(report.detectors.map((d) => d.name)); // the table's rows, then the learned one
+    expect(names.at(-1)).toBe('vector.hst');
+    expect(rep.detectors.filter((d) => d.configured).map((d) => d.name)).toEqual(['ensemble', 'value.novelty', 'vector.hst']);
+    const hst = rep.detectors.at(-1)!;
+    for (const p of PROFILE_NAMES) {
+      expect(Number.isFinite(hst.own[p]), p).toBe(true);
+      expect(hst.hindsight[p].score).toBeGreaterThanOrEqual(0); // the null detector's 0 is always available in hindsight
+    }
+    // The other channels are unchanged by it (channels are independent); the ensemble now holds HST's alerts too.
+    expect(rep.detectors.find((d) => d.name === 'value.novelty')).toEqual(report.detectors.find((d) => d.name === 'value.novelty'));
+    const { runs, channels } = await evalNab({ dataDir: dir, config: await (await import('../src/cli-common.js')).loadReplayConfig(cfg) });
+    const k = channels.findIndex((c) => c.name === 'vector.hst');
+    const nov = channels.findIndex((c) => c.name === 'value.novelty');
+    expect(channels[k]).toMatchObject({ feature: 'vector', detector: 'hst', learned: true, configured: true });
+    let alerts = 0, scored = 0;
+    for (const run of runs) {
+      const n = run.tsMs.length;
+      for (let i = 0; i < n; i++) {
+        // HST steps on every row (value is observed on each); it scores 0 through its first window of 64 rows.
+        if (i < 64) expect(run.scores[k][i]).toBe(0);
+        else if (run.scores[k][i] > 0) scored++;
+        expect(run.scores[k][i]).toBeLessThan(1);
+        if (run.own[k][i]) { alerts++; expect(run.scores[k][i]).toBeGreaterThanOrEqual(0.5); }
+        expect(run.ensemble.own[i]).toBe(run.own[k][i] | run.own[nov][i]);
+        expect(run.ensemble.scores[i]).toBe(Math.max(run.scores[k][i], run.scores[nov][i]));
+      }
+    }
+    expect(scored).toBeGreaterThan(runs.reduce((a, x) => a + x.tsMs.length - 64, 0) * 0.9);
+    expect(alerts).toBeGreaterThan(0);
+    // Its result files rescore to the printed scores, as for every detector.
+    const t = JSON.parse(readFileSync(join(hstOut, 'thresholds.json'), 'utf8')) as Record<string, Record<string, { threshold: number }>>;
+    const labels = parseLabelWindows(JSON.parse(readFileSync(join(dir, 'labels/combined_windows.json'), 'utf8')));
+    for (const own of [false, true]) {
+      const det = nabDetectorName('vector.hst', own);
+      expect(det).toBe(own ? 'atc_own_vector_hst' : 'atc_vector_hst');
+      const series = readdirSync(join(hstOut, det)).sort().flatMap((cat) => readdirSync(join(hstOut, det, cat)).sort().map((f) => {
+        const rows = readFileSync(join(hstOut, det, cat, f), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+        const key = `${cat}/${f.slice(det.length + 1)}`;
+        return { tsMs: rows.map((c) => labelTimeMs(c[0]) as number), scores: rows.map((c) => Number(c[2])), windows: labels.get(key)! };
+      }));
+      expect(scoreCorpus(series, t[det].standard.threshold, NAB_PROFILES.standard).normalized).toBe(own ? hst.own.standard : hst.hindsight.standard.score);
+    }
+    // Over market features (the default vector) it could never step on a value series: no row, as before.
+    const market = join(dir, 'hst-market.json');
+    writeFileSync(market, JSON.stringify({ learned: { hst: { enabled: true } } }));
+    const m = await run(['eval', 'nab', '--data', dir, '--config', market, '--json']);
+    expect(m.code, m.stderr).toBe(0);
+    expect((JSON.parse(m.stdout) as NabEvalReport).detectors.map((d) => d.name)).toEqual(report.detectors.map((d) => d.name));
+  });
+
   it('usage errors name what is wrong', async () => {
     const cases: [string[], RegExp][] = [
       [['eval', 'nab'], /--data DIR is required/],

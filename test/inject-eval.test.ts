@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Kind } from '../src/abi.js';
 import type { EventBatch } from '../src/events.js';
-import { formatInjectTable, injectEval, type InjectEvalReport } from '../src/eval/inject-eval.js';
+import { formatInjectTable, formatSweep, injectEval, type InjectEvalReport } from '../src/eval/inject-eval.js';
 import {
-  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, bandOf, checkBands, flowAgainstBook, indexAt, mainInstrument, measureSeconds, quoteStuffing,
-  readCapture, SECOND_NS, thinMarket, type AnomalyType, type SecondFeature, type SecondSeries,
+  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, bandOf, checkBands, fairValueDrift, flowAgainstBook, indexAt, INDEX_STALE_NS, mainInstrument, MARK_OFFSET_NS,
+  measureSeconds, quoteMids, quoteStuffing, readCapture, SECOND_NS, thinMarket, withIndexMarks, type AnomalyType, type SecondFeature, type SecondSeries,
 } from '../src/eval/inject.js';
+import { parseSweep } from '../scripts/inject-eval.js';
 import { mulberry32 } from '../src/random.js';
 import { alertRate } from '../scripts/alert-rate.js';
 
@@ -21,12 +22,13 @@ describe('eval:inject on the committed 3-minute sample', () => {
   let r: InjectEvalReport;
   beforeAll(async () => { r = await injectEval({ captures: [SAMPLE], per: 3, seed: 7 }); });
 
-  it('places every type it can (3 each; the depth types need depth-diff quotes, which this sample has not)', () => {
+  it('places every type it can (3 each; the depth types need depth-diff quotes, which this sample has not, and the fair-value one an index)', () => {
     expect(r.captures[0].depth).toBe(false);
     for (const t of r.types) {
       const placed = r.any.detection[t.name].placed;
-      expect(placed, t.name).toBe(t.needsDepth ? 0 : 3);
-      if (t.needsDepth) expect(r.any.detection[t.name].rate).toBeNull();
+      const cannot = t.needsDepth || t.needsIndex === true;
+      expect(placed, t.name).toBe(cannot ? 0 : 3);
+      if (cannot) expect(r.any.detection[t.name].rate).toBeNull();
     }
   });
 
@@ -86,6 +88,69 @@ describe('eval:inject on the committed 3-minute sample', () => {
     expect(noisy.any.falseAlarmsPerHour).toBeCloseTo(noisy.any.falseAlarms / plain.instrumentHours, 6);
     // And with the default configuration the sample raises none (test/real-anomalies.test.ts).
     expect(r.any.falseAlarms).toBe(0);
+  });
+
+  it('an enabled learned channel has a row even when it never alerts; one that never steps is listed as idle', async () => {
+    // HST over the sample's bucket features, window 16 (the sample is 3 minutes): it steps every second, and a
+    // threshold out of reach keeps it silent. Before, such a channel had no row at all.
+    const silent = await injectEval({
+      captures: [SAMPLE], per: 1,
+      config: { learned: { hst: { enabled: true, window: 16, features: ['volume', 'flow', 'imbalance'] } }, thresholds: { hst: { mode: 'static', threshold: 1e9 } } },
+    });
+    const row = silent.channels.find((c) => c.channel === 'vector.hst');
+    expect(row).toBeDefined();
+    expect(row!.falseAlarms).toBe(0);
+    for (const t of silent.types) expect(row!.detection[t.name].found, t.name).toBe(0);
+    expect(silent.idle).toEqual([]);
+    expect(formatInjectTable(silent)).toMatch(/^vector\.hst +0% /m);
+    // Over depth alone on a sample without depth it never steps: no row, listed as idle.
+    const idle = await injectEval({ captures: [SAMPLE], per: 1, types: [ANOMALY_TYPES[0]], config: { learned: { hst: { enabled: true, window: 16, features: ['depth'] } } } });
+    expect(idle.channels.map((c) => c.channel)).not.toContain('vector.hst');
+    expect(idle.idle).toEqual(['vector.hst']);
+    expect(formatInjectTable(idle)).toContain('enabled but never stepped or observed on these captures (no row): vector.hst');
+    // The default configuration enables no learned channel.
+    expect(r.idle).toEqual([]);
+    expect(r.channels.some((c) => c.channel.startsWith('vector.'))).toBe(false);
+  });
+
+  it('a sweep reruns the same placements at each threshold: a row per value, exceedances never rise with the threshold, alerts fall overall', async () => {
+    const config = { learned: { hst: { enabled: true, window: 16, features: ['volume', 'flow', 'imbalance'] } } }; // static 8 by default
+    const values = [2, 3, 4, 5, 6, 8];
+    const sw = await injectEval({ captures: [SAMPLE], per: 2, seed: 3, config, sweeps: [{ channel: 'vector.hst', values }] });
+    expect(sw.sweeps).toHaveLength(1);
+    const s0 = sw.sweeps[0];
+    expect(s0).toMatchObject({ channel: 'vector.hst', mode: 'static' });
+    expect(s0.rows.map((x) => x.threshold)).toEqual(values);
+    for (const x of s0.rows) {
+      expect(Object.keys(x.detection)).toEqual(sw.types.map((t) => t.name));
+      for (const t of sw.types) expect(x.detection[t.name].placed, t.name).toBe(sw.any.detection[t.name].placed); // the same placements
+      expect(x.falseAlarmsPerHour).toBeCloseTo(x.falseAlarms / sw.instrumentHours, 9);
+      expect(x.chance).toBeCloseTo(1 - Math.exp(-x.falseAlarmsPerHour * sw.options.delayMs / 3.6e6), 12);
+    }
+    // Exceedances (points at or above the threshold on the untouched sample) never rise with a static threshold.
+    // Alerts need not follow one for one (hysteresis: one episode through two peaks at a low threshold can be two
+    // at a higher one; on this sample 1 alert at 3 and 2 at 4), but they fall overall and never exceed the points.
+    const ex = s0.rows.map((x) => x.exceedances), fa = s0.rows.map((x) => x.falseAlarms);
+    for (let k = 1; k < ex.length; k++) expect(ex[k], `exceedances at ${values[k]} vs ${values[k - 1]}`).toBeLessThanOrEqual(ex[k - 1]);
+    for (let k = 0; k < fa.length; k++) expect(fa[k]).toBeLessThanOrEqual(ex[k]);
+    expect(ex[0], 'the lowest threshold is exceeded on the untouched sample').toBeGreaterThan(ex[ex.length - 1]);
+    expect(Math.max(...fa.slice(0, 3)), 'and alerts there').toBeGreaterThan(fa[fa.length - 1]);
+    // At the configured threshold (8) the sweep row is the main table's row for the channel.
+    const main = sw.channels.find((c) => c.channel === 'vector.hst')!, at8 = s0.rows[values.indexOf(8)];
+    expect(at8.falseAlarms).toBe(main.falseAlarms);
+    for (const t of sw.types) expect(at8.detection[t.name].found, t.name).toBe(main.detection[t.name].found);
+    // The printed trade-off table: a header, a row per threshold.
+    const lines = formatSweep(sw, s0).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^vector\.hst \(static\) +priceJump /);
+    expect(lines.slice(1, 1 + values.length).map((l) => Number(l.split(/\s+/)[0]))).toEqual(values);
+    expect(formatInjectTable(sw)).toContain(lines[0]);
+    // Refused before any work: a channel the configuration does not enable, a name that is no channel, a bad value.
+    await expect(injectEval({ captures: [SAMPLE], per: 1, sweeps: [{ channel: 'vector.hst', values: [5] }] })).rejects.toThrow(/vector\.hst is not enabled/);
+    await expect(injectEval({ captures: [SAMPLE], per: 1, sweeps: [{ channel: 'spread', values: [5] }] })).rejects.toThrow(/"spread" is not a channel/);
+    await expect(injectEval({ captures: [SAMPLE], per: 1, config, sweeps: [{ channel: 'vector.hst', values: [0] }] })).rejects.toThrow(/numbers > 0/);
+    expect(parseSweep('vector.hst=5,6.5')).toEqual({ channel: 'vector.hst', values: [5, 6.5] });
+    expect(() => parseSweep('vector.hst')).toThrow(/CHANNEL=T1,T2/);
+    expect(() => parseSweep('vector.hst=5,x')).toThrow(/"x" is not a number > 0/);
   });
 
   it('is deterministic for a seed, and the seed moves the placements', async () => {
@@ -215,5 +280,86 @@ describe('multivariate anomalies: every per-second feature stays within its band
       for (let k = 0; k < 6; k++) expect(Array.from(b.f[k].subarray(0, n)), `${t.name} field ${k}`).toEqual(Array.from(depthBase.f[k].subarray(0, n)));
       expect(b.length, t.name).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('fairValueDrift and the index marks (--index-from)', () => {
+  let src: EventBatch, id: number;
+  beforeAll(async () => { src = await readCapture(SAMPLE); id = mainInstrument(src); });
+
+  /** At each mark of `id`: its time, f0, f1, and the instrument's mid as the stream's own quotes give it then. */
+  function marks(b: EventBatch) {
+    const out: { ts: bigint; f0: number; f1: number; mid: number }[] = [];
+    let mid = NaN;
+    for (let i = 0; i < b.length; i++) {
+      if (b.instrument[i] !== id) continue;
+      if (b.kind[i] === Kind.quote) mid = (b.f[0][i] + b.f[2][i]) / 2;
+      else if (b.kind[i] === Kind.mark) out.push({ ts: b.tsNs[i], f0: b.f[0][i], f1: b.f[1][i], mid });
+    }
+    return out;
+  }
+
+  it('merges a mark a second at half past: f0 the instrument\'s own mid, f1 the index as of then, never stale', async () => {
+    const other = await readCapture(fileURLToPath(new URL('../data/samples/binance-usdm-btcusdt-burst.txt.gz', import.meta.url)));
+    const index = quoteMids(other, mainInstrument(other));
+    const b = withIndexMarks(src, id, index);
+    const m = marks(b);
+    expect(m.length).toBeGreaterThan(30);
+    expect(b.length - src.length).toBe(m.length);
+    let k = 0;
+    for (const x of m) {
+      expect(x.ts % SECOND_NS).toBe(MARK_OFFSET_NS);
+      expect(x.f0).toBe(x.mid);
+      while (k + 1 < index.tsNs.length && index.tsNs[k + 1] <= x.ts) k++;
+      expect(index.tsNs[k] <= x.ts && x.ts - index.tsNs[k] <= INDEX_STALE_NS).toBe(true);
+      expect(x.f1).toBe(index.value[k]);
+    }
+    for (let i = 1; i < b.length; i++) expect(b.tsNs[i] >= b.tsNs[i - 1]).toBe(true);
+  });
+
+  it('moves mid minus index by the set bps over 5 s, measured on the injected stream; the index does not move', () => {
+    // The index is the sample's own mid: mid minus index is 0 on the untouched stream, and exactly the drift after.
+    const index = quoteMids(src, id);
+    const S = Number(src.tsNs[0] / SECOND_NS) + 130, at = BigInt(S) * SECOND_NS;
+    for (const [bps, side] of [[10, 1], [10, -1], [25, 1]] as const) {
+      const type = fairValueDrift(bps, 5, side);
+      const untouched = marks(withIndexMarks(src, id, index));
+      const injected = marks(withIndexMarks(type.apply({ src, instrument: id, at, rng: mulberry32(1) }), id, index));
+      expect(injected.map((x) => x.ts)).toEqual(untouched.map((x) => x.ts));
+      let held = 0, prev = 0;
+      injected.forEach((x, j) => {
+        expect(x.f1, 'the index').toBe(untouched[j].f1);
+        expect(x.f0, 'the mark is the stream\'s own mid').toBe(x.mid);
+        const gap = 1e4 * (x.mid / x.f1 - 1); // mid minus index, bps
+        if (x.ts < at) { expect(gap).toBe(0); return; }
+        expect(side * gap, `${bps} bps at ${Number(x.ts - at) / 1e9} s`).toBeGreaterThanOrEqual(prev - 1e-9); // a ramp
+        expect(side * gap).toBeLessThanOrEqual(bps + 1e-6);
+        prev = side * gap;
+        if (x.ts >= at + 5n * SECOND_NS + SECOND_NS) { expect(side * gap).toBeCloseTo(bps, 6); held++; }
+      });
+      expect(held).toBeGreaterThan(10);
+      // Halfway through the ramp, about half the drift (the latest quote's time sets it).
+      const mid = injected.find((x) => x.ts >= at + 2n * SECOND_NS)!;
+      expect(side * 1e4 * (mid.mid / mid.f1 - 1)).toBeGreaterThan(bps * 0.3);
+      expect(side * 1e4 * (mid.mid / mid.f1 - 1)).toBeLessThan(bps * 0.7);
+    }
+  });
+
+  it('the harness places it only where there is an index, and the index capture gets no marks', async () => {
+    const burst = fileURLToPath(new URL('../data/samples/binance-usdm-btcusdt-burst.txt.gz', import.meta.url));
+    const types = [fairValueDrift()];
+    const withIndex = await injectEval({ captures: [SAMPLE], per: 2, types, indexFrom: burst });
+    expect(withIndex.any.detection.fairValueDrift.placed).toBe(2);
+    expect(withIndex.captures[0].index).toMatchObject({ from: 'binance-usdm-btcusdt-burst.txt.gz' });
+    expect(withIndex.captures[0].index!.marks).toBeGreaterThan(30);
+    expect(withIndex.options.indexFrom).toBe('binance-usdm-btcusdt-burst.txt.gz');
+    // The marks feed basis (mark against index): its channels are rows now.
+    expect(withIndex.channels.map((c) => c.channel)).toContain('basis.zscore');
+    const without = await injectEval({ captures: [SAMPLE], per: 2, types });
+    expect(without.any.detection.fairValueDrift).toMatchObject({ placed: 0, rate: null });
+    expect(without.channels.map((c) => c.channel)).not.toContain('basis.zscore');
+    const self = await injectEval({ captures: [SAMPLE], per: 2, types, indexFrom: SAMPLE });
+    expect(self.captures[0].index).toBeUndefined();
+    expect(self.any.detection.fairValueDrift.placed).toBe(0);
   });
 });

@@ -247,13 +247,16 @@ export interface Placement {
 
 export interface AnomalyType {
   name: string;
-  kind: 'univariate' | 'multivariate';
+  /** One feature pushed out; several within their bands but not together; a price leaving its fair value (index). */
+  kind: 'univariate' | 'multivariate' | 'relation';
   /** One line, for tables and --help. */
   summary: string;
   /** How long the anomaly lasts from `at` (a price jump is a level shift: it lasts to the end; 0 here). */
   durationMs: number;
   /** Needs quotes with book depth (depth-diff streams). */
   needsDepth: boolean;
+  /** Needs an index (mark events carrying one: `--index-from`, withIndexMarks); absent = false. */
+  needsIndex?: boolean;
   /** The statistical channels that should find it (univariate types; docs/configuration.md's defaults). */
   expected: string[];
   /** Per-second features the type sets (multivariate: each to a value within its band). */
@@ -650,8 +653,86 @@ export function quoteStuffing(z = 1.2, seconds = 5): AnomalyType {
   };
 }
 
+// ---- Fair value: an index for the perpetuals, and a price that leaves it ------------------------------------------
+
+/** An index series: times (ns) and values, in time order. */
+export interface IndexSeries { tsNs: BigInt64Array; value: Float64Array }
+
+/** The mid ((bid + ask) / 2) of every quote of `instrument` with both sides finite and positive: an index series. */
+export function quoteMids(b: EventBatch, instrument: number): IndexSeries {
+  const ts: bigint[] = [], v: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    if (!isQuote(b, i, instrument)) continue;
+    const bid = b.f[0][i], ask = b.f[2][i];
+    if (bid > 0 && ask > 0 && Number.isFinite(bid) && Number.isFinite(ask)) { ts.push(b.tsNs[i]); v.push((bid + ask) / 2); }
+  }
+  return { tsNs: BigInt64Array.from(ts), value: Float64Array.from(v) };
+}
+
+/** Where the marks go in each second: half past (never on a bucket boundary, where a multivariate type pins the book). */
+export const MARK_OFFSET_NS = 500_000_000n;
+/** An index value older than this is not used (no mark that second). */
+export const INDEX_STALE_NS = 5n * SECOND_NS;
+
+/**
+ * A copy of `b` with a mark event for `instrument` at half past every second of its span (the cadence of Binance's
+ * markPrice@1s): f0 the instrument's own mid as of that time in `b` (a proxy for the mark price), f1 the index as
+ * of that time (its latest value at or before it, at most INDEX_STALE_NS old; no mark otherwise), f2 NaN (no
+ * funding). The marks are derived from `b` itself, so an anomaly that moves the instrument's quotes moves f0 with
+ * them while the index goes on following its own series: the proxy for a perpetual whose capture has no index
+ * (`npm run eval:inject -- --index-from spot`: the spot capture's mid as the index of the USD-M and COIN-M ones).
+ */
+export function withIndexMarks(b: EventBatch, instrument: number, index: IndexSeries): EventBatch {
+  if (b.length === 0) return inject(b, () => {});
+  let mid = NaN, k = 0;
+  let next = (b.tsNs[0] / SECOND_NS) * SECOND_NS + MARK_OFFSET_NS;
+  if (next < b.tsNs[0]) next += SECOND_NS;
+  const mark = (out: EventBatch, until: bigint) => {
+    while (next <= until) {
+      while (k < index.tsNs.length && index.tsNs[k] <= next) k++;
+      const idx = k > 0 && next - index.tsNs[k - 1] <= INDEX_STALE_NS ? index.value[k - 1] : NaN;
+      if (Number.isFinite(mid) && Number.isFinite(idx)) out.push(Kind.mark, instrument, next, mid, idx);
+      next += SECOND_NS;
+    }
+  };
+  return inject(b, (out, i, ts) => {
+    mark(out, ts - 1n); // marks strictly before this event; one at the same time goes after it
+    copyEvent(b, i, out);
+    if (isQuote(b, i, instrument)) {
+      const bid = b.f[0][i], ask = b.f[2][i];
+      if (bid > 0 && ask > 0 && Number.isFinite(bid) && Number.isFinite(ask)) mid = (bid + ask) / 2;
+    }
+    if (i === b.length - 1) mark(out, ts);
+  });
+}
+
+/**
+ * A price leaving its fair value: from `at`, every quote and trade price of the instrument times
+ * 1 +- bps x min(1, (t - at) / seconds) / 1e4, a ramp to `bps` over `seconds` that then holds, while the index (the
+ * mark events' f1, added by withIndexMarks after the injection) keeps following its own series. Each quote moves
+ * the mid by a fraction of a basis point; what moves by `bps` is mid minus index. The detector meant for it is the
+ * RLS residual (`fairValue.rls`, mid regressed on index).
+ */
+export function fairValueDrift(bps = 10, seconds = 5, side?: Side): AnomalyType {
+  const spanNs = BigInt(seconds) * SECOND_NS;
+  return {
+    name: 'fairValueDrift', kind: 'relation',
+    summary: `mid and trade prices moved away from the index by ${bps} bps over ${seconds} s (then held), the index unmoved`,
+    durationMs: seconds * 1000, needsDepth: false, needsIndex: true, expected: ['fairValue.rls'], sets: [], params: { bps, seconds },
+    apply({ src, instrument: id, at, rng }) {
+      const dir = sideOf(side, rng);
+      return inject(src, (out, i, ts) => {
+        const j = copyEvent(src, i, out);
+        if (ts < at) return;
+        const k = 1 + dir * bps * 1e-4 * Math.min(1, Number(ts - at) / Number(spanNs));
+        if (isQuote(src, i, id)) { out.f[0][j] *= k; out.f[2][j] *= k; } else if (isTrade(src, i, id)) out.f[0][j] *= k;
+      });
+    },
+  };
+}
+
 /** The anomaly types of the harness, with their default sizes. */
 export const ANOMALY_TYPES: readonly AnomalyType[] = [
   priceJump(), volumeBurst(), oneSidedBook(), spreadBlowout(), depthWithdrawal(), quoteBurst(),
-  flowAgainstBook(), thinMarket(), quoteStuffing(),
+  flowAgainstBook(), thinMarket(), quoteStuffing(), fairValueDrift(),
 ];

@@ -16,7 +16,9 @@ reward_low_FP_rate, reward_low_FN_rate profiles) at two kinds of threshold:
   hindsight  NAB's convention: the one threshold per profile that scores best on the whole corpus
 A row's anomaly score is s / (s + t), the detector's score s against the threshold t in force (0.5 = at atc's
 own threshold). Each series runs in its own engine with the configuration (every detector on for the value
-features; the ensemble is the channels the configuration enables: by default value.novelty).
+features; the ensemble is the channels the configuration enables: by default value.novelty). A learned detector
+the configuration enables over value features (learned.hst with features ["value", "valueChange"]) is scored as
+its own row (vector.hst) and joins the ensemble.
 
 Options:
   --data DIR      a NAB checkout: DIR/data/<category>/<file>.csv and DIR/labels/combined_windows.json

@@ -9,12 +9,16 @@
 // A detector is judged on each feature a value series has: `value` (the value) and `valueChange` (its change since
 // the row before). The ensemble is the channels the configuration enables: its own detections are the rows any of
 // them alerted on, its row score the largest of theirs.
+// The learned (instrument-level) channels the configuration enables over value features (say `learned.hst` with
+// `features: ["value", "valueChange"]`) are scored the same way, as channels of their own (`vector.hst`, ...), and
+// are part of the ensemble: they are discovered from the configuration (src/abi.ts LEARNED, learnedEnabled), not
+// listed, so a learned detector added to the engine appears here once a configuration enables it.
 // The scores are also written in NAB's results layout, so that NAB's own scorer can check them.
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CsvReader, csvInstrumentName } from '../adapters/csv.js';
-import { DETECTORS, FEATURES, type DetectorName } from '../abi.js';
-import { type Config, ConfigError, resolveConfig } from '../config.js';
+import { ALERT_DETECTORS, ALERT_FEATURES, DETECTORS, FEATURES, LEARNED, N_TABLE_CHANNELS, type AlertDetectorName, type AlertFeatureName } from '../abi.js';
+import { type Config, ConfigError, learnedEnabled, resolveConfig } from '../config.js';
 import { Engine } from '../engine.js';
 import { EventBatch } from '../events.js';
 import { Registry } from '../registry.js';
@@ -32,12 +36,15 @@ export const NAB_FEATURES = ['value', 'valueChange'] as const;
 export type NabFeature = (typeof NAB_FEATURES)[number];
 
 export interface NabChannel {
-  feature: NabFeature;
-  detector: DetectorName;
-  /** `value.novelty` */
+  /** A value feature, or the pseudo-feature of a learned channel (`vector`, `fairValue`). */
+  feature: AlertFeatureName;
+  detector: AlertDetectorName;
+  /** `value.novelty`, `vector.hst` */
   name: string;
   /** Enabled by the configuration: part of the ensemble. */
   configured: boolean;
+  /** An instrument-level (learned) channel: it has steps, not feature observations. */
+  learned: boolean;
 }
 
 export interface NabFile {
@@ -83,16 +90,32 @@ export async function listNabCorpus(dir: string): Promise<NabCorpus> {
   return { dataDir, labelsPath, files };
 }
 
-/** Every (feature, detector) channel of a value series; `configured` from the configuration's features. */
+/**
+ * Every (feature, detector) channel of a value series, `configured` from the configuration's features; then every
+ * learned channel the configuration enables over value features (configured: it alerts in the configuration).
+ */
 export function nabChannels(config: Config): NabChannel[] {
   const out: NabChannel[] = [];
   for (const feature of NAB_FEATURES) {
     const fc = config.features[feature];
     for (const detector of DETECTORS) {
-      out.push({ feature, detector, name: `${feature}.${detector}`, configured: fc.enabled && fc.detectors.includes(detector) });
+      out.push({ feature, detector, name: `${feature}.${detector}`, configured: fc.enabled && fc.detectors.includes(detector), learned: false });
     }
   }
+  const run = runConfig(config);
+  for (const l of LEARNED) {
+    if (!learnedEnabled(run, N_TABLE_CHANNELS + l.k)) continue;
+    const feature = ALERT_FEATURES[l.feature], detector = ALERT_DETECTORS[l.detector];
+    out.push({ feature, detector, name: `${feature}.${detector}`, configured: true, learned: true });
+  }
   return out;
+}
+
+/** The learned sections of a configuration whose `features` are not all value features (they would never step). */
+function offValueFeatures(config: Config): string[] {
+  return Object.entries(config.learned as unknown as Record<string, { enabled?: boolean; features?: unknown }>)
+    .filter(([, s]) => s?.enabled === true && Array.isArray(s.features) && !s.features.every((f) => (NAB_FEATURES as readonly string[]).includes(f as string)))
+    .map(([k]) => k);
 }
 
 /**
@@ -103,9 +126,14 @@ function runConfig(config: Config): Config {
   const c = resolveConfig({ ...config, maxInstruments: 1, autoRegister: true, instruments: {} }); // each file applies its own
   for (const f of FEATURES) c.features[f] = { ...c.features[f], enabled: false };
   for (const f of NAB_FEATURES) c.features[f] = { ...config.features[f], enabled: true, detectors: [...DETECTORS] };
-  // A value series has none of the market features: HST over them (the default vector) would never step, and its
-  // features are disabled here. HST stays on only over value features, when a configuration asks for that.
-  if (!c.learned.hst.features.every((f) => (NAB_FEATURES as readonly string[]).includes(f))) c.learned = { hst: { ...c.learned.hst, enabled: false } };
+  // A value series has none of the market features: a learned detector over them (HST's default vector) would never
+  // step, and its features are disabled here. It stays on only over value features, when a configuration asks.
+  const off = offValueFeatures(c);
+  if (off.length > 0) {
+    const learned = { ...c.learned } as unknown as Record<string, object>;
+    for (const k of off) learned[k] = { ...learned[k], enabled: false };
+    c.learned = learned as unknown as Config['learned'];
+  }
   return c;
 }
 
@@ -139,8 +167,9 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
   const region = engine.region();
   const scores = channels.map(() => new Float32Array(n));
   const own = channels.map(() => new Uint8Array(n));
-  const chIndex = new Map(channels.map((c, k) => [`${FEATURES.indexOf(c.feature)}.${DETECTORS.indexOf(c.detector)}`, k]));
+  const chIndex = new Map(channels.map((c, k) => [`${ALERT_FEATURES.indexOf(c.feature)}.${ALERT_DETECTORS.indexOf(c.detector)}`, k]));
   const obs = NAB_FEATURES.map(() => 0);
+  const learned = channels.map((c, k) => ({ c, k, steps: 0 })).filter((x) => x.c.learned);
   let alerts = 0, rejected = 0, row = 0;
   const onAlerts = (v: DataView, count: number) => {
     for (let k = 0; k < count; k++) {
@@ -150,7 +179,7 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
     }
   };
   // The report shows the features the configuration enables (the ensemble's), with every detector's trace.
-  const traced = NAB_FEATURES.filter((f) => channels.some((c) => c.configured && c.feature === f));
+  const traced = NAB_FEATURES.filter((f) => channels.some((c) => c.configured && c.feature === f)) as NabFeature[];
   const tracer = panels ? new Tracer(engine, { name: () => file.key, features: traced }) : undefined; // panels by label key
   const one = new EventBatch(1);
   for (row = 0; row < n; row++) {
@@ -158,7 +187,7 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
       one.clear().value(id, ts[row], vals[row], BigInt(row));
       const r = tracer.ingest(one);
       for (const a of r.alerts) {
-        const c = chIndex.get(`${(FEATURES as readonly string[]).indexOf(a.feature)}.${(DETECTORS as readonly string[]).indexOf(a.detector)}`);
+        const c = chIndex.get(`${(ALERT_FEATURES as readonly string[]).indexOf(a.feature)}.${(ALERT_DETECTORS as readonly string[]).indexOf(a.detector)}`);
         if (c !== undefined) own[c][row] = 1;
         alerts++;
       }
@@ -186,6 +215,15 @@ export async function runNabFile(file: NabFile, config: Config, channels: readon
         scores[k][row] = s > 0 && t > 0 ? s / (s + t) : 0;
       });
     });
+    // A learned channel holds this row's score if it stepped on the row (HST over value features: every row).
+    for (const x of learned) {
+      const st = engine.channelStat(id, x.c.feature, x.c.detector, 'steps');
+      if (st === x.steps) continue;
+      x.steps = st;
+      const s = engine.channelStat(id, x.c.feature, x.c.detector, 'score');
+      const t = engine.channelStat(id, x.c.feature, x.c.detector, 'threshold');
+      scores[x.k][row] = s > 0 && t > 0 ? s / (s + t) : 0;
+    }
   }
   if (tracer) panels!.push(...tracer.panels());
   const tsNs = BigInt64Array.from(ts);

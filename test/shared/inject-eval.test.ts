@@ -50,8 +50,12 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
     expect(report.captures.every((c) => c.depth)).toBe(true);
     expect(report.types.map((t) => t.name)).toEqual([
       'priceJump', 'volumeBurst', 'oneSidedBook', 'spreadBlowout', 'depthWithdrawal', 'quoteBurst', 'flowAgainstBook', 'thinMarket', 'quoteStuffing',
+      'fairValueDrift',
     ]);
-    for (const t of report.types) expect(report.any.detection[t.name].placed, t.name).toBe(30);
+    // fairValueDrift needs an index (--index-from): none by default.
+    for (const t of report.types) expect(report.any.detection[t.name].placed, t.name).toBe(t.needsIndex ? 0 : 30);
+    expect(report.idle).toEqual([]);
+    expect(report.sweeps).toEqual([]);
     // The printed table: a header, a row per channel of the JSON, the rule, "any channel" and the placements.
     const lines = stdout.split('\n');
     expect(lines[0].split(/\s+/)).toEqual(['channel', ...report.types.map((t) => t.name), 'false/h']);
@@ -88,4 +92,24 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
     }
     for (const t of report.types.filter((x) => x.kind === 'multivariate')) expect(report.any.detection[t.name].found, t.name).toBe(0);
   });
+
+  it('--index-from spot: the perpetuals get a mark a second with the spot mid as index, and fairValueDrift goes into them', async () => {
+    const out = join(dir, 'index.json');
+    await run(process.execPath, ['dist/scripts/inject-eval.js', '--captures', join(DATA!, 'binance/*.gz'), '--index-from', 'spot', '--per', '3', '--out', out], { cwd: ROOT, maxBuffer: 16 << 20 });
+    const r = JSON.parse(readFileSync(out, 'utf8')) as InjectEvalReport;
+    expect(r.options.indexFrom).toBe('spot-btcusdt-20240808.gz');
+    const [cm, spot, usdm] = r.captures;
+    expect(spot.index).toBeUndefined(); // the index itself
+    for (const c of [cm, usdm]) {
+      // The captures overlap the spot one for nearly all of their ~6 minutes: a mark nearly every second.
+      expect(c.index!.overlapSeconds, c.capture).toBeGreaterThan(330);
+      expect(c.index!.marks, c.capture).toBeGreaterThanOrEqual(Math.floor(c.index!.overlapSeconds) - 2);
+      expect(c.placements.fairValueDrift, c.capture).toHaveLength(3);
+    }
+    expect(spot.placements.fairValueDrift).toBeUndefined();
+    expect(r.any.detection.fairValueDrift.placed).toBe(6);
+    // The marks feed basis (mark minus index): its channels are rows, and a 10 bps drift away from the index moves it.
+    const basis = r.channels.find((c) => c.channel === 'basis.zscore')!;
+    expect(basis.detection.fairValueDrift.rate!).toBeGreaterThanOrEqual(0.5);
+  }, 120_000);
 });
