@@ -105,7 +105,11 @@ function runConfig(config: Config): Config {
   for (const f of NAB_FEATURES) c.features[f] = { ...config.features[f], enabled: true, detectors: [...DETECTORS] };
   // A value series has none of the market features: HST over them (the default vector) would never step, and its
   // features are disabled here. HST stays on only over value features, when a configuration asks for that.
-  if (!c.learned.hst.features.every((f) => (NAB_FEATURES as readonly string[]).includes(f))) c.learned = { hst: { ...c.learned.hst, enabled: false } };
+  const valueOnly = (fs: readonly string[]): boolean => fs.every((f) => (NAB_FEATURES as readonly string[]).includes(f));
+  if (!valueOnly(c.learned.hst.features)) c.learned = { ...c.learned, hst: { ...c.learned.hst, enabled: false } };
+  if (!valueOnly(c.learned.ocsvm.features)) c.learned = { ...c.learned, ocsvm: { ...c.learned.ocsvm, enabled: false } };
+  // The combination's members may name channels disabled here: it is judged per channel in NAB runs, off.
+  c.learned = { ...c.learned, combine: { ...c.learned.combine, mode: 'off' } };
   return c;
 }
 
