@@ -173,7 +173,8 @@ export function channelStep(
     }
   }
   if (!(thr > 0)) thr = base;
-  const floor = cfgAt(cfg, L.C_THRESHOLD_FLOOR);
+  // The floor is in the units of the detectors' scores; the combination's is a count or a ratio: no floor.
+  const floor = ci == L.C_COMBINE_MODE ? 0 : cfgAt(cfg, L.C_THRESHOLD_FLOOR);
   if (thr < floor) thr = floor;
   // A score of 0 is never an anomaly, whatever threshold a degenerate calibration reached.
   const exceed = score >= thr && score > 0;

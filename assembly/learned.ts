@@ -219,16 +219,16 @@ function rlsEvent(arena: usize, cfg: usize, slot: usize, lb: usize, kind: u32,
 }
 
 // ---- The combination ------------------------------------------------------------------------------------------
-// k of n: on an event where a member exceeded its threshold, the number of members whose last exceedance lies within
-// the window. Combined score: on an event where a member scored, the mean over the members of min(cap, score /
-// threshold) of their last score within the window (0 for a member without one). Either goes through channelStep.
+// On every event where a member scored (so that an episode ends when the members calm down). k of n: the number of
+// members whose last exceedance lies within the window (it reaches k on an event where a member exceeds). Combined
+// score: the mean over the members of min(cap, score / threshold) of their last score within the window (0 for a
+// member without one). Either goes through channelStep.
 function combineStep(arena: usize, cfg: usize, slot: usize, lb: usize, ts: i64, seq: i64, id: u32, out: usize): i32 {
   const cb = lb + <usize>L.LB_STATE;
   const ev = ldu(cb, L.CB_EVENT);
   if (ev == 0) return 0;
   stu(cb, L.CB_EVENT, 0);
   const kOfN = cfgAt(cfg, L.C_COMBINE_KIND) == 1;
-  if (kOfN && !(ev & 1)) return 0;
   const window = <i64>cfgAt(cfg, L.C_COMBINE_WINDOW_NS);
   const lim = ts < i64.MIN_VALUE + window ? i64.MIN_VALUE : ts - window;
   const cap = cfgAt(cfg, L.C_COMBINE_CAP);

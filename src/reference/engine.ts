@@ -556,9 +556,9 @@ export class RefEngine {
   }
 
   /**
-   * The combination: k of n on an event where a member exceeded (the members whose last exceedance is within the
-   * window), or the combined score on an event where a member scored (the mean over the members of min(cap, score /
-   * threshold) of their last score within the window, 0 for a member without one).
+   * The combination, on every event where a member scored: k of n (the members whose last exceedance is within the
+   * window), or the combined score (the mean over the members of min(cap, score / threshold) of their last score
+   * within the window, 0 for a member without one).
    */
   #stepCombine(inst: RefInstrument, ts: bigint, seq: bigint, out: RefAlert[]): void {
     const p = this.params;
@@ -568,7 +568,6 @@ export class RefEngine {
     if (ev === 0) return;
     lc.event = 0;
     const kOfN = c.kind === 1;
-    if (kOfN && !(ev & 1)) return;
     const lim = ts < I64_MIN + c.windowNs ? I64_MIN : ts - c.windowNs;
     let sum = 0;
     let n = 0;
@@ -600,7 +599,8 @@ export class RefEngine {
          value: number, expected: number, ts: bigint, seq: bigint, out: RefAlert[]): boolean {
     const p = this.params;
     const { mode, threshold: base } = this.learnedParams(k)!;
-    const thr = lc.channel.step(mode, base, inst.regime.factor, lc.rate, score, ts, p);
+    // The threshold floor is in the units of the detectors' scores; the combination's is a count or a ratio: no floor.
+    const thr = lc.channel.step(mode, base, inst.regime.factor, lc.rate, score, ts, k === 3 ? { ...p, thresholdFloor: 0 } : p);
     const silent = this.#note(inst, K.N_TABLE_CHANNELS + k, lc.channel);
     if (thr === null) return false;
     if (silent) { lc.channel.alerts--; return true; }
