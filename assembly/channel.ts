@@ -141,8 +141,10 @@ export function regimeCode(volRatio: f64): u8 {
 // rate the target mode reads (the feature block, or the learned channel's block).
 @inline export function tableChannelIndex(f: i32, d: i32): i32 { return L.C_CHANNEL_BASE + 2 * (f * L.N_DETECTORS + d); }
 
+// Returns 1 when an alert record was written, 0 when not, 2 when the channel fired but its alert is not emitted (a
+// member of an exclusive combination): callers that restart a statistic on a signal test != 0, and count & 1.
 export function channelStep(
-  cfg: usize, slot: usize, fb: usize, ch: usize, ci: i32, f: i32, d: i32,
+  arena: usize, cfg: usize, slot: usize, fb: usize, ch: usize, ci: i32, f: i32, d: i32,
   score: f64, value: f64, expected: f64, ts: i64, seq: i64, id: u32, out: usize,
 ): i32 {
   const mode = <i32>cfgAt(cfg, ci);
@@ -171,7 +173,8 @@ export function channelStep(
     }
   }
   if (!(thr > 0)) thr = base;
-  const floor = cfgAt(cfg, L.C_THRESHOLD_FLOOR);
+  // The floor is in the units of the detectors' scores; the combination's is a count or a ratio: no floor.
+  const floor = ci == L.C_COMBINE_MODE ? 0 : cfgAt(cfg, L.C_THRESHOLD_FLOOR);
   if (thr < floor) thr = floor;
   // A score of 0 is never an anomaly, whatever threshold a degenerate calibration reached.
   const exceed = score >= thr && score > 0;
@@ -209,6 +212,10 @@ export function channelStep(
     if (kappa < -1.5) kappa = -1.5;
     stf(ch, L.CH_KAPPA, kappa);
   }
+  // A member of the combination: its exceedance and score over threshold are noted for the combined channel.
+  if (ldu(arena, L.H_COMBINE) != 0 && ci != L.C_COMBINE_MODE) {
+    if (combineNote(arena, cfg, slot, ci, exceed, score / thr, ts) && fire) return 2;
+  }
   if (!fire) return 0;
   sti(ch, L.CH_ALERTS, ldi(ch, L.CH_ALERTS) + 1);
   const ratio = score / thr;
@@ -228,6 +235,32 @@ export function channelStep(
   store<f32>(out + <usize>L.AL_REGIME_FACTOR, <f32>volRatio);
   store<u32>(out + <usize>L.AL_MODE, <u32>mode);
   return 1;
+}
+
+// ---- The combination's members ---------------------------------------------------------------------------------
+// The channel index of a channel's mode index ci: (feature, detector) channel (ci - C_CHANNEL_BASE) / 2, learned
+// channel 96 + k.
+@inline function channelOfModeIndex(ci: i32): i32 {
+  return ci < L.C_LEARNED_BASE ? (ci - L.C_CHANNEL_BASE) >> 1 : L.N_TABLE_CHANNELS + (ci - L.C_LEARNED_BASE) / L.C_LEARNED_SECTION;
+}
+
+// Notes one score of channel `ci` when it is a member of the combination: the time of its last exceedance, of its
+// last score, and that score over its threshold. Returns true when the channel is a member of an exclusive
+// combination (its own alerts are not emitted).
+function combineNote(arena: usize, cfg: usize, slot: usize, ci: i32, exceed: bool, ratio: f64, ts: i64): bool {
+  const c = <f64>channelOfModeIndex(ci);
+  for (let m = 0; m < L.COMBINE_MAX_MEMBERS; m++) {
+    if (cfgAt(cfg, L.C_COMBINE_MEMBERS + m) != c) continue;
+    const cb = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_COMBINED << 2)) + <usize>L.LB_STATE;
+    const p = cb + <usize>(L.CB_MEMBERS + m * L.CB_MEMBER_BYTES);
+    let ev = ldu(cb, L.CB_EVENT) | 2;
+    if (exceed) { sti(p, L.CB_EXCEED_TS, ts); ev |= 1; }
+    sti(p, L.CB_OBS_TS, ts);
+    stf(p, L.CB_RATIO, ratio);
+    stu(cb, L.CB_EVENT, ev);
+    return cfgAt(cfg, L.C_COMBINE_EXCLUSIVE) != 0;
+  }
+  return false;
 }
 
 // ---- A feature observation: score every enabled detector, then learn --------------------------------------
@@ -275,7 +308,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
     if (mask & (1 << L.D_ZSCORE)) {
       let s = Math.abs(x - mean) * invSd;
       s = s <= cap ? s : (s > cap ? cap : 0);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), tableChannelIndex(f, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += 1 & channelStep(arena, cfg, slot, fb, channelPtr(fb, L.D_ZSCORE), tableChannelIndex(f, L.D_ZSCORE), f, L.D_ZSCORE, s, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_ROBUST)) {
       const med = windowMedian(win);
@@ -283,7 +316,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (scale < minScale) scale = minScale;
       let s = Math.abs(x - med) / scale;
       s = s <= cap ? s : (s > cap ? cap : 0);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_ROBUST), tableChannelIndex(f, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += 1 & channelStep(arena, cfg, slot, fb, channelPtr(fb, L.D_ROBUST), tableChannelIndex(f, L.D_ROBUST), f, L.D_ROBUST, s, x, med, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_EWMA)) {
       // EWMA control chart (Roberts 1959): c = lambda x + (1 - lambda) c; its standard deviation in steady state
@@ -296,7 +329,7 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       stf(fb, L.FB_CHART, chart);
       let s = Math.abs(chart - mu) / (se * Math.sqrt(lambda / (2 - lambda)));
       s = s <= cap ? s : (s > cap ? cap : 0);
-      written += channelStep(cfg, slot, fb, channelPtr(fb, L.D_EWMA), tableChannelIndex(f, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += 1 & channelStep(arena, cfg, slot, fb, channelPtr(fb, L.D_EWMA), tableChannelIndex(f, L.D_EWMA), f, L.D_EWMA, s, x, mu, ts, seq, id, out + <usize>(written * L.AL_BYTES));
     }
     if (mask & (1 << L.D_CUSUM)) {
       // Two-sided tabular CUSUM on the standardised value (Page 1954; Montgomery, SQC, 9.1):
@@ -313,9 +346,9 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       stf(fb, L.FB_CUSUM_NEG, sn);
       // Restart after a signal (Page 1954; Montgomery 9.1.2): a persisting shift alerts again after the cooldown
       // instead of holding the statistic, and the episode, open for ever.
-      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_CUSUM), tableChannelIndex(f, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(arena, cfg, slot, fb, channelPtr(fb, L.D_CUSUM), tableChannelIndex(f, L.D_CUSUM), f, L.D_CUSUM, sp > sn ? sp : sn, x, mean, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       if (fired) { stf(fb, L.FB_CUSUM_POS, 0); stf(fb, L.FB_CUSUM_NEG, 0); }
-      written += fired;
+      written += fired & 1;
     }
     if (mask & (1 << L.D_PH)) {
       // Page-Hinkley (Page 1954; Hinkley 1971) in its recursive form m_t - min m = max(0, prev + dev - delta),
@@ -332,14 +365,14 @@ export function observe(arena: usize, cfg: usize, slot: usize, f: i32, x: f64, t
       if (dn > cap) dn = cap;
       stf(fb, L.FB_PH_UP, up);
       stf(fb, L.FB_PH_DN, dn);
-      const fired = channelStep(cfg, slot, fb, channelPtr(fb, L.D_PH), tableChannelIndex(f, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      const fired = channelStep(arena, cfg, slot, fb, channelPtr(fb, L.D_PH), tableChannelIndex(f, L.D_PH), f, L.D_PH, up > dn ? up : dn, x, pm, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       if (fired) { stf(fb, L.FB_PH_UP, 0); stf(fb, L.FB_PH_DN, 0); }
-      written += fired;
+      written += fired & 1;
     }
     if (novelty) {
       const s = noveltyScore(nv, cfg, x, ts, cap);
       const ch = channelPtr(fb, L.D_NOVELTY);
-      written += channelStep(cfg, slot, fb, ch, tableChannelIndex(f, L.D_NOVELTY), f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += 1 & channelStep(arena, cfg, slot, fb, ch, tableChannelIndex(f, L.D_NOVELTY), f, L.D_NOVELTY, s, x, ldf(nv, L.NV_EXPECTED), ts, seq, id, out + <usize>(written * L.AL_BYTES));
       noveltyJudged(nv, cfg, s, ldf(ch, L.CH_LAST_THR));
     }
   } else {

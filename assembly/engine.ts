@@ -6,7 +6,9 @@ import { ewmaInit } from "./ewma";
 import { timeWindowInit, timeWindowBytes, timeWindowPush, timeWindowAdvance } from "./timewin";
 import { cfgAt, featureBlockBytes, channelPtr, observe } from "./channel";
 import { hstModelBytes, hstModelInit, hstStateBytes, hstStateInit, hstStateCheck } from "./hst";
-import { learnedStep, learnedCfg, LS_MODE } from "./learned";
+import { ocModelBytes, ocModelInit, ocStateBytes, ocStateInit, ocStateCheck } from "./ocsvm";
+import { rlsModelInit, rlsStateBytes, rlsStateCheck, RLS_M_BYTES } from "./rls";
+import { learnedStep, learnedCfg, LS_MODE, rlsInitState, rlsModelPtr } from "./learned";
 
 // ---- Configuration validation ------------------------------------------------------------------------------
 // Returns 0, or -(1000 + index) naming the first configuration value out of range.
@@ -111,7 +113,139 @@ function validateLearned(cfg: usize): i32 {
     if (!(cfgAt(cfg, L.C_HST_THRESHOLD) > 0)) return bad(L.C_HST_THRESHOLD);
     for (let i = L.C_HST_THRESHOLD + 1; i < L.C_OCSVM_BASE; i++) if (cfgAt(cfg, i) != 0) return bad(i);
   }
-  for (let i = L.C_OCSVM_BASE; i < L.C_LEN; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+  let err = validateOcsvm(cfg);
+  if (err < 0) return err;
+  err = validateRls(cfg);
+  if (err < 0) return err;
+  return validateCombine(cfg);
+}
+
+// A feature mask whose features are all enabled.
+function badMask(cfg: usize, i: i32): bool {
+  const mask = cfgAt(cfg, i);
+  if (!isInt(mask) || !inRange(mask, 1, 65535)) return true;
+  for (let f = 0; f < L.N_FEATURES; f++) {
+    if ((<i32>mask & (1 << f)) && cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) == 0) return true;
+  }
+  return false;
+}
+
+@inline function badMode(cfg: usize, i: i32): bool { const m = cfgAt(cfg, i); return !isInt(m) || !inRange(m, 0, 3); }
+
+function validateOcsvm(cfg: usize): i32 {
+  const b = L.C_OCSVM_BASE;
+  const en = cfgAt(cfg, b);
+  if (en != 0 && en != 1) return bad(b);
+  if (en == 0) {
+    for (let i = b + 1; i < b + L.C_LEARNED_SECTION; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+    return 0;
+  }
+  if (badMask(cfg, L.C_OCSVM_FEATURES)) return bad(L.C_OCSVM_FEATURES);
+  const D = cfgAt(cfg, L.C_OCSVM_COMPONENTS);
+  if (!isInt(D) || !inRange(D, 1, 1024)) return bad(L.C_OCSVM_COMPONENTS);
+  const nu = cfgAt(cfg, L.C_OCSVM_NU);
+  if (!(nu > 0 && nu <= 1)) return bad(L.C_OCSVM_NU);
+  const gamma = cfgAt(cfg, L.C_OCSVM_GAMMA);
+  if (!(gamma >= 0 && gamma <= 1e6)) return bad(L.C_OCSVM_GAMMA);
+  const window = cfgAt(cfg, L.C_OCSVM_WINDOW);
+  if (!isInt(window) || !inRange(window, 1, 16777216)) return bad(L.C_OCSVM_WINDOW);
+  const warmup = cfgAt(cfg, L.C_OCSVM_WARMUP);
+  if (!isInt(warmup) || !inRange(warmup, 0, 2147483647)) return bad(L.C_OCSVM_WARMUP);
+  const seed = cfgAt(cfg, L.C_OCSVM_SEED);
+  if (!isInt(seed) || !inRange(seed, 0, 4294967295)) return bad(L.C_OCSVM_SEED);
+  const scaler = cfgAt(cfg, L.C_OCSVM_SCALER);
+  if (scaler != 0 && scaler != 1) return bad(L.C_OCSVM_SCALER);
+  if (cfgAt(cfg, 305) != 0) return bad(305);
+  if (badMode(cfg, L.C_OCSVM_MODE)) return bad(L.C_OCSVM_MODE);
+  if (!(cfgAt(cfg, L.C_OCSVM_THRESHOLD) > 0)) return bad(L.C_OCSVM_THRESHOLD);
+  for (let i = L.C_OCSVM_THRESHOLD + 1; i < L.C_RLS_BASE; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+  return 0;
+}
+
+// A regressor mask: 1..RLS_MAX_DIMS series, not the target.
+function badRegressors(cfg: usize, i: i32, target: f64): bool {
+  const mask = cfgAt(cfg, i);
+  if (!isInt(mask) || !inRange(mask, 1, <f64>((1 << L.N_SERIES) - 1))) return true;
+  if (popcnt<u32>(<u32>mask) > 8) return true;
+  return (<u32>mask & (1 << <u32>target)) != 0;
+}
+@inline function badSeries(x: f64): bool { return !isInt(x) || !inRange(x, 0, <f64>(L.N_SERIES - 1)); }
+
+function validateRls(cfg: usize): i32 {
+  const b = L.C_RLS_BASE;
+  const en = cfgAt(cfg, b);
+  if (en != 0 && en != 1) return bad(b);
+  if (en == 0) {
+    for (let i = b + 1; i < b + L.C_LEARNED_SECTION; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+    return 0;
+  }
+  const pt = cfgAt(cfg, L.C_RLS_PRICE_TARGET);
+  if (badSeries(pt)) return bad(L.C_RLS_PRICE_TARGET);
+  if (badRegressors(cfg, L.C_RLS_PRICE_X, pt)) return bad(L.C_RLS_PRICE_X);
+  const ot = cfgAt(cfg, L.C_RLS_OPTION_TARGET);
+  if (badSeries(ot)) return bad(L.C_RLS_OPTION_TARGET);
+  if (badRegressors(cfg, L.C_RLS_OPTION_X, ot)) return bad(L.C_RLS_OPTION_X);
+  const lambda = cfgAt(cfg, L.C_RLS_LAMBDA);
+  if (!(lambda >= 0.9 && lambda < 1)) return bad(L.C_RLS_LAMBDA);
+  if (!inRange(cfgAt(cfg, L.C_RLS_PRICE_DELTA), 1e-6, 1e12)) return bad(L.C_RLS_PRICE_DELTA);
+  const warmup = cfgAt(cfg, L.C_RLS_WARMUP);
+  if (!isInt(warmup) || !inRange(warmup, 0, 2147483647)) return bad(L.C_RLS_WARMUP);
+  const pm = cfgAt(cfg, L.C_RLS_PRICE_MIN_SCALE);
+  if (!(pm > 0 && pm <= 1e15)) return bad(L.C_RLS_PRICE_MIN_SCALE);
+  const om = cfgAt(cfg, L.C_RLS_OPTION_MIN_SCALE);
+  if (!(om > 0 && om <= 1e15)) return bad(L.C_RLS_OPTION_MIN_SCALE);
+  if (badMode(cfg, L.C_RLS_MODE)) return bad(L.C_RLS_MODE);
+  if (!(cfgAt(cfg, L.C_RLS_THRESHOLD) > 0)) return bad(L.C_RLS_THRESHOLD);
+  if (!(cfgAt(cfg, L.C_RLS_CLIP) >= 1)) return bad(L.C_RLS_CLIP); // Infinity: no clipping
+  const stale = cfgAt(cfg, L.C_RLS_MAX_STALE_NS);
+  if (!isInt(stale) || !inRange(stale, 0, 9.2e18)) return bad(L.C_RLS_MAX_STALE_NS);
+  if (!inRange(cfgAt(cfg, L.C_RLS_OPTION_DELTA), 1e-6, 1e12)) return bad(L.C_RLS_OPTION_DELTA);
+  if (cfgAt(cfg, L.C_RLS_OPTION_DELTA + 1) != 0) return bad(L.C_RLS_OPTION_DELTA + 1);
+  return 0;
+}
+
+// Whether channel c (0..98) exists: a (feature, detector) channel of an enabled feature whose mask has the detector,
+// or an enabled learned channel (not the combination itself).
+function channelExists(cfg: usize, c: i32): bool {
+  if (c < L.N_TABLE_CHANNELS) {
+    const f = c / L.N_DETECTORS, d = c % L.N_DETECTORS;
+    return cfgAt(cfg, L.C_FEATURE_BASE + 3 * f) != 0 && (<i32>cfgAt(cfg, L.C_FEATURE_BASE + 3 * f + 1) & (1 << d)) != 0;
+  }
+  const k = c - L.N_TABLE_CHANNELS;
+  return k < L.K_COMBINED && cfgAt(cfg, learnedCfg(k, 0)) != 0;
+}
+
+function validateCombine(cfg: usize): i32 {
+  const b = L.C_COMBINE_BASE;
+  const kind = cfgAt(cfg, L.C_COMBINE_KIND);
+  if (kind != 0 && kind != 1 && kind != 2) return bad(b);
+  if (kind == 0) {
+    for (let i = b + 1; i < b + L.C_LEARNED_SECTION; i++) if (cfgAt(cfg, i) != 0) return bad(i);
+    return 0;
+  }
+  let n = 0;
+  for (let m = 0; m < L.COMBINE_MAX_MEMBERS; m++) {
+    const i = L.C_COMBINE_MEMBERS + m;
+    const c = cfgAt(cfg, i);
+    if (c == -1) continue;
+    if (!isInt(c) || !inRange(c, 0, <f64>(L.N_TABLE_CHANNELS + L.K_COMBINED - 1)) || !channelExists(cfg, <i32>c)) return bad(i);
+    for (let j = L.C_COMBINE_MEMBERS; j < i; j++) if (cfgAt(cfg, j) == c) return bad(i);
+    n++;
+  }
+  if (n == 0) return bad(L.C_COMBINE_MEMBERS);
+  const k = cfgAt(cfg, L.C_COMBINE_K);
+  if (!isInt(k) || !inRange(k, 1, <f64>n)) return bad(L.C_COMBINE_K);
+  if (badMode(cfg, L.C_COMBINE_MODE)) return bad(L.C_COMBINE_MODE);
+  const thr = cfgAt(cfg, L.C_COMBINE_THRESHOLD);
+  if (!(thr > 0)) return bad(L.C_COMBINE_THRESHOLD);
+  // k of n fires at k members, statically: the configuration says so.
+  if (kind == 1 && (cfgAt(cfg, L.C_COMBINE_MODE) != L.M_STATIC || thr != k)) return bad(cfgAt(cfg, L.C_COMBINE_MODE) != L.M_STATIC ? L.C_COMBINE_MODE : L.C_COMBINE_THRESHOLD);
+  const w = cfgAt(cfg, L.C_COMBINE_WINDOW_NS);
+  if (!isInt(w) || !inRange(w, 0, 9.2e18)) return bad(L.C_COMBINE_WINDOW_NS);
+  const ex = cfgAt(cfg, L.C_COMBINE_EXCLUSIVE);
+  if (ex != 0 && ex != 1) return bad(L.C_COMBINE_EXCLUSIVE);
+  if (!inRange(cfgAt(cfg, L.C_COMBINE_CAP), 1, 1e6)) return bad(L.C_COMBINE_CAP);
+  if (cfgAt(cfg, L.C_COMBINE_CAP + 1) != 0) return bad(L.C_COMBINE_CAP + 1);
   return 0;
 }
 
@@ -120,17 +254,43 @@ function popcount16(mask: i32): i32 { return <i32>popcnt<u32>(<u32>mask & 0xffff
 @inline function hstDims(cfg: usize): i32 { return popcount16(<i32>cfgAt(cfg, L.C_HST_FEATURES)); }
 @inline function hstTrees(cfg: usize): i32 { return <i32>cfgAt(cfg, L.C_HST_TREES); }
 @inline function hstHeight(cfg: usize): i32 { return <i32>cfgAt(cfg, L.C_HST_HEIGHT); }
+@inline function ocEnabled(cfg: usize): bool { return cfgAt(cfg, L.C_OCSVM_ENABLED) != 0; }
+@inline function ocDims(cfg: usize): i32 { return popcount16(<i32>cfgAt(cfg, L.C_OCSVM_FEATURES)); }
+@inline function ocComponents(cfg: usize): i32 { return <i32>cfgAt(cfg, L.C_OCSVM_COMPONENTS); }
+// gamma 0 in the configuration: 1 / dims (sklearn's "scale" on standardised features).
+@inline function ocGamma(cfg: usize): f64 { const g = cfgAt(cfg, L.C_OCSVM_GAMMA); return g > 0 ? g : 1.0 / <f64>ocDims(cfg); }
+@inline function rlsEnabled(cfg: usize): bool { return cfgAt(cfg, L.C_RLS_ENABLED) != 0; }
+@inline function rlsDims(cfg: usize, option: bool): i32 { return <i32>popcnt<u32>(<u32>cfgAt(cfg, option ? L.C_RLS_OPTION_X : L.C_RLS_PRICE_X)); }
+@inline function combineEnabled(cfg: usize): bool { return cfgAt(cfg, L.C_COMBINE_KIND) != 0; }
+@inline function anyLearnedEnabled(cfg: usize): bool { return hstEnabled(cfg) || ocEnabled(cfg) || rlsEnabled(cfg) || combineEnabled(cfg); }
+@inline function vectorMask(cfg: usize): u32 {
+  return (hstEnabled(cfg) ? <u32>cfgAt(cfg, L.C_HST_FEATURES) : 0) | (ocEnabled(cfg) ? <u32>cfgAt(cfg, L.C_OCSVM_FEATURES) : 0);
+}
 
-// Bytes of the shared models after the configuration (16-aligned each): HST's trees when enabled.
+// Bytes of each learned detector's shared model after the configuration (16-aligned each; 0 when disabled): HST's
+// trees, the one-class SVM's random features, RLS's two shapes (price model, option model).
+function modelBytes(cfg: usize, k: i32): i32 {
+  if (k == L.K_HST && hstEnabled(cfg)) return (hstModelBytes(hstDims(cfg), hstTrees(cfg), hstHeight(cfg)) + 15) & ~15;
+  if (k == L.K_OCSVM && ocEnabled(cfg)) return (ocModelBytes(ocDims(cfg), ocComponents(cfg)) + 15) & ~15;
+  if (k == L.K_RLS && rlsEnabled(cfg)) return 2 * RLS_M_BYTES;
+  return 0;
+}
 function modelsBytes(cfg: usize): i32 {
-  if (!hstEnabled(cfg)) return 0;
-  return (hstModelBytes(hstDims(cfg), hstTrees(cfg), hstHeight(cfg)) + 15) & ~15;
+  let n = 0;
+  for (let k = 0; k < L.N_LEARNED; k++) n += modelBytes(cfg, k);
+  return n;
 }
 
 // Bytes of learned channel k's block in a slot (0 when disabled).
 function learnedBlockBytes(cfg: usize, k: i32): i32 {
-  if (k != L.K_HST || !hstEnabled(cfg)) return 0;
-  return align8(L.LB_STATE + hstStateBytes(hstDims(cfg), hstTrees(cfg), hstHeight(cfg)));
+  if (k == L.K_HST && hstEnabled(cfg)) return align8(L.LB_STATE + hstStateBytes(hstDims(cfg), hstTrees(cfg), hstHeight(cfg)));
+  if (k == L.K_OCSVM && ocEnabled(cfg)) return align8(L.LB_STATE + ocStateBytes(ocDims(cfg), ocComponents(cfg)));
+  if (k == L.K_RLS && rlsEnabled(cfg)) {
+    const a = rlsStateBytes(rlsDims(cfg, false), 1), b = rlsStateBytes(rlsDims(cfg, true), 1);
+    return align8(L.LB_STATE + L.RS_BYTES + (a > b ? a : b));
+  }
+  if (k == L.K_COMBINED && combineEnabled(cfg)) return align8(L.LB_STATE + L.CB_BYTES);
+  return 0;
 }
 
 // ---- Sizes -------------------------------------------------------------------------------------------------
@@ -164,7 +324,7 @@ function layoutSlot(arena: usize, cfg: usize): i32 {
     }
   }
   // With a learned channel, the latest values, then the learned channels' blocks, follow the feature blocks.
-  const anyLearned = hstEnabled(cfg);
+  const anyLearned = anyLearnedEnabled(cfg);
   if (arena) st32(arena, L.H_VECTOR_OFF, anyLearned ? off : -1);
   if (anyLearned) off += L.LV_BYTES;
   for (let k = 0; k < L.N_LEARNED; k++) {
@@ -200,12 +360,22 @@ export function init(arena: usize, cfg: usize): i32 {
   const cap = tableCapacity(maxI);
   // The shared models (read-only after init) lie between the configuration and the table.
   const modelOff = cfgOff + (L.C_LEN << 3);
-  for (let k = 0; k < L.N_LEARNED; k++) st32(arena, L.H_MODEL_OFF + (k << 2), 0);
-  if (hstEnabled(cfg)) {
-    st32(arena, L.H_MODEL_OFF + (L.K_HST << 2), modelOff);
-    hstModelInit(arena + <usize>modelOff, hstDims(cfg), hstTrees(cfg), hstHeight(cfg), <u32>cfgAt(cfg, L.C_HST_SEED), cfgAt(cfg, L.C_HST_PADDING));
-    stu(arena, L.H_LEARNED_MASK, <u32>cfgAt(cfg, L.C_HST_FEATURES));
+  let mo = modelOff;
+  for (let k = 0; k < L.N_LEARNED; k++) {
+    const bytes = modelBytes(cfg, k);
+    st32(arena, L.H_MODEL_OFF + (k << 2), bytes > 0 ? mo : 0);
+    const m = arena + <usize>mo;
+    if (k == L.K_HST && bytes > 0) {
+      hstModelInit(m, hstDims(cfg), hstTrees(cfg), hstHeight(cfg), <u32>cfgAt(cfg, L.C_HST_SEED), cfgAt(cfg, L.C_HST_PADDING));
+    } else if (k == L.K_OCSVM && bytes > 0) {
+      ocModelInit(m, ocDims(cfg), ocComponents(cfg), ocGamma(cfg), <u32>cfgAt(cfg, L.C_OCSVM_SEED));
+    } else if (k == L.K_RLS && bytes > 0) {
+      rlsModelInit(m, rlsDims(cfg, false), 1);
+      rlsModelInit(m + <usize>RLS_M_BYTES, rlsDims(cfg, true), 1);
+    }
+    mo += bytes;
   }
+  stu(arena, L.H_LEARNED_MASK, vectorMask(cfg));
   const tableOff = modelOff + modelsBytes(cfg);
   st32(arena, L.H_CFG, cfgOff);
   st32(arena, L.H_TABLE, tableOff);
@@ -227,6 +397,7 @@ export function refreshDerived(arena: usize): void {
     if (ld32(arena, L.H_LEARNED_OFF + (k << 2)) >= 0 && <i32>cfgAt(cfg, learnedCfg(k, LS_MODE)) == L.M_REGIME) anyRegime = 1;
   }
   stu(arena, L.H_ANY_REGIME, anyRegime);
+  stu(arena, L.H_COMBINE, <u32>cfgAt(cfg, L.C_COMBINE_KIND));
 }
 
 @inline export function configPtr(arena: usize): usize { return arena + <usize>ld32(arena, L.H_CFG); }
@@ -261,7 +432,7 @@ export function layoutMatches(arena: usize): bool {
     if (ld32(arena, L.H_FEATURE_OFF + (f << 2)) != expected) return false;
     if (expected >= 0) off += align8(featureBlockBytes(w, keepsOrder(cfg, f), keepsNovelty(cfg, f)));
   }
-  const anyLearned = hstEnabled(cfg);
+  const anyLearned = anyLearnedEnabled(cfg);
   if (ld32(arena, L.H_VECTOR_OFF) != (anyLearned ? off : -1)) return false;
   if (anyLearned) off += L.LV_BYTES;
   for (let k = 0; k < L.N_LEARNED; k++) {
@@ -270,13 +441,18 @@ export function layoutMatches(arena: usize): bool {
     off += bytes;
   }
   if (ldu(arena, L.H_SLOT_BYTES) != <u32>((off + 63) & ~63)) return false;
-  // The HST model: the shape the configuration asks for, and split dimensions within it (the walk indexes the
-  // scaled point by them). Its split points are not checked (a snapshot store should carry a checksum).
+  // The models: where the configuration puts them, with the shapes and seeds it asks for, and (HST) split dimensions
+  // within the shape (the walk indexes the scaled point by them). Split points and random features are not checked
+  // (a snapshot store should carry a checksum).
+  let mo = modelOff;
+  for (let k = 0; k < L.N_LEARNED; k++) {
+    const bytes = modelBytes(cfg, k);
+    if (ld32(arena, L.H_MODEL_OFF + (k << 2)) != (bytes > 0 ? mo : 0)) return false;
+    mo += bytes;
+  }
+  if (ldu(arena, L.H_LEARNED_MASK) != vectorMask(cfg)) return false;
   const hst = hstEnabled(cfg);
   const model = arena + <usize>modelOff;
-  if (ld32(arena, L.H_MODEL_OFF + (L.K_HST << 2)) != (hst ? modelOff : 0)) return false;
-  for (let k = 1; k < L.N_LEARNED; k++) if (ld32(arena, L.H_MODEL_OFF + (k << 2)) != 0) return false;
-  if (ldu(arena, L.H_LEARNED_MASK) != (hst ? <u32>cfgAt(cfg, L.C_HST_FEATURES) : 0)) return false;
   if (hst) {
     const dims = hstDims(cfg), trees = hstTrees(cfg), height = hstHeight(cfg);
     const internal = (1 << height) - 1;
@@ -285,6 +461,20 @@ export function layoutMatches(arena: usize): bool {
     const sdims = model + 32 + (<usize>(trees * internal) << 3);
     for (let i = 0; i < trees * internal; i++) if (<i32>load<u8>(sdims + <usize>i) >= dims) return false;
   }
+  const oc = ocEnabled(cfg);
+  const ocModel = arena + <usize>ld32(arena, L.H_MODEL_OFF + (L.K_OCSVM << 2));
+  if (oc) {
+    if (ldu(ocModel, 0) != <u32>ocDims(cfg) || ldu(ocModel, 4) != <u32>ocComponents(cfg)) return false;
+    if (ldu(ocModel, 8) != <u32>cfgAt(cfg, L.C_OCSVM_SEED) || ldf(ocModel, 16) != ocGamma(cfg)) return false;
+  }
+  const rls = rlsEnabled(cfg);
+  if (rls) {
+    for (let o = 1; o <= 2; o++) {
+      const m = rlsModelPtr(arena, <u32>o);
+      if (ldu(m, 0) != <u32>rlsDims(cfg, o == 2) || ldu(m, 4) != 1) return false;
+    }
+  }
+  const comb = combineEnabled(cfg);
   // Every index the hot path writes through stays inside its block: table entries name registered slots, and each
   // slot's rings and time windows have the configured sizes and cursors within them. (Values are not checked: a
   // snapshot store should carry a checksum.)
@@ -307,12 +497,34 @@ export function layoutMatches(arena: usize): bool {
       if (ldu(win, L.W_CAP) != <u32>w || ldu(win, L.W_N) > <u32>w || ldu(win, L.W_HEAD) >= <u32>w) return false;
       if (ldu(win, L.W_ORDER) != (order ? 1 : 0) || ldu(fb, L.FB_CHANNELS) != <u32>(L.FB_HEADER_BYTES + windowBytes(w, order))) return false;
     }
-    // Each HST state fits the model and holds values its step relies on (hst_state_check), with the window and
-    // settings of the configuration.
+    // Each kernel state fits its model and holds values its step relies on (<k>_state_check), with the settings of
+    // the configuration.
     if (hst) {
       const st = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_HST << 2)) + <usize>L.LB_STATE;
       if (hstStateCheck(st, model) != 0) return false;
       if (ldu(st, 4) != <u32>cfgAt(cfg, L.C_HST_WINDOW) || ldu(st, 48) != <u32>cfgAt(cfg, L.C_HST_SCORE_KIND) || ldu(st, 52) != <u32>cfgAt(cfg, L.C_HST_SCALER)) return false;
+    }
+    if (oc) {
+      const st = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_OCSVM << 2)) + <usize>L.LB_STATE;
+      if (ocStateCheck(st, ocModel) != 0) return false;
+      if (ldf(st, 24) != cfgAt(cfg, L.C_OCSVM_NU) || ldu(st, 8) != <u32>cfgAt(cfg, L.C_OCSVM_WINDOW)) return false;
+      if (ldu(st, 12) != <u32>cfgAt(cfg, L.C_OCSVM_WARMUP) || ldu(st, 16) != <u32>cfgAt(cfg, L.C_OCSVM_SCALER)) return false;
+    }
+    if (rls) {
+      const rs = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_RLS << 2)) + <usize>L.LB_STATE;
+      const which = ldu(rs, L.RS_MODEL);
+      if (which != 1 && which != 2 || ldu(rs, L.RS_FLAGS) > 3 || ldu(rs, L.RS_SEEN) >= (1 << L.N_SERIES)) return false;
+      if (ldu(rs, L.RS_RESERVED) != 0) return false;
+      const st = rs + <usize>L.RS_BYTES;
+      if (rlsStateCheck(st, rlsModelPtr(arena, which)) != 0) return false;
+      const o = which == 2;
+      if (ldf(st, 24) != cfgAt(cfg, L.C_RLS_LAMBDA) || ldf(st, 32) != cfgAt(cfg, o ? L.C_RLS_OPTION_DELTA : L.C_RLS_PRICE_DELTA)) return false;
+      if (ldu(st, 8) != <u32>cfgAt(cfg, L.C_RLS_WARMUP) || ldf(st, 40) != cfgAt(cfg, o ? L.C_RLS_OPTION_MIN_SCALE : L.C_RLS_PRICE_MIN_SCALE)) return false;
+      if (ldf(st, 48) != cfgAt(cfg, L.C_RLS_CLIP)) return false;
+    }
+    if (comb) {
+      const cb = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_COMBINED << 2)) + <usize>L.LB_STATE;
+      if (ldu(cb, L.CB_EVENT) != 0) return false; // cleared after every event
     }
   }
   return true;
@@ -400,10 +612,23 @@ function initSlot(arena: usize, cfg: usize, slot: usize, id: u32): void {
     stf(ch, L.CH_FIXED, NaN);
     sti(ch, L.CH_COOL_UNTIL, i64.MIN_VALUE);
     stu(ch, L.CH_SINCE, 1 << 30);
+    const model = arena + <usize>ld32(arena, L.H_MODEL_OFF + (k << 2));
+    const st = lb + <usize>L.LB_STATE;
     if (k == L.K_HST) {
-      const model = arena + <usize>ld32(arena, L.H_MODEL_OFF + (L.K_HST << 2));
-      hstStateInit(lb + <usize>L.LB_STATE, model, <i32>cfgAt(cfg, L.C_HST_WINDOW), cfgAt(cfg, L.C_HST_SIZE_LIMIT),
+      hstStateInit(st, model, <i32>cfgAt(cfg, L.C_HST_WINDOW), cfgAt(cfg, L.C_HST_SIZE_LIMIT),
                    <i32>cfgAt(cfg, L.C_HST_SCORE_KIND), <i32>cfgAt(cfg, L.C_HST_SCALER));
+    } else if (k == L.K_OCSVM) {
+      ocStateInit(st, model, cfgAt(cfg, L.C_OCSVM_NU), <i32>cfgAt(cfg, L.C_OCSVM_WINDOW), <i32>cfgAt(cfg, L.C_OCSVM_WARMUP),
+                  <i32>cfgAt(cfg, L.C_OCSVM_SCALER));
+    } else if (k == L.K_RLS) {
+      // On the price model until the instrument's first option event (learned.ts, rlsEvent).
+      rlsInitState(arena, cfg, st, 1);
+    } else {
+      for (let m = 0; m < L.COMBINE_MAX_MEMBERS; m++) {
+        const p = st + <usize>(L.CB_MEMBERS + m * L.CB_MEMBER_BYTES);
+        sti(p, L.CB_EXCEED_TS, i64.MIN_VALUE);
+        sti(p, L.CB_OBS_TS, i64.MIN_VALUE);
+      }
     }
   }
 }
@@ -490,11 +715,12 @@ function check(kind: u32, f0: f64, f1: f64, f2: f64, f3: f64, f4: f64, f5: f64):
     if (f0 <= 0 || f2 <= 0 || f1 < 0 || f3 < 0 || f4 < 0 || f5 < 0) return L.R_NEGATIVE;
     if (f2 < f0) return L.R_CROSSED;
   } else if (kind == L.K_MARK) {
-    if (!finite(f0) || optionalBad(f1) || optionalBad(f2)) return L.R_NONFINITE;
+    // mark? index? funding?, at least one of mark and index (an index-only event feeds the fair-value regression).
+    if (optionalBad(f0) || optionalBad(f1) || optionalBad(f2) || (f0 != f0 && f1 != f1)) return L.R_NONFINITE;
     if (f0 <= 0 || f1 <= 0) return L.R_NEGATIVE;
   } else if (kind == L.K_OPTION) {
-    if (!finite(f0) || optionalBad(f1) || optionalBad(f2) || optionalBad(f3) || optionalBad(f4)) return L.R_NONFINITE;
-    if (f0 < 0 || f1 <= 0 || f2 < 0 || f3 < 0 || f4 < 0) return L.R_NEGATIVE;
+    if (!finite(f0) || optionalBad(f1) || optionalBad(f2) || optionalBad(f3) || optionalBad(f4) || optionalBad(f5)) return L.R_NONFINITE;
+    if (f0 < 0 || f1 <= 0 || f2 < 0 || f3 < 0 || f4 < 0 || f5 < 0) return L.R_NEGATIVE;
   } else if (kind == L.K_VALUE) {
     if (!finite(f0)) return L.R_NONFINITE;
   } else {
@@ -566,12 +792,12 @@ export function ingest(arena: usize, batch: usize, capacity: i32, start: i32, en
     else if (kind == L.K_MARK) written += onMark(arena, cfg, slot, ts, seq, id, f0, f1, f2, o);
     else if (kind == L.K_OPTION) written += onOption(arena, cfg, slot, ts, seq, id, f0, o);
     else written += onValue(arena, cfg, slot, ts, seq, id, f0, o);
-    // The learned channels step once, after all of the event's observations, if it observed a feature of theirs.
+    // The learned channels step at most once each, after all of the event's observations (learned.ts).
     const lv = ld32(arena, L.H_VECTOR_OFF);
     if (lv >= 0) {
       const lvp = slot + <usize>lv;
       const observed = ldu(lvp, L.LV_OBSERVED);
-      if (observed & ldu(arena, L.H_LEARNED_MASK)) written += learnedStep(arena, cfg, slot, observed, ts, seq, id, out + <usize>(written * L.AL_BYTES));
+      written += learnedStep(arena, cfg, slot, observed, kind, f0, f1, f2, f3, f4, f5, ts, seq, id, out + <usize>(written * L.AL_BYTES));
       stu(lvp, L.LV_OBSERVED, 0);
     }
   }
@@ -746,7 +972,7 @@ function onQuote(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u
 
 function onMark(arena: usize, cfg: usize, slot: usize, ts: i64, seq: i64, id: u32, mark: f64, index: f64, funding: f64, out: usize): i32 {
   let k = 0;
-  if (index == index) k += observe(arena, cfg, slot, L.F_BASIS, (mark - index) / index * 1e4, ts, seq, id, at(out, k));
+  if (index == index && mark == mark) k += observe(arena, cfg, slot, L.F_BASIS, (mark - index) / index * 1e4, ts, seq, id, at(out, k));
   if (funding == funding) k += observe(arena, cfg, slot, L.F_FUNDING, funding, ts, seq, id, at(out, k));
   return k;
 }

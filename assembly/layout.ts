@@ -158,9 +158,52 @@ export const C_HST_SCALER: i32 = 289;      // 0 all-time min/max, 1 forgetting (
 export const C_HST_MODE: i32 = 290;        // calibrator mode of channel 96
 export const C_HST_THRESHOLD: i32 = 291;   // its base threshold, > 0 (+Infinity: never fires)
 // 292..295 reserved, must be 0.
-export const C_OCSVM_BASE: i32 = 296;      // 296..311 one-class SVM (k = 1): reserved, must be 0
-export const C_RLS_BASE: i32 = 312;        // 312..327 RLS residuals (k = 2): reserved, must be 0
-export const C_COMBINE_BASE: i32 = 328;    // 328..343 combination (k = 3): reserved, must be 0
+// One-class SVM (k = 1), 296..311:
+export const C_OCSVM_BASE: i32 = 296;
+export const C_OCSVM_ENABLED: i32 = 296;    // 0 / 1
+export const C_OCSVM_FEATURES: i32 = 297;   // feature mask, int [1, 65535]; every feature in it must be enabled
+export const C_OCSVM_COMPONENTS: i32 = 298; // random Fourier features D, int [1, 1024]
+export const C_OCSVM_NU: i32 = 299;         // (0, 1]
+export const C_OCSVM_GAMMA: i32 = 300;      // RBF width, (0, 1e6]; 0 = 1 / dims
+export const C_OCSVM_WINDOW: i32 = 301;     // int [1, 2^24]
+export const C_OCSVM_WARMUP: i32 = 302;     // int [0, 2^31 - 1]: steps scored 0 (and not judged)
+export const C_OCSVM_SEED: i32 = 303;       // int [0, 2^32 - 1]
+export const C_OCSVM_SCALER: i32 = 304;     // 0 min/max of the last two windows, 1 EWMA standardiser
+// 305 reserved, must be 0.
+export const C_OCSVM_MODE: i32 = 306;       // calibrator mode of channel 97
+export const C_OCSVM_THRESHOLD: i32 = 307;  // its base threshold, > 0
+// 308..311 reserved, must be 0.
+// RLS residuals, "price away from fair value" (k = 2), 312..327. Series ids (RS_*): 0 mid, 1 trade, 2 mark, 3 index,
+// 4 markIv, 5 underlying, 6 ivMid, 7 neighbourIv, 8 value. A regressor set is a mask of series ids (1..8 of them).
+export const C_RLS_BASE: i32 = 312;
+export const C_RLS_ENABLED: i32 = 312;      // 0 / 1
+export const C_RLS_PRICE_TARGET: i32 = 313; // series id the price model predicts (instruments without option events)
+export const C_RLS_PRICE_X: i32 = 314;      // its regressors: series mask, int [1, 511], 1..8 bits, not the target
+export const C_RLS_OPTION_TARGET: i32 = 315; // series id the option model predicts (instruments with option events)
+export const C_RLS_OPTION_X: i32 = 316;     // its regressors
+export const C_RLS_LAMBDA: i32 = 317;       // forgetting factor [0.9, 1)
+export const C_RLS_PRICE_DELTA: i32 = 318;  // P = delta I at the start, [1e-6, 1e12], price model
+export const C_RLS_WARMUP: i32 = 319;       // int [0, 2^31 - 1]: steps scored 0 (and not judged)
+export const C_RLS_PRICE_MIN_SCALE: i32 = 320; // floor of sigma in the target's units (bps for a price), (0, 1e15]
+export const C_RLS_OPTION_MIN_SCALE: i32 = 321;
+export const C_RLS_MODE: i32 = 322;         // calibrator mode of channel 98
+export const C_RLS_THRESHOLD: i32 = 323;    // its base threshold, > 0
+export const C_RLS_CLIP: i32 = 324;         // residual clip in sigma for learning, >= 1 (Infinity: none)
+export const C_RLS_MAX_STALE_NS: i32 = 325; // int [0, 9.2e18]: the target's last value must be at most this old
+export const C_RLS_OPTION_DELTA: i32 = 326; // P = delta I at the start, option model
+// 327 reserved, must be 0.
+// Combination (k = 3), 328..343:
+export const C_COMBINE_BASE: i32 = 328;
+export const C_COMBINE_KIND: i32 = 328;     // 0 off, 1 k of n, 2 combined score
+export const C_COMBINE_K: i32 = 329;        // int [1, members]
+export const C_COMBINE_MEMBERS: i32 = 330;  // 330..337: channel indices (0..98), -1 = none; enabled, distinct
+export const COMBINE_MAX_MEMBERS: i32 = 8;
+export const C_COMBINE_MODE: i32 = 338;     // calibrator mode of channel 99 (k of n: 0, static)
+export const C_COMBINE_THRESHOLD: i32 = 339; // its base threshold (k of n: k)
+export const C_COMBINE_WINDOW_NS: i32 = 340; // int [0, 9.2e18]
+export const C_COMBINE_EXCLUSIVE: i32 = 341; // 0 / 1: the members' own alerts are not emitted
+export const C_COMBINE_CAP: i32 = 342;      // [1, 1e6]: cap of a member's score / threshold (combined score)
+// 343 reserved, must be 0.
 export const C_LEN: i32 = 344;
 
 // ---- Arena header (256 bytes) ------------------------------------------------------------------------------
@@ -181,8 +224,10 @@ export const H_FEATURE_OFF: i32 = 128;  // i32 x N_FEATURES: block offset inside
 export const H_LAST_ID: i32 = 192;      // u32 last looked-up id (+1, 0 = none)
 export const H_LAST_SLOT: i32 = 196;    // i32 its slot
 export const H_ANY_REGIME: i32 = 200;   // u32 1 when some channel uses the regime-scaled mode
+export const H_COMBINE: i32 = 204;      // u32 the combination's kind (0 off): channelStep notes its members' scores
 export const H_NEXT_SEQ: i32 = 208;     // i64 sequence number the next unnumbered event (seq < 0) gets
 export const H_MODEL_OFF: i32 = 216;    // i32 x N_LEARNED: offset in the arena of learned detector k's model, 0 = none
+                                        // (RLS: the price model's; the option model's follows it, RLS_M_BYTES on)
 export const H_LEARNED_OFF: i32 = 232;  // i32 x N_LEARNED: offset in a slot of learned channel k's block, -1 = disabled
 export const H_LEARNED_MASK: i32 = 248; // u32 union of the enabled vector detectors' feature masks (0 = none)
 export const H_VECTOR_OFF: i32 = 252;   // i32 offset in a slot of the latest-values area (LV_*), -1 without learned channels
@@ -379,3 +424,38 @@ export const LV_BYTES: i32 = 136;
 export const LB_CHANNEL: i32 = FB_HEADER_BYTES;                 // 160
 export const LB_VECTOR: i32 = FB_HEADER_BYTES + CH_BYTES;       // 312
 export const LB_STATE: i32 = LB_VECTOR + 8 * N_FEATURES;        // 440
+
+// ---- RLS series: in the RLS block at LB_STATE, before the kernel state ----------------------------------------
+// The latest raw value and time of each series the instrument's events carry, the anchor prices are expressed
+// against (the first price-series value seen: y = (p - A) / A x 1e4), the model the state is on, and flags.
+export const N_SERIES: i32 = 9;
+export const RS_MID: i32 = 0;
+export const RS_TRADE: i32 = 1;
+export const RS_MARK: i32 = 2;
+export const RS_INDEX: i32 = 3;
+export const RS_MARK_IV: i32 = 4;
+export const RS_UNDERLYING: i32 = 5;
+export const RS_IV_MID: i32 = 6;
+export const RS_NEIGHBOUR_IV: i32 = 7;
+export const RS_VALUE: i32 = 8;
+export const RS_PRICES: u32 = (1 << RS_MID) | (1 << RS_TRADE) | (1 << RS_MARK) | (1 << RS_INDEX) | (1 << RS_UNDERLYING);
+export const RS_VALUES: i32 = 0;       // f64 x N_SERIES, raw
+export const RS_TS: i32 = 72;          // i64 x N_SERIES, time of the last value
+export const RS_ANCHOR: i32 = 144;     // f64
+export const RS_SEEN: i32 = 152;       // u32 bit s: series s has a value
+export const RS_RESERVED: i32 = 156;   // u32 reserved (0)
+export const RS_MODEL: i32 = 160;      // u32 the model the kernel state is on: 1 price, 2 option
+export const RS_FLAGS: i32 = 164;      // u32 bit 0: anchor set, bit 1: the instrument has option events
+export const RS_BYTES: i32 = 168;      // the kernel state follows at LB_STATE + RS_BYTES
+
+// ---- Combination state: in the combined block at LB_STATE ----------------------------------------------------
+// Per member m: the last time its score reached its threshold (raw exceedance), the time of its last score and
+// that score over its threshold; and what the event being processed did (bit 0: a member exceeded, bit 1: one
+// scored; 0 at rest).
+export const CB_EVENT: i32 = 0;        // u32
+export const CB_MEMBERS: i32 = 8;      // per member, 24 bytes:
+export const CB_EXCEED_TS: i32 = 0;    //   i64 (i64.MIN: never)
+export const CB_OBS_TS: i32 = 8;       //   i64 (i64.MIN: never)
+export const CB_RATIO: i32 = 16;       //   f64 score / threshold
+export const CB_MEMBER_BYTES: i32 = 24;
+export const CB_BYTES: i32 = CB_MEMBERS + COMBINE_MAX_MEMBERS * CB_MEMBER_BYTES; // 200

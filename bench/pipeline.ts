@@ -34,6 +34,22 @@ function loader(batch: EventBatch, create: () => Engine): { engine: () => Engine
   return { engine: () => engine, reset };
 }
 
+/** A perpetual: every 200 ms a quote, then a mark with its index (n events). */
+export function perpMarks(n: number): Batch {
+  const b = new Batch(n);
+  let idx = 60_000;
+  let x = 1;
+  for (let i = 0; 2 * i + 1 < n; i++) {
+    x = (x * 16807) % 2147483647;
+    idx *= 1 + 1e-4 * (x / 2147483647 - 0.5);
+    const t = 1_700_000_000_000_000_000n + BigInt(i + 1) * 200_000_000n;
+    const mid = idx * (1 + 5e-4);
+    b.quote(1, t, mid - 0.5, 2, mid + 0.5, 2);
+    b.mark(1, t, mid, idx, 1e-4);
+  }
+  return b;
+}
+
 export async function pipelineBench(opts: { n?: number; extra?: { name: string; batch: EventBatch }[] } = {}): Promise<Row[]> {
   const n = opts.n ?? 200_000;
   const cases: Case[] = [];
@@ -44,6 +60,16 @@ export async function pipelineBench(opts: { n?: number; extra?: { name: string; 
     // The same with the Half-Space Trees channel on (off by default): what it costs per event.
     const on = loader(s.batch, () => Engine.create({ autoRegister: true, learned: { hst: { enabled: true } } }, { batchCapacity: s.batch.length }));
     cases.push({ name: `default pipeline + HST, wasm: ${s.name}`, items: s.batch.length, beforeEach: on.reset, fn: () => on.engine().ingestRegion(s.batch.length) });
+    // And with the one-class SVM on (off by default) over its default vector.
+    const oc = loader(s.batch, () => Engine.create({ autoRegister: true, learned: { ocsvm: { enabled: true } } }, { batchCapacity: s.batch.length }));
+    cases.push({ name: `default pipeline + OCSVM, wasm: ${s.name}`, items: s.batch.length, beforeEach: oc.reset, fn: () => oc.engine().ingestRegion(s.batch.length) });
+  }
+  // RLS fair value stepping on every mark: a perpetual's quote then mark (with its index) every 200 ms, so every
+  // second event steps the regression (mid on index); the same stream with RLS off beside it.
+  const marks = perpMarks(n);
+  for (const [label, rls] of [['default pipeline (RLS on), RLS stepping on every mark', true], ['default pipeline, RLS off, same stream', false]] as const) {
+    const l = loader(marks, () => Engine.create({ autoRegister: true, learned: { rls: { enabled: rls } } }, { batchCapacity: n }));
+    cases.push({ name: `${label} (quote + mark every 200 ms, 1 instrument)`, items: n, beforeEach: l.reset, fn: () => l.engine().ingestRegion(n) });
   }
   // HST over the value and its change, one step per value (the value's own detector, novelty, stays on).
   const hstValues = loader(valueStream({ seed: 2, id: 1, n, gapNs: 100_000_000n }), () => Engine.create({

@@ -24,27 +24,42 @@ async function main(): Promise<void> {
 
   const defaults = Engine.create();
   const withHst = Engine.create({ learned: { hst: { enabled: true } } });
+  const withOcsvm = Engine.create({ learned: { ocsvm: { enabled: true } } });
+  const noRls = Engine.create({ learned: { rls: { enabled: false } } });
+  const withCombine = Engine.create({ learned: { combine: { mode: 'kOfN', members: ['spread.zscore', 'fairValue.rls'], k: 2 } } });
+  const share = (e: Engine, base: Engine) => e.bytesPerInstrument - base.bytesPerInstrument;
   const state = {
     bytesPerInstrument: defaults.bytesPerInstrument, kib: defaults.bytesPerInstrument / 1024,
-    bytesPerInstrumentHstOn: withHst.bytesPerInstrument, hstBytesPerInstrument: withHst.bytesPerInstrument - defaults.bytesPerInstrument,
-    hstModelBytesPerArena: withHst.arenaBytes - defaults.arenaBytes - 64 * (withHst.bytesPerInstrument - defaults.bytesPerInstrument),
+    bytesPerInstrumentHstOn: withHst.bytesPerInstrument, hstBytesPerInstrument: share(withHst, defaults),
+    hstModelBytesPerArena: withHst.arenaBytes - defaults.arenaBytes - 64 * share(withHst, defaults),
+    bytesPerInstrumentOcsvmOn: withOcsvm.bytesPerInstrument, ocsvmBytesPerInstrument: share(withOcsvm, defaults),
+    ocsvmModelBytesPerArena: withOcsvm.arenaBytes - defaults.arenaBytes - 64 * share(withOcsvm, defaults),
+    bytesPerInstrumentRlsOff: noRls.bytesPerInstrument, rlsBytesPerInstrument: share(defaults, noRls),
+    bytesPerInstrumentCombineOn: withCombine.bytesPerInstrument, combineBytesPerInstrument: share(withCombine, defaults),
   };
-  console.log(`\n## State\nbytes per instrument, default configuration: ${state.bytesPerInstrument} (${state.kib.toFixed(1)} KiB); ` +
-    `HST on: ${state.bytesPerInstrumentHstOn}; HST's share: ${state.hstBytesPerInstrument} per instrument and ${state.hstModelBytesPerArena} (the trees) per arena`);
+  console.log(`\n## State\nbytes per instrument, default configuration (RLS on): ${state.bytesPerInstrument} (${state.kib.toFixed(1)} KiB); ` +
+    `HST on: ${state.bytesPerInstrumentHstOn} (+${state.hstBytesPerInstrument}, trees ${state.hstModelBytesPerArena} per arena); ` +
+    `OCSVM on: ${state.bytesPerInstrumentOcsvmOn} (+${state.ocsvmBytesPerInstrument}, features ${state.ocsvmModelBytesPerArena} per arena); ` +
+    `RLS off: ${state.bytesPerInstrumentRlsOff} (RLS's share ${state.rlsBytesPerInstrument}); combination on: ${state.bytesPerInstrumentCombineOn} (+${state.combineBytesPerInstrument})`);
 
   const ratio = (a: Row | undefined, b: Row | undefined) => (a && b ? b.nsPerItem / a.nsPerItem : NaN);
+  const row = (prefix: string): Row => pipeline.find((r) => r.name.startsWith(prefix)) ?? { name: prefix, nsPerItem: NaN, p99NsPerItem: NaN, iterations: 0, items: 0 };
   const summary = {
     kernelWasmNs: kernel[0].nsPerItem,
     kernelTsNs: kernel[1].nsPerItem,
     kernelTsOverWasm: ratio(kernel[0], kernel[1]),
-    pipelineDefaultNs: pipeline[2].nsPerItem,
-    pipelineSyntheticNs: pipeline[0].nsPerItem,
-    pipelineHstOnNs: pipeline[3].nsPerItem,
-    pipelineSyntheticHstOnNs: pipeline[1].nsPerItem,
+    pipelineDefaultNs: row('default pipeline, wasm: real').nsPerItem,
+    pipelineSyntheticNs: row('default pipeline, wasm: synthetic').nsPerItem,
+    pipelineHstOnNs: row('default pipeline + HST, wasm: real').nsPerItem,
+    pipelineSyntheticHstOnNs: row('default pipeline + HST, wasm: synthetic').nsPerItem,
+    pipelineOcsvmOnNs: row('default pipeline + OCSVM, wasm: real').nsPerItem,
+    pipelineSyntheticOcsvmOnNs: row('default pipeline + OCSVM, wasm: synthetic').nsPerItem,
+    rlsEveryMarkNs: row('default pipeline (RLS on), RLS stepping').nsPerItem,
+    rlsOffSameStreamNs: row('default pipeline, RLS off, same stream').nsPerItem,
     twinOverWasm: ratio(twin[0], twin[1]),
     bytesPerInstrument: state.bytesPerInstrument,
   };
-  console.log(`\n## Against the targets\n- default pipeline: ${fmt(summary.pipelineDefaultNs)} ns/event on the real sample, ${fmt(summary.pipelineSyntheticNs)} on the synthetic mix (target <= 100); with HST: ${fmt(summary.pipelineHstOnNs)} and ${fmt(summary.pipelineSyntheticHstOnNs)}\n- rolling mean/var: ${fmt(summary.kernelWasmNs)} ns/update (target <= 3); TypeScript, same algorithm: ${fmt(summary.kernelTsNs)} ns (${summary.kernelTsOverWasm.toFixed(2)}x WASM; target >= 1.5x)\n- plain-TypeScript twin: ${summary.twinOverWasm.toFixed(1)}x the WASM time per event\n- state: ${state.kib.toFixed(1)} KiB per instrument (target <= 64 KiB)`);
+  console.log(`\n## Against the targets\n- default pipeline: ${fmt(summary.pipelineDefaultNs)} ns/event on the real sample, ${fmt(summary.pipelineSyntheticNs)} on the synthetic mix (target <= 100); with HST: ${fmt(summary.pipelineHstOnNs)} and ${fmt(summary.pipelineSyntheticHstOnNs)}; with OCSVM: ${fmt(summary.pipelineOcsvmOnNs)} and ${fmt(summary.pipelineSyntheticOcsvmOnNs)}\n- RLS stepping on every mark (quote + mark stream): ${fmt(summary.rlsEveryMarkNs)} ns/event, ${fmt(summary.rlsOffSameStreamNs)} with RLS off\n- rolling mean/var: ${fmt(summary.kernelWasmNs)} ns/update (target <= 3); TypeScript, same algorithm: ${fmt(summary.kernelTsNs)} ns (${summary.kernelTsOverWasm.toFixed(2)}x WASM; target >= 1.5x)\n- plain-TypeScript twin: ${summary.twinOverWasm.toFixed(1)}x the WASM time per event\n- state: ${state.kib.toFixed(1)} KiB per instrument (target <= 64 KiB)`);
 
   if (!quick) {
     const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));

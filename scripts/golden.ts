@@ -85,6 +85,21 @@ export const CASES: CaseSpec[] = [
     },
   },
   {
+    name: 'fair-value',
+    description: 'a perpetual (instrument 1: every 200 ms a quote, then a mark with its index; the index walks by 1 bp, the mid 5 bps over it) whose mid drifts 20 bps off the index over 3 s from event 1600, and an option (instrument 2: every 200 ms, mark IV 0.01 over its neighbour IV, f5) whose mark IV leaves its neighbours by 0.01 at event 1700; RLS fair value, a combination of 2 of fairValue.rls, basis.zscore and midJump.zscore within 5 s',
+    config: {
+      window: 64, warmup: 16,
+      learned: {
+        rls: { warmup: 300 },
+        combine: { mode: 'kOfN', k: 2, members: ['fairValue.rls', 'basis.zscore', 'midJump.zscore'], windowMs: 5000 },
+      },
+      thresholds: { default: { mode: 'static', threshold: 6 }, cusum: { mode: 'static', threshold: 12 }, pageHinkley: { mode: 'static', threshold: 12 } },
+    },
+    instruments: [1, 2],
+    alertCapacity: 84,
+    events: () => fairValueEvents(),
+  },
+  {
     name: 'bad-events',
     description: 'trades, quotes and marks on instruments 1..3 with one event in six malformed (NaN, Infinity, negative size, zero index, crossed quote, time going backwards, unknown kind, unregistered instrument); 3 in 4 events numbered by the producer (with gaps), the rest by the engine',
     config: {
@@ -110,6 +125,28 @@ export const CASES: CaseSpec[] = [
     },
   },
 ];
+
+/** The fair-value case: a perpetual whose mid drifts off its index, an option whose IV leaves its neighbours. */
+function fairValueEvents(): EventBatch {
+  const g = gaussian(mulberry32(13));
+  const b = new EventBatch(3600);
+  let idx = 60_000;
+  let nb = 0.55;
+  for (let i = 0; i < 900; i++) {
+    const t = T0 + BigInt(i + 1) * 200n * MS;
+    idx *= 1 + 1e-4 * g();
+    const off = i < 800 ? 0 : Math.min(1, (i - 799) / 15) * 20e-4;
+    const mid = idx * (1 + 5e-4) * (1 + 3e-5 * g()) * (1 + off);
+    b.quote(1, t, mid - 0.5, 2, mid + 0.5, 2, NaN, NaN, BigInt(4 * i));
+    b.mark(1, t, mid, idx, 1e-4, BigInt(4 * i + 1));
+    nb += 0.002 * g();
+    const iv = nb + 0.01 + 0.0003 * g() + (i >= 850 && i < 855 ? 0.01 : 0);
+    b.push(4, 2, t + MS, iv, 60_000, 100, iv - 0.01, iv + 0.01, nb, BigInt(4 * i + 2));
+    // An index-only mark (mark absent) on the option's instrument: accepted, it carries no series the option model uses.
+    if (i % 100 === 50) b.push(3, 2, t + 2n * MS, NaN, idx, NaN, NaN, NaN, NaN, BigInt(4 * i + 3));
+  }
+  return b;
+}
 
 /** Market-like events with malformed ones mixed in; each defect is one reject reason of docs/abi.md. */
 function badEvents(n: number): EventBatch {

@@ -154,9 +154,31 @@ export const C = {
   /** Half-Space Trees (k = 0), 280..291; 292..295 reserved, must be 0. */
   HST_ENABLED: 280, HST_FEATURES: 281, HST_TREES: 282, HST_HEIGHT: 283, HST_WINDOW: 284, HST_SIZE_LIMIT: 285,
   HST_PADDING: 286, HST_SEED: 287, HST_SCORE_KIND: 288, HST_SCALER: 289, HST_MODE: 290, HST_THRESHOLD: 291,
-  /** One-class SVM (k = 1), RLS residuals (k = 2), the combination (k = 3): reserved, must be 0. */
-  OCSVM_BASE: 296, RLS_BASE: 312, COMBINE_BASE: 328,
+  /** One-class SVM (k = 1), 296..307 (305, 308..311 reserved, must be 0). GAMMA 0 = 1 / dims. */
+  OCSVM_BASE: 296, OCSVM_ENABLED: 296, OCSVM_FEATURES: 297, OCSVM_COMPONENTS: 298, OCSVM_NU: 299, OCSVM_GAMMA: 300,
+  OCSVM_WINDOW: 301, OCSVM_WARMUP: 302, OCSVM_SEED: 303, OCSVM_SCALER: 304, OCSVM_MODE: 306, OCSVM_THRESHOLD: 307,
+  /**
+   * RLS fair value (k = 2), 312..326 (327 reserved): targets are series ids, regressors series masks (SERIES);
+   * the price model serves instruments without option events, the option model those with.
+   */
+  RLS_BASE: 312, RLS_ENABLED: 312, RLS_PRICE_TARGET: 313, RLS_PRICE_X: 314, RLS_OPTION_TARGET: 315, RLS_OPTION_X: 316,
+  RLS_LAMBDA: 317, RLS_PRICE_DELTA: 318, RLS_WARMUP: 319, RLS_PRICE_MIN_SCALE: 320, RLS_OPTION_MIN_SCALE: 321,
+  RLS_MODE: 322, RLS_THRESHOLD: 323, RLS_CLIP: 324, RLS_MAX_STALE_NS: 325, RLS_OPTION_DELTA: 326,
+  /** The combination (k = 3), 328..342 (343 reserved): KIND 0 off, 1 k of n, 2 combined score; MEMBERS 330..337. */
+  COMBINE_BASE: 328, COMBINE_KIND: 328, COMBINE_K: 329, COMBINE_MEMBERS: 330, COMBINE_MODE: 338, COMBINE_THRESHOLD: 339,
+  COMBINE_WINDOW_NS: 340, COMBINE_EXCLUSIVE: 341, COMBINE_CAP: 342,
 } as const;
+/** Member slots of the combination (C.COMBINE_MEMBERS + m), -1 = none. */
+export const COMBINE_MAX_MEMBERS = 8;
+/**
+ * The series an instrument's events carry, which the RLS fair-value channel regresses (id = index): mid (quote),
+ * trade (last trade price), mark, index (mark f1), markIv (option f0), underlying (option f1), ivMid (option (f3 +
+ * f4) / 2), neighbourIv (option f5), value. Prices (SERIES_PRICES) enter as basis points of the instrument's anchor.
+ */
+export const SERIES = ['mid', 'trade', 'mark', 'index', 'markIv', 'underlying', 'ivMid', 'neighbourIv', 'value'] as const;
+export type SeriesName = (typeof SERIES)[number];
+export const N_SERIES = SERIES.length;
+export const SERIES_PRICES = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 5);
 export const learnedEnabledIndex = (k: number): number => C.LEARNED_BASE + C.LEARNED_SECTION * k;
 export const learnedModeIndex = (k: number): number => C.LEARNED_BASE + C.LEARNED_SECTION * k + 10;
 export const learnedThresholdIndex = (k: number): number => C.LEARNED_BASE + C.LEARNED_SECTION * k + 11;
@@ -232,6 +254,13 @@ export const ARENA = {
 export const LATEST = { LAST_F: 0, OBSERVED: 128, BYTES: 136 } as const;
 /** Learned channel block: channel state, the vector last stepped on (f64 x 16), the kernel state. */
 export const LEARNED_BLOCK = { CHANNEL: 160, VECTOR: 312, STATE: 440 } as const;
+/**
+ * RLS block: at STATE the series area (raw values f64 x 9, their times i64 x 9, anchor, seen mask, model the state is
+ * on 1 price / 2 option, flags bit 0 anchored, bit 1 option events), the kernel state after SERIES_BYTES.
+ */
+export const RLS_SERIES = { VALUES: 0, TS: 72, ANCHOR: 144, SEEN: 152, MODEL: 160, FLAGS: 164, BYTES: 168 } as const;
+/** Combination block: at STATE the event flags (u32), then per member m at 8 + 24m: last exceedance ts, last score ts, score / threshold. */
+export const COMBINE_STATE = { EVENT: 0, MEMBERS: 8, MEMBER_BYTES: 24, BYTES: 200 } as const;
 /** Count-window kernel header: capacity and count (u32), values ever pushed and refused (i64), order flag (u32). */
 export const WINDOW_STATE = { CAP: 0, N: 4, TOTAL: 32, SKIPPED: 40, ORDER: 48 } as const;
 /** EWMA kernel: values taken (i64). */

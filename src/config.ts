@@ -1,8 +1,9 @@
 // The engine configuration: a JSON document users write, validated field by field, encoded into the f64 array
 // the WASM module reads (docs/configuration.md documents every option; docs/abi.md the encoding).
 import {
-  ABI_VERSION, ALERT_DETECTORS, ALERT_FEATURES, C, C_LEN, DETECTORS, FEATURES, LEARNED, MODES, N_TABLE_CHANNELS, channelIds, channelModeIndexOf,
-  type DetectorName, type FeatureName, type ModeName,
+  ABI_VERSION, ALERT_DETECTORS, ALERT_FEATURES, C, C_LEN, COMBINE_MAX_MEMBERS, DETECTORS, FEATURES, LEARNED, MODES, N_TABLE_CHANNELS, SERIES,
+  channelIds, channelIndex, channelModeIndexOf, channelName,
+  type DetectorName, type FeatureName, type ModeName, type SeriesName,
 } from './abi.js';
 
 export class ConfigError extends Error {
@@ -44,12 +45,73 @@ export interface HstConfig {
   scaler: 'window' | 'alltime';
 }
 
-export interface LearnedConfig {
-  hst: HstConfig;
+/** One-class SVM over the instrument's latest values of a few features (docs/configuration.md, "learned.ocsvm"). */
+export interface OcsvmConfig {
+  enabled: boolean;
+  /** The features of the vector, each enabled: keep it small (2-3 jointly related features). */
+  features: FeatureName[];
+  /** Random Fourier features (the RBF kernel's approximation). */
+  components: number;
+  /** Expected fraction of margin violations. */
+  nu: number;
+  /** RBF width on standardised features; 0 = 1 / the number of features. */
+  gamma: number;
+  /** Forgetting horizon in steps (learning rate floor 1/window; the scaler's horizon). */
+  window: number;
+  /** Steps scored 0 at the start. */
+  warmup: number;
+  seed: number;
+  /** 'ewma': EWMA standardiser with winsorised updates; 'window': min/max of the last two windows. */
+  scaler: 'ewma' | 'window';
 }
 
-/** The learned channels a configuration can enable in this version (LEARNED in src/abi.ts lists every id). */
-export const LEARNED_AVAILABLE = ['hst'] as const;
+/** One regression of the RLS channel: the series it predicts, its regressors, and their units' settings. */
+export interface RlsModelConfig {
+  target: SeriesName;
+  regressors: SeriesName[];
+  /** P = delta I at the start (large: a diffuse start for moves of the regressors' units). */
+  delta: number;
+  /** Floor of the predictive standard deviation, in the target's units (bps of the anchor for a price). */
+  minScale: number;
+}
+
+/** RLS "price away from fair value" (docs/configuration.md, "learned.rls"). */
+export interface RlsConfig {
+  enabled: boolean;
+  /** Instruments without option events. */
+  price: RlsModelConfig;
+  /** Instruments with option events. */
+  option: RlsModelConfig;
+  lambda: number;
+  warmup: number;
+  /** Residual clip (in sigma) for learning; Infinity: none (JS configurations). */
+  clip: number;
+  /** The target's last value must be at most this old when a regressor moves. */
+  maxStaleMs: number;
+}
+
+/** The combination of channels (docs/configuration.md, "learned.combine"). */
+export interface CombineConfig {
+  mode: 'off' | 'kOfN' | 'score';
+  k: number;
+  /** Channel names ("spread.zscore", "vector.hst", "fairValue.rls"), enabled ones, up to 8. */
+  members: string[];
+  windowMs: number;
+  /** The members' own alerts are not emitted, only the combination's. */
+  exclusive: boolean;
+  /** Combined score: a member counts min(cap, score / threshold). */
+  cap: number;
+}
+
+export interface LearnedConfig {
+  hst: HstConfig;
+  ocsvm: OcsvmConfig;
+  rls: RlsConfig;
+  combine: CombineConfig;
+}
+
+/** The keys of `learned` (LEARNED in src/abi.ts lists the channels: hst, ocsvm, rls, combined). */
+export const LEARNED_AVAILABLE = ['hst', 'ocsvm', 'rls', 'combine'] as const;
 
 export interface ThresholdConfig {
   mode: ModeName;
@@ -151,6 +213,20 @@ export function defaultConfig(): Config {
         enabled: false, features: ['volume', 'flow', 'imbalance', 'depthImbalance'], trees: 10, height: 8, window: 250,
         sizeLimit: 0.1, padding: 0.15, seed: 42, score: 'river', scaler: 'window',
       },
+      // Off by default: its value on market data is not shown yet (docs/configuration.md). When enabled: the kernel's
+      // defaults (docs/wip-issue6.md, "One-class SVM") over three jointly related bucket features.
+      ocsvm: {
+        enabled: false, features: ['flow', 'imbalance', 'depthImbalance'], components: 32, nu: 0.05, gamma: 0, window: 2000,
+        warmup: 500, seed: 42, scaler: 'ewma',
+      },
+      // On: it steps only where the series exist (a perpetual's marks with an index, an option's neighbour IV).
+      rls: {
+        enabled: true,
+        price: { target: 'mid', regressors: ['index'], delta: 1e4, minScale: 0.01 },
+        option: { target: 'markIv', regressors: ['neighbourIv'], delta: 1e8, minScale: 1e-4 },
+        lambda: 0.995, warmup: 400, clip: 4, maxStaleMs: 5000,
+      },
+      combine: { mode: 'off', k: 2, members: [], windowMs: 10_000, exclusive: false, cap: 2 },
     },
     thresholds: {
       default: { mode: 'target', threshold: 8 },
@@ -161,6 +237,13 @@ export function defaultConfig(): Config {
       // Bits of reference mass missing, -log2(1 - s) of the HST score s: at most log2(2^(height+1) - 1), 9.0 at height
       // 8 with River's score. The highest normal score measured on the captures was 7.6 (docs/configuration.md).
       hst: { mode: 'static', threshold: 8 },
+      // Margin violations in units of the typical one: normal points 1.0-1.5 at p99, 3-7 at most (kernel tests).
+      ocsvm: { mode: 'static', threshold: 10 },
+      // A standardised residual: |N(0, 1)| has p99 2.6; the kernel tests' normal maxima were 3.3-3.9 over 4,000 points.
+      rls: { mode: 'static', threshold: 6 },
+      // The combined score (mean of capped score / threshold): 1 = the members at their thresholds on average. In the
+      // k-of-n mode the threshold is k, whatever this says.
+      combined: { mode: 'static', threshold: 1 },
     },
   };
 }
@@ -283,18 +366,31 @@ export function resolveConfig(input: unknown = {}): Config {
 }
 
 function parseLearned(input: unknown, d: LearnedConfig, features: Record<FeatureName, FeatureConfig>): LearnedConfig {
-  if (input === undefined) return { hst: { ...d.hst, features: [...d.hst.features] } };
+  if (input === undefined) input = {};
   if (!isObj(input)) throw new ConfigError('learned', 'must be an object like {"hst": {"enabled": true}}');
   checkKeys(input, LEARNED_AVAILABLE, 'learned');
-  const h = section(input.hst, d.hst as unknown as Obj, 'learned.hst') as unknown as HstConfig;
+  const hst = parseHst(input.hst, d.hst, features);
+  const ocsvm = parseOcsvm(input.ocsvm, d.ocsvm, features);
+  const rls = parseRls(input.rls, d.rls);
+  const partial = { hst, ocsvm, rls };
+  const combine = parseCombine(input.combine, d.combine, features, partial);
+  return { hst, ocsvm, rls, combine };
+}
+
+/** A vector's feature list: known, enabled when the detector is, in feature id order (the mask is what is encoded). */
+function vectorFeatures(list: unknown, enabled: boolean, path: string, features: Record<FeatureName, FeatureConfig>): FeatureName[] {
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError(path, `must be a non-empty list of feature names (${FEATURES.join(', ')})`);
+  for (const f of list) {
+    if (!FEATURES.includes(f)) throw new ConfigError(path, `unknown feature ${JSON.stringify(f)} (known: ${FEATURES.join(', ')})`);
+    if (enabled && !features[f as FeatureName].enabled) throw new ConfigError(path, `feature ${JSON.stringify(f)} is disabled (features.${f}.enabled): it is never observed`);
+  }
+  return FEATURES.filter((f) => list.includes(f));
+}
+
+function parseHst(input: unknown, d: HstConfig, features: Record<FeatureName, FeatureConfig>): HstConfig {
+  const h = section(input, { ...d, features: [...d.features] } as unknown as Obj, 'learned.hst') as unknown as HstConfig;
   bool(h.enabled, 'learned.hst.enabled');
-  if (!Array.isArray(h.features) || h.features.length === 0) {
-    throw new ConfigError('learned.hst.features', `must be a non-empty list of feature names (${FEATURES.join(', ')})`);
-  }
-  for (const f of h.features) {
-    if (!FEATURES.includes(f)) throw new ConfigError('learned.hst.features', `unknown feature ${JSON.stringify(f)} (known: ${FEATURES.join(', ')})`);
-    if (h.enabled && !features[f].enabled) throw new ConfigError('learned.hst.features', `feature ${JSON.stringify(f)} is disabled (features.${f}.enabled): it is never observed`);
-  }
+  const list = vectorFeatures(h.features, h.enabled, 'learned.hst.features', features);
   num(h.trees, 'learned.hst.trees', 1, 256, { integer: true });
   num(h.height, 'learned.hst.height', 1, 15, { integer: true });
   num(h.window, 'learned.hst.window', 1, 65_535, { integer: true });
@@ -308,15 +404,103 @@ function parseLearned(input: unknown, d: LearnedConfig, features: Record<Feature
     // The forgetting scaler's range would be the previous point alone: every point scales to 0.5, every score is 0.
     throw new ConfigError('learned.hst.window', 'must be >= 2 with the forgetting scaler ("window"): over a window of 1 every point scales to the same value');
   }
-  // Feature order in the vector is the features' id order whatever the list's order: the mask is what is encoded.
-  const list = FEATURES.filter((f) => h.features.includes(f));
-  return { hst: { ...h, features: list } };
+  return { ...h, features: list };
+}
+
+function parseOcsvm(input: unknown, d: OcsvmConfig, features: Record<FeatureName, FeatureConfig>): OcsvmConfig {
+  const o = section(input, { ...d, features: [...d.features] } as unknown as Obj, 'learned.ocsvm') as unknown as OcsvmConfig;
+  bool(o.enabled, 'learned.ocsvm.enabled');
+  const list = vectorFeatures(o.features, o.enabled, 'learned.ocsvm.features', features);
+  num(o.components, 'learned.ocsvm.components', 1, 1024, { integer: true });
+  num(o.nu, 'learned.ocsvm.nu', 0, 1, { openLo: true });
+  num(o.gamma, 'learned.ocsvm.gamma', 0, 1e6);
+  num(o.window, 'learned.ocsvm.window', 1, 2 ** 24, { integer: true });
+  num(o.warmup, 'learned.ocsvm.warmup', 0, 2 ** 31 - 1, { integer: true });
+  num(o.seed, 'learned.ocsvm.seed', 0, 0xffffffff, { integer: true });
+  if (o.scaler !== 'ewma' && o.scaler !== 'window') throw new ConfigError('learned.ocsvm.scaler', `must be "ewma" or "window", got ${JSON.stringify(o.scaler)}`);
+  return { ...o, features: list };
+}
+
+function seriesName(v: unknown, path: string): SeriesName {
+  if (!SERIES.includes(v as SeriesName)) throw new ConfigError(path, `unknown series ${JSON.stringify(v)} (known: ${SERIES.join(', ')})`);
+  return v as SeriesName;
+}
+
+function parseRlsModel(input: unknown, d: RlsModelConfig, path: string): RlsModelConfig {
+  const m = section(input, { ...d, regressors: [...d.regressors] } as unknown as Obj, path) as unknown as RlsModelConfig;
+  seriesName(m.target, `${path}.target`);
+  if (!Array.isArray(m.regressors) || m.regressors.length === 0 || m.regressors.length > 8) {
+    throw new ConfigError(`${path}.regressors`, `must be a list of 1 to 8 series names (${SERIES.join(', ')})`);
+  }
+  for (const r of m.regressors) {
+    seriesName(r, `${path}.regressors`);
+    if (r === m.target) throw new ConfigError(`${path}.regressors`, `must not hold the target ${JSON.stringify(m.target)}`);
+  }
+  num(m.delta, `${path}.delta`, 1e-6, 1e12);
+  num(m.minScale, `${path}.minScale`, 0, 1e15, { openLo: true });
+  // Regressors in series order (the mask is what is encoded).
+  return { ...m, regressors: SERIES.filter((x) => m.regressors.includes(x)) };
+}
+
+function parseRls(input: unknown, d: RlsConfig): RlsConfig {
+  const r = section(input, d as unknown as Obj, 'learned.rls') as unknown as RlsConfig;
+  bool(r.enabled, 'learned.rls.enabled');
+  const price = parseRlsModel(r.price, d.price, 'learned.rls.price');
+  const option = parseRlsModel(r.option, d.option, 'learned.rls.option');
+  num(r.lambda, 'learned.rls.lambda', 0.9, 1);
+  if (r.lambda >= 1) throw new ConfigError('learned.rls.lambda', `must be < 1, got ${r.lambda}`);
+  num(r.warmup, 'learned.rls.warmup', 0, 2 ** 31 - 1, { integer: true });
+  num(r.clip, 'learned.rls.clip', 1, Infinity);
+  num(r.maxStaleMs, 'learned.rls.maxStaleMs', 0, MAX_NS / 1e6);
+  if (!Number.isInteger(Math.round(r.maxStaleMs * 1e6))) throw new ConfigError('learned.rls.maxStaleMs', 'must be a whole number of nanoseconds');
+  return { ...r, price, option };
+}
+
+/** Whether channel c is present in a configuration whose learned sections are `learned` (the combination aside). */
+function channelPresent(c: number, features: Record<FeatureName, FeatureConfig>, learned: Pick<LearnedConfig, 'hst' | 'ocsvm' | 'rls'>): boolean {
+  if (c < N_TABLE_CHANNELS) {
+    const { feature, detector } = channelIds(c);
+    const f = features[FEATURES[feature]];
+    return f.enabled && f.detectors.includes(DETECTORS[detector]);
+  }
+  return [learned.hst.enabled, learned.ocsvm.enabled, learned.rls.enabled][c - N_TABLE_CHANNELS] === true;
+}
+
+function parseCombine(input: unknown, d: CombineConfig, features: Record<FeatureName, FeatureConfig>, learned: Pick<LearnedConfig, 'hst' | 'ocsvm' | 'rls'>): CombineConfig {
+  const c = section(input, { ...d, members: [...d.members] } as unknown as Obj, 'learned.combine') as unknown as CombineConfig;
+  if (c.mode !== 'off' && c.mode !== 'kOfN' && c.mode !== 'score') throw new ConfigError('learned.combine.mode', `must be "off", "kOfN" or "score", got ${JSON.stringify(c.mode)}`);
+  if (!Array.isArray(c.members) || c.members.length > COMBINE_MAX_MEMBERS) {
+    throw new ConfigError('learned.combine.members', `must be a list of up to ${COMBINE_MAX_MEMBERS} channel names like "spread.zscore", "vector.hst"`);
+  }
+  const seen = new Set<number>();
+  for (const name of c.members) {
+    const [f, det, extra] = typeof name === 'string' ? name.split('.') : [];
+    const ch = extra === undefined ? channelIndex(ALERT_FEATURES.indexOf(f as never), ALERT_DETECTORS.indexOf(det as never)) : -1;
+    if (ch < 0 || ch >= N_TABLE_CHANNELS + 3) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} names no channel that can be a member ("feature.detector": "spread.zscore", "vector.hst", "vector.ocsvm", "fairValue.rls")`);
+    if (c.mode !== 'off' && !channelPresent(ch, features, learned)) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} is not enabled (its feature, its detector in the feature's list, or its learned detector)`);
+    if (seen.has(ch)) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} is listed twice`);
+    seen.add(ch);
+  }
+  if (c.mode !== 'off' && c.members.length === 0) throw new ConfigError('learned.combine.members', 'must name at least one channel');
+  num(c.k, 'learned.combine.k', 1, Math.max(1, c.mode === 'off' ? COMBINE_MAX_MEMBERS : c.members.length), { integer: true });
+  num(c.windowMs, 'learned.combine.windowMs', 0, MAX_NS / 1e6);
+  bool(c.exclusive, 'learned.combine.exclusive');
+  num(c.cap, 'learned.combine.cap', 1, 1e6);
+  return c;
+}
+
+/** The channel indices of the combination's members. */
+export function combineMembers(c: CombineConfig): number[] {
+  return c.members.map((name) => {
+    const [f, det] = name.split('.');
+    return channelIndex(ALERT_FEATURES.indexOf(f as never), ALERT_DETECTORS.indexOf(det as never));
+  });
 }
 
 /** Whether learned channel c (96 + k) is enabled in a resolved configuration. */
 export function learnedEnabled(config: Config, c: number): boolean {
-  const l = LEARNED[c - N_TABLE_CHANNELS];
-  return l !== undefined && l.name === 'hst' && config.learned.hst.enabled;
+  const l = config.learned;
+  return [l.hst.enabled, l.ocsvm.enabled, l.rls.enabled, l.combine.mode !== 'off'][c - N_TABLE_CHANNELS] === true;
 }
 
 /** Validate one `thresholds` entry: its key names a channel selector, its value a mode and/or a threshold. */
@@ -335,7 +519,7 @@ export function parseThreshold(key: string, value: unknown, base: ThresholdConfi
 }
 
 /** The learned channels selectors can name: channel index, feature name and detector name. */
-const LEARNED_SELECTABLE = LEARNED.filter((l) => (LEARNED_AVAILABLE as readonly string[]).includes(l.name))
+const LEARNED_SELECTABLE = LEARNED
   .map((l) => ({ c: N_TABLE_CHANNELS + l.k, feature: ALERT_FEATURES[l.feature] as string, detector: ALERT_DETECTORS[l.detector] as string }));
 const LEARNED_FEATURES = [...new Set(LEARNED_SELECTABLE.map((l) => l.feature))];
 const LEARNED_DETECTORS = LEARNED_SELECTABLE.map((l) => l.detector);
@@ -453,11 +637,52 @@ export function encodeConfig(c: Config): Float64Array {
     a[C.HST_SCORE_KIND] = h.score === 'river' ? 0 : 1;
     a[C.HST_SCALER] = h.scaler === 'alltime' ? 0 : 1;
   }
+  const o = c.learned.ocsvm;
+  if (o.enabled) {
+    a[C.OCSVM_ENABLED] = 1;
+    a[C.OCSVM_FEATURES] = o.features.reduce((m, f) => m | (1 << FEATURES.indexOf(f)), 0);
+    a[C.OCSVM_COMPONENTS] = o.components;
+    a[C.OCSVM_NU] = o.nu;
+    a[C.OCSVM_GAMMA] = o.gamma;
+    a[C.OCSVM_WINDOW] = o.window;
+    a[C.OCSVM_WARMUP] = o.warmup;
+    a[C.OCSVM_SEED] = o.seed;
+    a[C.OCSVM_SCALER] = o.scaler === 'window' ? 0 : 1;
+  }
+  const r = c.learned.rls;
+  if (r.enabled) {
+    const mask = (xs: readonly SeriesName[]) => xs.reduce((m, x) => m | (1 << SERIES.indexOf(x)), 0);
+    a[C.RLS_ENABLED] = 1;
+    a[C.RLS_PRICE_TARGET] = SERIES.indexOf(r.price.target);
+    a[C.RLS_PRICE_X] = mask(r.price.regressors);
+    a[C.RLS_OPTION_TARGET] = SERIES.indexOf(r.option.target);
+    a[C.RLS_OPTION_X] = mask(r.option.regressors);
+    a[C.RLS_LAMBDA] = r.lambda;
+    a[C.RLS_PRICE_DELTA] = r.price.delta;
+    a[C.RLS_OPTION_DELTA] = r.option.delta;
+    a[C.RLS_WARMUP] = r.warmup;
+    a[C.RLS_PRICE_MIN_SCALE] = r.price.minScale;
+    a[C.RLS_OPTION_MIN_SCALE] = r.option.minScale;
+    a[C.RLS_CLIP] = r.clip;
+    a[C.RLS_MAX_STALE_NS] = ns(r.maxStaleMs);
+  }
+  const cb = c.learned.combine;
+  if (cb.mode !== 'off') {
+    a[C.COMBINE_KIND] = cb.mode === 'kOfN' ? 1 : 2;
+    a[C.COMBINE_K] = cb.k;
+    const members = combineMembers(cb);
+    for (let m = 0; m < COMBINE_MAX_MEMBERS; m++) a[C.COMBINE_MEMBERS + m] = m < members.length ? members[m] : -1;
+    a[C.COMBINE_WINDOW_NS] = ns(cb.windowMs);
+    a[C.COMBINE_EXCLUSIVE] = cb.exclusive ? 1 : 0;
+    a[C.COMBINE_CAP] = cb.cap;
+  }
   resolveThresholds(c.thresholds).forEach((t, ch) => {
     if (ch >= N_TABLE_CHANNELS && a[C.LEARNED_BASE + C.LEARNED_SECTION * (ch - N_TABLE_CHANNELS)] === 0) return;
     a[channelModeIndexOf(ch)] = MODES.indexOf(t.mode);
     a[channelModeIndexOf(ch) + 1] = t.threshold;
   });
+  // k of n fires at k members, statically.
+  if (cb.mode === 'kOfN') { a[C.COMBINE_MODE] = 0; a[C.COMBINE_THRESHOLD] = cb.k; }
   return a;
 }
 

@@ -60,14 +60,20 @@ describe('docs/abi.md', () => {
     const text = section('Configuration array');
     const rows = numberedRows(text);
     // The first table: index | name | default | valid, indices 0..31.
-    // (Then the novelty settings, 272..274, and the HST section, 280..291, in the same form.)
+    // (Then the novelty settings, 272..274, and the learned sections in the same form: HST 280..291, the one-class
+    // SVM 296..307 without 305, RLS 312..326, the combination 328..342 with one row for the members 330..337.)
     const globals = rows.filter((r) => r.length === 4);
-    expect(globals.map((r) => Number(r[0]))).toEqual([...Array.from({ length: 32 }, (_, i) => i), 272, 273, 274, ...Array.from({ length: 12 }, (_, i) => 280 + i)]);
-    // HST is off by default, so its section encodes as all 0; the table's defaults are those of `enabled: true`.
-    expect([...expected.subarray(280)].every((v) => v === 0), 'values 280..343 are 0 by default (HST off, the rest reserved)').toBe(true);
-    const withHst = encodeConfig(resolveConfig({ learned: { hst: { enabled: true } } }));
-    expect([...withHst.subarray(292)].every((v) => v === 0), 'reserved values 292..343 are 0').toBe(true);
-    for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe((Number(index) >= 280 ? withHst : expected)[Number(index)]);
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    expect(globals.map((r) => Number(r[0]))).toEqual([
+      ...range(0, 32), 272, 273, 274, ...range(280, 12), ...range(296, 9), 306, 307, ...range(312, 15), 328, 329, 330, ...range(338, 5),
+    ]);
+    // HST and the one-class SVM are off by default, so their sections encode as all 0, and the combination's; the
+    // tables' defaults for the first two are those of `enabled: true`. RLS is on.
+    expect([...expected.subarray(280, 312)].every((v) => v === 0), 'values 280..311 are 0 by default (HST, OCSVM off)').toBe(true);
+    expect([...expected.subarray(328)].every((v) => v === 0), 'values 328..343 are 0 by default (combination off)').toBe(true);
+    const withHst = encodeConfig(resolveConfig({ learned: { hst: { enabled: true }, ocsvm: { enabled: true } } }));
+    for (const i of [...range(292, 4), 305, ...range(308, 4), 327, 343]) expect(withHst[i], `reserved value ${i}`).toBe(0);
+    for (const [index, name, value] of globals) expect(Number(value), `index ${index} (${name})`).toBe((Number(index) >= 280 && Number(index) < 312 ? withHst : expected)[Number(index)]);
     // The second: f | feature | enabled | mask | minimum scale.
     const features = rows.filter((r) => r.length === 5);
     expect(features.map((r) => r[1])).toEqual(FEATURES.map((f) => `\`${f}\``));

@@ -9,7 +9,7 @@ import { C } from '../src/abi.js';
 import { wasmModule } from '../src/wasm/load.js';
 import { BUILDS, loadWasm, type Build } from './helpers/wasm.js';
 import { WasmEngine } from './helpers/wasm-engine.js';
-import { allModes, engineConfig, withHst } from './helpers/config.js';
+import { allModes, engineConfig, withCombine, withHst, withOcsvm, withRls } from './helpers/config.js';
 import { event, valueSeries, T0, MS, SECOND } from './helpers/market.js';
 
 /** Just outside the range docs/abi.md gives each named configuration value, and valid wherever that range allows. */
@@ -23,7 +23,14 @@ const OUT_OF_RANGE: Record<Exclude<keyof typeof C, 'VERSION' | 'FEATURE_BASE' | 
   // With HST enabled (the good configuration below enables it).
   HST_ENABLED: 2, HST_FEATURES: 65_536, HST_TREES: 257, HST_HEIGHT: 16, HST_WINDOW: 65_536, HST_SIZE_LIMIT: 1.5,
   HST_PADDING: 0.5, HST_SEED: 2 ** 32, HST_SCORE_KIND: 2, HST_SCALER: -1, HST_MODE: 4, HST_THRESHOLD: 0,
-  OCSVM_BASE: 1, RLS_BASE: 1, COMBINE_BASE: 1,
+  // The one-class SVM, RLS and the combination, enabled too.
+  OCSVM_BASE: 2, OCSVM_ENABLED: 2, OCSVM_FEATURES: 65_536, OCSVM_COMPONENTS: 1025, OCSVM_NU: 1.01, OCSVM_GAMMA: -0.1,
+  OCSVM_WINDOW: 2 ** 24 + 1, OCSVM_WARMUP: -1, OCSVM_SEED: 2 ** 32, OCSVM_SCALER: 2, OCSVM_MODE: 4, OCSVM_THRESHOLD: 0,
+  RLS_BASE: 2, RLS_ENABLED: 2, RLS_PRICE_TARGET: 9, RLS_PRICE_X: 512, RLS_OPTION_TARGET: 9, RLS_OPTION_X: 0, RLS_LAMBDA: 1,
+  RLS_PRICE_DELTA: 1.1e12, RLS_WARMUP: -1, RLS_PRICE_MIN_SCALE: 0, RLS_OPTION_MIN_SCALE: 1.1e15, RLS_MODE: 4, RLS_THRESHOLD: 0,
+  RLS_CLIP: 0.99, RLS_MAX_STALE_NS: -1, RLS_OPTION_DELTA: 0.9e-6,
+  COMBINE_BASE: 3, COMBINE_KIND: 3, COMBINE_K: 0, COMBINE_MEMBERS: 99, COMBINE_MODE: 4, COMBINE_THRESHOLD: 0, COMBINE_WINDOW_NS: -1,
+  COMBINE_EXCLUSIVE: 2, COMBINE_CAP: 0.99,
 };
 
 function describeAbi(build: Build): void {
@@ -51,6 +58,9 @@ function describeAbi(build: Build): void {
       expect(K.channelIndex(K.F_FAIR_VALUE, K.D_RLS)).toBe(98);
       expect(K.channelIndex(K.F_VECTOR, K.D_ZSCORE)).toBe(-1);
       expect(K.channelName(96)).toBe('vector.hst');
+      expect([97, 98, 99].map(K.channelName)).toEqual(['vector.ocsvm', 'fairValue.rls', 'vector.combined']);
+      expect([C.OCSVM_MODE, C.RLS_MODE, C.COMBINE_MODE]).toEqual([1, 2, 3].map(K.learnedModeIndex));
+      expect([C.OCSVM_THRESHOLD, C.RLS_THRESHOLD, C.COMBINE_THRESHOLD]).toEqual([1, 2, 3].map(K.learnedThresholdIndex));
     });
 
     it('exports exactly the functions of AtcExports, each with its arity', () => {
@@ -64,7 +74,7 @@ function describeAbi(build: Build): void {
     it('configuration indices: validate_config names each one, in order, by -(1000 + index)', () => {
       const cfgAt = base;
       const cfg = new Float64Array(memory.buffer, cfgAt, K.C_LEN);
-      const good = withHst(engineConfig(), [K.F_FLOW, K.F_SPREAD]);
+      const good = withCombine(withRls(withOcsvm(withHst(engineConfig(), [K.F_FLOW, K.F_SPREAD]), [K.F_FLOW, K.F_SPREAD])), 1, [0, 96, 97, 98], 2);
       cfg.set(good);
       expect(x.validate_config(cfgAt)).toBe(0);
       cfg[C.VERSION] = K.ABI_VERSION + 1;

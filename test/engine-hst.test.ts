@@ -200,7 +200,7 @@ function describeHst(build: Build): void {
         [C.HST_HEIGHT, 0], [C.HST_HEIGHT, 16], [C.HST_WINDOW, 0], [C.HST_WINDOW, 65536], [C.HST_SIZE_LIMIT, 1.01],
         [C.HST_SIZE_LIMIT, -0.1], [C.HST_PADDING, 0.5], [C.HST_PADDING, -0.01], [C.HST_SEED, -1], [C.HST_SEED, 2 ** 32],
         [C.HST_SEED, 0.5], [C.HST_SCORE_KIND, 2], [C.HST_SCALER, 2], [C.HST_MODE, 4], [C.HST_THRESHOLD, 0], [292, 1], [295, 1],
-        [C.OCSVM_BASE, 1], [C.RLS_BASE + 10, 1], [C.COMBINE_BASE + 15, 1],
+        [C.OCSVM_BASE, 2], [C.RLS_BASE + 10, 1], [C.COMBINE_BASE + 15, 1],
       ];
       for (const [i, bad] of cases) {
         const cfg = good();
@@ -256,7 +256,7 @@ describe('HST in the JSON configuration and the Engine API', () => {
       expect(() => resolveConfig({ learned: { hst } }), JSON.stringify(hst)).toThrow(ConfigError);
       try { resolveConfig({ learned: { hst } }); } catch (e) { expect((e as ConfigError).field, JSON.stringify(hst)).toBe(field); }
     }
-    expect(() => resolveConfig({ learned: { ocsvm: {} } })).toThrow(/config\.learned\.ocsvm: unknown option/);
+    expect(() => resolveConfig({ learned: { nope: {} } })).toThrow(/config\.learned\.nope: unknown option/);
     // A feature of the vector that is disabled.
     expect(() => resolveConfig({ learned: { hst: { enabled: true } }, features: { flow: { enabled: false } } })).toThrow(/learned\.hst\.features: feature "flow" is disabled/);
     // Disabled, its features need not be.
@@ -280,9 +280,9 @@ describe('HST in the JSON configuration and the Engine API', () => {
       thresholds: { 'vector.hst': { mode: 'regime', threshold: 9 } },
     }));
     expect([...on.subarray(C.HST_ENABLED, C.HST_THRESHOLD + 1)]).toEqual([1, (1 << K.F_FLOW) | (1 << K.F_SPREAD), 7, 6, 99, 0.2, 0.1, 5, 1, 0, K.M_REGIME, 9]);
-    expect([...on.subarray(C.HST_THRESHOLD + 1)].every((v) => v === 0)).toBe(true);
+    expect([...on.subarray(C.HST_THRESHOLD + 1, C.OCSVM_BASE)].every((v) => v === 0)).toBe(true);
     const off = encodeConfig(resolveConfig({ learned: { hst: { enabled: false } }, thresholds: { hst: { threshold: 9 } } }));
-    expect([...off.subarray(C.LEARNED_BASE)].every((v) => v === 0)).toBe(true);
+    expect([...off.subarray(C.LEARNED_BASE, C.OCSVM_BASE)].every((v) => v === 0)).toBe(true);
   });
 
   it('selectors hst, vector and vector.hst reach channel 96; most specific wins; nonsense pairs are refused', () => {
@@ -295,7 +295,7 @@ describe('HST in the JSON configuration and the Engine API', () => {
     expect(thr({ default: { threshold: 5 }, hst: { mode: 'fixed', threshold: 6 } })).toEqual([K.M_FIXED, 6]);
     expect(thr({ hst: { threshold: 6 }, vector: { threshold: 7 } })).toEqual([K.M_TARGET, 7]);
     expect(thr({ vector: { threshold: 7 }, 'vector.hst': { threshold: 8 }, zscore: { threshold: 1 } })).toEqual([K.M_TARGET, 8]);
-    for (const key of ['vector.zscore', 'return.hst', 'vector.nope', 'ocsvm', 'fairValue.rls']) {
+    for (const key of ['vector.zscore', 'return.hst', 'vector.nope', 'fairValue.hst']) {
       expect(() => resolveConfig({ thresholds: { [key]: { threshold: 3 } } }), key).toThrow(ConfigError);
     }
   });
@@ -305,20 +305,22 @@ describe('HST in the JSON configuration and the Engine API', () => {
       autoRegister: true, learned: { hst: { enabled: true, window: 50 } },
       thresholds: { default: { mode: 'static', threshold: 1e9 }, hst: { mode: 'static', threshold: 1 } },
     });
-    expect(e.thresholds().at(-1)).toEqual({ feature: 'vector', detector: 'hst', mode: 'static', threshold: 1 });
-    expect(e.thresholds().length).toBe(K.N_TABLE_CHANNELS + 1);
+    // HST, then RLS (on by default).
+    expect(e.thresholds()[K.N_TABLE_CHANNELS]).toEqual({ feature: 'vector', detector: 'hst', mode: 'static', threshold: 1 });
+    expect(e.thresholds().length).toBe(K.N_TABLE_CHANNELS + 2);
     e.setThresholds({ 'vector.hst': { threshold: 2 } });
-    expect(e.thresholds().at(-1)!.threshold).toBe(2);
+    expect(e.thresholds()[K.N_TABLE_CHANNELS].threshold).toBe(2);
     const { events } = market({ seed: 37, n: 20_000, instruments: [1] });
     const batch = new EventBatch(events.length);
     for (const ev of events) batch.push(ev.kind, ev.instrument, ev.tsNs, ...(ev.f as [number, number, number, number, number, number]), ev.seq);
     const alerts = e.ingest(batch).alerts;
     expect(alerts.length).toBeGreaterThan(0);
-    expect(alerts.every((a) => a.feature === 'vector' && a.detector === 'hst')).toBe(true);
+    expect(alerts.every((a) => a.feature === 'vector' && a.detector === 'hst' || a.detector === 'rls')).toBe(true);
+    expect(alerts.some((a) => a.detector === 'hst')).toBe(true);
     expect(e.channelStat(1, 'vector', 'hst', 'steps')).toBeGreaterThan(50);
     // Without HST the channel does not exist: naming only it is an error, "default" skips it.
     const plain = Engine.create({ learned: { hst: { enabled: false } } });
-    expect(plain.thresholds().length).toBe(K.N_TABLE_CHANNELS);
+    expect(plain.thresholds().length).toBe(K.N_TABLE_CHANNELS + 1); // RLS
     expect(() => plain.setThresholds({ hst: { threshold: 3 } })).toThrow(ConfigError);
     plain.setThresholds({ default: { threshold: 9 } });
   });

@@ -134,6 +134,8 @@ function runConfig(config: Config): Config {
     for (const k of off) learned[k] = { ...learned[k], enabled: false };
     c.learned = learned as unknown as Config['learned'];
   }
+  // The combination's members may name channels disabled here: NAB runs judge each channel on its own, so it is off.
+  c.learned = { ...c.learned, combine: { ...c.learned.combine, mode: 'off' } };
   return c;
 }
 

@@ -14,8 +14,12 @@ import { RefChannel, regimeCode, severityOf } from './suppression.js';
 import { RefNovelty } from './novelty.js';
 import { cusumStep, ewmaChartNext, ewmaChartScore, floorScale, pageHinkleyStep, robustZ, slowMeanWeight, zScore } from './detectors.js';
 import { Regime, check } from './features.js';
-import { readParams, type RefParams } from './params.js';
-import { HstModel, HstState, RefLearned, hstChannelScore } from './learned.js';
+import { popcount, readParams, type RefParams } from './params.js';
+import {
+  HstModel, HstState, OcsvmModel, OcsvmState, RefCombineChannel, RefLearned, RefLearnedChannel, RefOcsvmChannel, RefRlsChannel, RlsState,
+  hstChannelScore,
+} from './learned.js';
+import type { ChannelParams } from './params.js';
 
 export interface RefEvent {
   tsNs: bigint;
@@ -163,8 +167,12 @@ export class RefInstrument {
   observed = 0;
   /** The Half-Space Trees channel (learned channel 96), when enabled. */
   readonly hst: RefLearned | null;
+  /** The one-class SVM (97), RLS fair value (98) and combination (99) channels, when enabled. */
+  readonly ocsvm: RefOcsvmChannel | null;
+  readonly rls: RefRlsChannel | null;
+  readonly combine: RefCombineChannel | null;
 
-  constructor(id: number, p: RefParams, hstModel: HstModel | null) {
+  constructor(id: number, p: RefParams, hstModel: HstModel | null, ocModel: OcsvmModel | null = null) {
     this.id = id;
     this.trades = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
     this.volume = new RefTimeWindow(p.timeBuckets, p.timeBucketNs);
@@ -174,7 +182,21 @@ export class RefInstrument {
     for (let f = 0; f < K.N_FEATURES; f++) this.features.push(p.features[f].enabled ? new RefFeature(p) : null);
     const h = p.hst;
     this.hst = h && hstModel ? new RefLearned(new HstState(hstModel, h.window, h.sizeLimit, h.scoreKind, h.scaler)) : null;
+    const o = p.ocsvm;
+    this.ocsvm = o && ocModel ? new RefOcsvmChannel(new OcsvmState(ocModel, o.nu, o.window, o.warmup, o.scaler)) : null;
+    // On the price model until the instrument's first option event.
+    this.rls = p.rls ? new RefRlsChannel(rlsState(p.rls, 1)) : null;
+    this.combine = p.combine ? new RefCombineChannel() : null;
   }
+}
+
+/** A fresh RLS state on the price (1) or option (2) model. */
+export function rlsState(r: NonNullable<RefParams['rls']>, model: 1 | 2): RlsState {
+  const o = model === 2;
+  return new RlsState(popcount(o ? r.optionX : r.priceX), 1, {
+    lambda: r.lambda, delta: o ? r.optionDelta : r.priceDelta, warmup: r.warmup,
+    minScale: o ? r.optionMinScale : r.priceMinScale, clip: r.clip,
+  });
 }
 
 export class RefEngine {
@@ -188,16 +210,32 @@ export class RefEngine {
   readonly rejects: number[] = new Array<number>(K.N_REJECT).fill(0);
   /** The shared HST trees (once per engine, as once per arena), when HST is enabled. */
   readonly hstModel: HstModel | null;
+  /** The shared random features of the one-class SVM, when enabled. */
+  readonly ocModel: OcsvmModel | null;
 
   constructor(config: Float64Array) {
     this.params = readParams(config);
     const h = this.params.hst;
     this.hstModel = h ? new HstModel(popcount(h.mask), h.trees, h.height, h.seed, h.padding) : null;
+    const o = this.params.ocsvm;
+    this.ocModel = o ? new OcsvmModel(popcount(o.mask), o.components, o.gamma, o.seed) : null;
+  }
+
+  /** The learned channels' settings by k (null when disabled). */
+  learnedParams(k: number): ChannelParams | null {
+    const p = this.params;
+    return [p.hst, p.ocsvm, p.rls, p.combine][k]?.channel ?? null;
+  }
+
+  /** The learned channel k of an instrument (null when disabled). */
+  static learnedOf(inst: RefInstrument, k: number): RefLearnedChannel | null {
+    return [inst.hst, inst.ocsvm, inst.rls, inst.combine][k] ?? null;
   }
 
   /** True when some channel uses the regime-scaled mode (only then is the regime factor kept up to date). */
   get anyRegime(): boolean {
-    return this.params.channels.some((row) => row.some((c) => c.mode === K.M_REGIME)) || this.params.hst?.channel.mode === K.M_REGIME;
+    return this.params.channels.some((row) => row.some((c) => c.mode === K.M_REGIME))
+      || [0, 1, 2, 3].some((k) => this.learnedParams(k)?.mode === K.M_REGIME);
   }
 
   /** Slot index of the instrument (registering it if new), or E_TABLE_FULL. */
@@ -206,7 +244,7 @@ export class RefEngine {
     const existing = this.instruments.get(u);
     if (existing) return this.slots.indexOf(existing);
     if (this.slots.length >= this.params.maxInstruments) return K.E_TABLE_FULL;
-    const inst = new RefInstrument(u, this.params, this.hstModel);
+    const inst = new RefInstrument(u, this.params, this.hstModel, this.ocModel);
     this.instruments.set(u, inst);
     this.slots.push(inst);
     return this.slots.length - 1;
@@ -218,8 +256,10 @@ export class RefEngine {
     if (c < 0) return K.E_BAD_ARGUMENT;
     if (mode < 0 || mode > 3 || !(threshold > 0)) return K.E_BAD_ARGUMENT;
     if (c >= K.N_TABLE_CHANNELS) {
-      if (c !== K.N_TABLE_CHANNELS || !this.params.hst) return K.E_NOT_FOUND;
-      this.params.hst.channel = { mode, threshold };
+      const p = this.params;
+      const sec = [p.hst, p.ocsvm, p.rls, p.combine][c - K.N_TABLE_CHANNELS];
+      if (!sec) return K.E_NOT_FOUND;
+      sec.channel = { mode, threshold };
       return 0;
     }
     this.params.channels[feature][detector] = { mode, threshold };
@@ -228,8 +268,10 @@ export class RefEngine {
 
   /** As the set_instrument_threshold export: the fixed-mode threshold of one instrument's channel (NaN clears). */
   setInstrumentThreshold(id: number, feature: number, detector: number, threshold: number): number {
-    if (feature === K.F_VECTOR && detector === K.D_HST) {
-      const h = this.instruments.get(id >>> 0)?.hst;
+    const c = K.channelIndex(feature, detector);
+    if (c >= K.N_TABLE_CHANNELS) {
+      const inst = this.instruments.get(id >>> 0);
+      const h = inst ? RefEngine.learnedOf(inst, c - K.N_TABLE_CHANNELS) : null;
       if (!h) return K.E_NOT_FOUND;
       if (!Number.isNaN(threshold) && !(threshold > 0)) return K.E_BAD_ARGUMENT;
       h.channel.fixedThreshold = threshold;
@@ -283,11 +325,13 @@ export class RefEngine {
       case K.K_OPTION: this.#onOption(inst, ts, seq, f[0], out); break;
       default: this.#onValue(inst, ts, seq, f[0], out); break;
     }
-    // The learned channels step once, after all of the event's observations, if it observed a feature of theirs.
-    if (p.hst) {
-      if (inst.observed & p.hst.mask) this.#stepHst(inst, ts, seq, out);
-      inst.observed = 0;
-    }
+    // The learned channels step at most once each, after all of the event's observations: the vector detectors when
+    // the event observed a feature of theirs, RLS when it updated a regressor, then the combination.
+    if (p.hst && (inst.observed & p.hst.mask)) this.#stepHst(inst, ts, seq, out);
+    if (p.ocsvm && (inst.observed & p.ocsvm.mask)) this.#stepOcsvm(inst, ts, seq, out);
+    if (p.rls) this.#stepRls(inst, ev.kind, f, ts, seq, out);
+    if (p.combine) this.#stepCombine(inst, ts, seq, out);
+    inst.observed = 0;
     this.alertCount += out.length;
     return { status, seq, alerts: out };
   }
@@ -411,7 +455,7 @@ export class RefEngine {
   }
 
   #onMark(inst: RefInstrument, ts: bigint, seq: bigint, mark: number, index: number, funding: number, out: RefAlert[]): void {
-    if (!Number.isNaN(index)) this.#observe(inst, K.F_BASIS, ((mark - index) / index) * 1e4, ts, seq, out);
+    if (!Number.isNaN(index) && !Number.isNaN(mark)) this.#observe(inst, K.F_BASIS, ((mark - index) / index) * 1e4, ts, seq, out);
     if (!Number.isNaN(funding)) this.#observe(inst, K.F_FUNDING, funding, ts, seq, out);
   }
 
@@ -441,15 +485,151 @@ export class RefEngine {
     const s = lc.hst.step(x);
     lc.last = s;
     if (!warm) return;
-    const score = hstChannelScore(s, p.scoreCap);
-    const { mode, threshold: base } = h.channel;
-    const thr = lc.channel.step(mode, base, inst.regime.factor, lc.rate, score, ts, p);
-    if (thr === null) return;
+    this.#judge(inst, lc, 0, K.F_VECTOR, K.D_HST, hstChannelScore(s, p.scoreCap), s, NaN, ts, seq, out);
+  }
+
+  /** One-class SVM over the latest values of its mask's features; judged from the end of its warm-up. */
+  #stepOcsvm(inst: RefInstrument, ts: bigint, seq: bigint, out: RefAlert[]): void {
+    const p = this.params;
+    const o = p.ocsvm!;
+    const lc = inst.ocsvm!;
+    const x: number[] = [];
+    for (let f = 0; f < K.N_FEATURES; f++) if (o.mask & (1 << f)) x.push(inst.lastF[f]);
+    const warm = lc.oc.t >= lc.oc.warmup;
+    lc.rate.observe(ts, p);
+    const s = lc.oc.step(x);
+    lc.last = s;
+    if (!warm) return;
+    this.#judge(inst, lc, 1, K.F_VECTOR, K.D_OCSVM, s <= p.scoreCap ? s : p.scoreCap, s, NaN, ts, seq, out);
+  }
+
+  /**
+   * RLS fair value: the event's series values are recorded; when it updated a regressor of the instrument's model,
+   * every series of the model has a value and the target's is at most maxStaleNs old, the kernel steps on (y, x)
+   * in the model's units. The alert reports the target and the prediction in the target's own units.
+   */
+  #stepRls(inst: RefInstrument, kind: number, f: readonly number[], ts: bigint, seq: bigint, out: RefAlert[]): void {
+    const p = this.params;
+    const r = p.rls!;
+    const lc = inst.rls!;
+    let upd = 0;
+    const put = (s: number, v: number): void => {
+      lc.values[s] = v;
+      lc.ts[s] = ts;
+      lc.seen |= 1 << s;
+      if ((K.SERIES_PRICES & (1 << s)) && !lc.anchored) { lc.anchor = v; lc.anchored = true; }
+      upd |= 1 << s;
+    };
+    const [f0, f1, , f3, f4, f5] = f;
+    if (kind === K.K_QUOTE) put(0, 0.5 * (f0 + f[2]));
+    else if (kind === K.K_TRADE) put(1, f0);
+    else if (kind === K.K_MARK) {
+      if (!Number.isNaN(f0)) put(2, f0);
+      if (!Number.isNaN(f1)) put(3, f1);
+    } else if (kind === K.K_OPTION) {
+      lc.option = true;
+      put(4, f0);
+      if (!Number.isNaN(f1)) put(5, f1);
+      if (!Number.isNaN(f3) && !Number.isNaN(f4)) put(6, 0.5 * (f3 + f4));
+      if (!Number.isNaN(f5)) put(7, f5);
+    } else put(8, f0);
+    const model: 1 | 2 = lc.option ? 2 : 1;
+    const target = model === 2 ? r.optionTarget : r.priceTarget;
+    const xmask = model === 2 ? r.optionX : r.priceX;
+    if (!(upd & xmask)) return;
+    const need = xmask | (1 << target);
+    if ((lc.seen & need) !== need) return;
+    if (Number(ts - lc.ts[target]) > r.maxStaleNs) return;
+    if (lc.model !== model) { lc.state = rlsState(r, model); lc.model = model; }
+    const xs: number[] = [];
+    for (let s = 0; s < K.N_SERIES; s++) if (xmask & (1 << s)) xs.push(lc.units(s));
+    const st = lc.state;
+    const n = st.n;
+    const warm = n >= st.warmup;
+    lc.rate.observe(ts, p);
+    const s = st.step(lc.units(target), xs);
+    lc.last = s;
+    if (!warm || st.n === n) return; // a point the kernel refused is not judged
+    const a = lc.anchor;
+    const expected = K.SERIES_PRICES & (1 << target) ? a + st.yhat / 1e4 * a : st.yhat;
+    this.#judge(inst, lc, 2, K.F_FAIR_VALUE, K.D_RLS, s <= p.scoreCap ? s : p.scoreCap, lc.values[target], expected, ts, seq, out);
+  }
+
+  /**
+   * The combination, on every event where a member scored: k of n (the members whose last exceedance is within the
+   * window), or the combined score (the mean over the members of min(cap, score / threshold) of their last score
+   * within the window, 0 for a member without one).
+   */
+  #stepCombine(inst: RefInstrument, ts: bigint, seq: bigint, out: RefAlert[]): void {
+    const p = this.params;
+    const c = p.combine!;
+    const lc = inst.combine!;
+    const ev = lc.event;
+    if (ev === 0) return;
+    lc.event = 0;
+    const kOfN = c.kind === 1;
+    const lim = ts < I64_MIN + c.windowNs ? I64_MIN : ts - c.windowNs;
+    let sum = 0;
+    let n = 0;
+    for (let m = 0; m < c.members.length; m++) {
+      if (!(c.members[m] >= 0)) continue;
+      n++;
+      if (kOfN) {
+        const t = lc.exceedTs[m];
+        if (t !== I64_MIN && t >= lim) sum += 1;
+      } else {
+        const t = lc.obsTs[m];
+        if (t !== I64_MIN && t >= lim) {
+          const r = lc.ratio[m];
+          sum += r < c.cap ? r : c.cap;
+        }
+      }
+    }
+    const score = kOfN ? sum : sum / n;
+    lc.rate.observe(ts, p);
+    lc.last = score;
+    this.#judge(inst, lc, 3, K.F_VECTOR, K.D_COMBINED, score, score, NaN, ts, seq, out);
+  }
+
+  /**
+   * Judge a learned channel's score (k, with its alert ids); push its alert unless it is a member of an exclusive
+   * combination. True when it fired.
+   */
+  #judge(inst: RefInstrument, lc: RefLearnedChannel, k: number, feature: number, detector: number, score: number,
+         value: number, expected: number, ts: bigint, seq: bigint, out: RefAlert[]): boolean {
+    const p = this.params;
+    const { mode, threshold: base } = this.learnedParams(k)!;
+    // The threshold floor is in the units of the detectors' scores; the combination's is a count or a ratio: no floor.
+    const thr = lc.channel.step(mode, base, inst.regime.factor, lc.rate, score, ts, k === 3 ? { ...p, thresholdFloor: 0 } : p);
+    const silent = this.#note(inst, K.N_TABLE_CHANNELS + k, lc.channel);
+    if (thr === null) return false;
+    if (silent) { lc.channel.alerts--; return true; }
     out.push({
-      tsNs: ts, seq, instrument: inst.id, feature: K.F_VECTOR, detector: K.D_HST,
+      tsNs: ts, seq, instrument: inst.id, feature, detector,
       severity: severityOf(score, thr), regime: regimeCode(inst.regime.volRatio),
-      value: s, expected: NaN, score, threshold: thr, regimeFactor: Math.fround(inst.regime.volRatio), mode,
+      value, expected, score, threshold: thr, regimeFactor: Math.fround(inst.regime.volRatio), mode,
     });
+    return true;
+  }
+
+  /**
+   * After channel c judged a score: when c is a member of the combination, its exceedance (score at or above the
+   * threshold in force, before suppression), the time and its score over the threshold are noted. True when c is a
+   * member of an exclusive combination (its own alert is not emitted).
+   */
+  #note(inst: RefInstrument, c: number, ch: RefChannel): boolean {
+    const cp = this.params.combine;
+    if (!cp || c === K.N_TABLE_CHANNELS + 3) return false;
+    const m = cp.members.indexOf(c);
+    if (m < 0) return false;
+    const lc = inst.combine!;
+    const ts = inst.lastTs;
+    const score = ch.lastScore, thr = ch.lastThreshold;
+    lc.event |= 2;
+    if (score >= thr && score > 0) { lc.exceedTs[m] = ts; lc.event |= 1; }
+    lc.obsTs[m] = ts;
+    lc.ratio[m] = score / thr;
+    return cp.exclusive;
   }
 
   // ---- A feature observation: score every enabled detector, then learn --------------------------------------
@@ -471,7 +651,9 @@ export class RefEngine {
     const emit = (d: number, score: number, expected: number): boolean => {
       const { mode, threshold: base } = p.channels[f][d];
       const thr = fs.channels[d].step(mode, base, inst.regime.factor, fs.rate, score, ts, p);
+      const silent = p.combine !== null && this.#note(inst, f * K.N_DETECTORS + d, fs.channels[d]);
       if (thr === null) return false;
+      if (silent) { fs.channels[d].alerts--; return true; }
       out.push({
         tsNs: ts, seq, instrument: inst.id, feature: f, detector: d,
         severity: severityOf(score, thr), regime: regimeCode(inst.regime.volRatio),
@@ -531,10 +713,4 @@ export class RefEngine {
       fs.phMean = fs.phMean + slowMeanWeight(fs.phN, p.phAlpha) * (x - fs.phMean);
     }
   }
-}
-
-function popcount(mask: number): number {
-  let n = 0;
-  for (let m = mask >>> 0; m !== 0; m &= m - 1) n++;
-  return n;
 }

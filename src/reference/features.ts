@@ -22,13 +22,13 @@ export function check(kind: number, f: readonly number[]): number {
       if (f0 <= 0 || f2 <= 0 || f1 < 0 || f3 < 0 || f4 < 0 || f5 < 0) return K.R_NEGATIVE; // NaN < 0 is false: absent is fine
       if (f2 < f0) return K.R_CROSSED;
       return K.R_OK;
-    case K.K_MARK: // mark, index?, funding?
-      if (!finite(f0) || optionalBad(f1) || optionalBad(f2)) return K.R_NONFINITE;
+    case K.K_MARK: // mark?, index?, funding?: at least one of mark and index
+      if (optionalBad(f0) || optionalBad(f1) || optionalBad(f2) || (Number.isNaN(f0) && Number.isNaN(f1))) return K.R_NONFINITE;
       if (f0 <= 0 || f1 <= 0) return K.R_NEGATIVE;
       return K.R_OK;
-    case K.K_OPTION: // markIv, underlying?, markPrice?, bidIv?, askIv?
-      if (!finite(f0) || optionalBad(f1) || optionalBad(f2) || optionalBad(f3) || optionalBad(f4)) return K.R_NONFINITE;
-      if (f0 < 0 || f1 <= 0 || f2 < 0 || f3 < 0 || f4 < 0) return K.R_NEGATIVE;
+    case K.K_OPTION: // markIv, underlying?, markPrice?, bidIv?, askIv?, neighbourIv?
+      if (!finite(f0) || optionalBad(f1) || optionalBad(f2) || optionalBad(f3) || optionalBad(f4) || optionalBad(f5)) return K.R_NONFINITE;
+      if (f0 < 0 || f1 <= 0 || f2 < 0 || f3 < 0 || f4 < 0 || f5 < 0) return K.R_NEGATIVE;
       return K.R_OK;
     case K.K_VALUE:
       if (!finite(f0)) return K.R_NONFINITE;

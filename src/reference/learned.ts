@@ -1,5 +1,9 @@
 // Twin of assembly/learned.ts: the HST channel score and the learned channels' state in the reference engine.
 import { HstModel, HstState } from './hst.js';
+import { OcsvmModel, OcsvmState } from './ocsvm.js';
+import { RlsState } from './rls.js';
+import { COMBINE_MAX_MEMBERS, N_SERIES, SERIES_PRICES } from '../abi.js';
+import { I64_MIN } from './constants.js';
 import { RateEstimator } from './calibrator.js';
 import { RefChannel } from './suppression.js';
 
@@ -45,14 +49,53 @@ export function hstChannelScore(s: number, cap: number): number {
   return v <= cap ? v : cap;
 }
 
-/** One instrument's learned channel: its observation rate, calibrator and suppression, and the kernel state. */
-export class RefLearned {
+/** One instrument's learned channel: its observation rate, calibrator and suppression, the kernel's last raw score. */
+export class RefLearnedChannel {
   readonly rate = new RateEstimator();
   readonly channel = new RefChannel();
-  /** The kernel's last raw score. */
+  /** The kernel's last raw score (the combination: its score). */
   last = 0;
-  constructor(readonly hst: HstState) {}
   get steps(): number { return this.rate.observations; }
 }
 
-export { HstModel, HstState };
+/** The Half-Space Trees channel (96) of one instrument. */
+export class RefLearned extends RefLearnedChannel {
+  constructor(readonly hst: HstState) { super(); }
+}
+
+/** The one-class SVM channel (97) of one instrument. */
+export class RefOcsvmChannel extends RefLearnedChannel {
+  constructor(readonly oc: OcsvmState) { super(); }
+}
+
+/**
+ * The RLS fair-value channel (98) of one instrument: the latest raw value and time of each series (SERIES in
+ * src/abi.ts), the anchor prices are expressed against (the first price-series value seen), whether the instrument
+ * has had option events (then the option model), and the kernel state (on the model `model`, 1 price, 2 option).
+ */
+export class RefRlsChannel extends RefLearnedChannel {
+  readonly values = new Float64Array(N_SERIES);
+  readonly ts: bigint[] = new Array<bigint>(N_SERIES).fill(0n);
+  seen = 0;
+  anchor = 0;
+  anchored = false;
+  option = false;
+  model: 1 | 2 = 1;
+  constructor(public state: RlsState) { super(); }
+  /** Series s in the regression's units: a price as bps of the anchor, (p - A) / A x 1e4; the rest as is. */
+  units(s: number): number {
+    const v = this.values[s];
+    return SERIES_PRICES & (1 << s) ? (v - this.anchor) / this.anchor * 1e4 : v;
+  }
+}
+
+/** The combination (99) of one instrument: per member slot its last exceedance, its last score and score / threshold. */
+export class RefCombineChannel extends RefLearnedChannel {
+  readonly exceedTs: bigint[] = new Array<bigint>(COMBINE_MAX_MEMBERS).fill(I64_MIN);
+  readonly obsTs: bigint[] = new Array<bigint>(COMBINE_MAX_MEMBERS).fill(I64_MIN);
+  readonly ratio = new Float64Array(COMBINE_MAX_MEMBERS);
+  /** What the event being processed did: bit 0 a member exceeded, bit 1 a member scored. */
+  event = 0;
+}
+
+export { HstModel, HstState, OcsvmModel, OcsvmState, RlsState };

@@ -1,6 +1,6 @@
 // The configuration array (f64[C_LEN], indices in src/abi.ts) read into named fields for the reference twin.
 // Integer-valued nanosecond settings become bigint the way the AssemblyScript converts them (<i64>x truncates).
-import { ABI_VERSION, C, C_LEN, N_DETECTORS, N_FEATURES, channelModeIndex, channelThresholdIndex, featureEnabledIndex, featureMaskIndex, featureMinScaleIndex } from '../abi.js';
+import { ABI_VERSION, C, C_LEN, COMBINE_MAX_MEMBERS, N_DETECTORS, N_FEATURES, channelModeIndex, channelThresholdIndex, featureEnabledIndex, featureMaskIndex, featureMinScaleIndex } from '../abi.js';
 
 export interface FeatureParams {
   enabled: boolean;
@@ -27,6 +27,50 @@ export interface HstParams {
   seed: number;
   scoreKind: 0 | 1;
   scaler: 0 | 1;
+  channel: ChannelParams;
+}
+
+/** One-class SVM channel (configuration section 296..311); null when disabled. */
+export interface OcsvmParams {
+  mask: number;
+  components: number;
+  nu: number;
+  /** The RBF width the model is drawn with (the configuration's 0 resolved to 1 / dims). */
+  gamma: number;
+  window: number;
+  warmup: number;
+  seed: number;
+  scaler: 0 | 1;
+  channel: ChannelParams;
+}
+
+/** RLS fair-value channel (configuration section 312..327); null when disabled. Series ids as RS_* in src/abi.ts. */
+export interface RlsChannelParams {
+  priceTarget: number;
+  priceX: number;
+  optionTarget: number;
+  optionX: number;
+  lambda: number;
+  priceDelta: number;
+  optionDelta: number;
+  warmup: number;
+  priceMinScale: number;
+  optionMinScale: number;
+  clip: number;
+  maxStaleNs: number;
+  channel: ChannelParams;
+}
+
+/** The combination (configuration section 328..343); null when off. */
+export interface CombineParams {
+  /** 1 k of n, 2 combined score. */
+  kind: 1 | 2;
+  k: number;
+  /** Eight slots of channel indices, -1 = none. */
+  members: number[];
+  windowNs: bigint;
+  exclusive: boolean;
+  cap: number;
   channel: ChannelParams;
 }
 
@@ -69,6 +113,9 @@ export interface RefParams {
   noveltyPhaseWarmupNs: number;
   features: FeatureParams[];
   hst: HstParams | null;
+  ocsvm: OcsvmParams | null;
+  rls: RlsChannelParams | null;
+  combine: CombineParams | null;
   /** channels[f][d] */
   channels: ChannelParams[][];
 }
@@ -142,6 +189,47 @@ export function readParams(cfg: Float64Array): RefParams {
       scaler: cfg[C.HST_SCALER] === 0 ? 0 : 1,
       channel: { mode: Math.trunc(cfg[C.HST_MODE]), threshold: cfg[C.HST_THRESHOLD] },
     },
+    ocsvm: cfg[C.OCSVM_ENABLED] === 0 ? null : {
+      mask: Math.trunc(cfg[C.OCSVM_FEATURES]),
+      components: Math.trunc(cfg[C.OCSVM_COMPONENTS]),
+      nu: cfg[C.OCSVM_NU],
+      gamma: cfg[C.OCSVM_GAMMA] > 0 ? cfg[C.OCSVM_GAMMA] : 1 / popcount(Math.trunc(cfg[C.OCSVM_FEATURES])),
+      window: Math.trunc(cfg[C.OCSVM_WINDOW]),
+      warmup: Math.trunc(cfg[C.OCSVM_WARMUP]),
+      seed: cfg[C.OCSVM_SEED] >>> 0,
+      scaler: cfg[C.OCSVM_SCALER] === 0 ? 0 : 1,
+      channel: { mode: Math.trunc(cfg[C.OCSVM_MODE]), threshold: cfg[C.OCSVM_THRESHOLD] },
+    },
+    rls: cfg[C.RLS_ENABLED] === 0 ? null : {
+      priceTarget: Math.trunc(cfg[C.RLS_PRICE_TARGET]),
+      priceX: Math.trunc(cfg[C.RLS_PRICE_X]),
+      optionTarget: Math.trunc(cfg[C.RLS_OPTION_TARGET]),
+      optionX: Math.trunc(cfg[C.RLS_OPTION_X]),
+      lambda: cfg[C.RLS_LAMBDA],
+      priceDelta: cfg[C.RLS_PRICE_DELTA],
+      optionDelta: cfg[C.RLS_OPTION_DELTA],
+      warmup: Math.trunc(cfg[C.RLS_WARMUP]),
+      priceMinScale: cfg[C.RLS_PRICE_MIN_SCALE],
+      optionMinScale: cfg[C.RLS_OPTION_MIN_SCALE],
+      clip: cfg[C.RLS_CLIP],
+      maxStaleNs: cfg[C.RLS_MAX_STALE_NS],
+      channel: { mode: Math.trunc(cfg[C.RLS_MODE]), threshold: cfg[C.RLS_THRESHOLD] },
+    },
+    combine: cfg[C.COMBINE_KIND] === 0 ? null : {
+      kind: cfg[C.COMBINE_KIND] === 1 ? 1 : 2,
+      k: Math.trunc(cfg[C.COMBINE_K]),
+      members: Array.from({ length: COMBINE_MAX_MEMBERS }, (_, m) => cfg[C.COMBINE_MEMBERS + m]),
+      windowNs: i64(cfg[C.COMBINE_WINDOW_NS]),
+      exclusive: cfg[C.COMBINE_EXCLUSIVE] !== 0,
+      cap: cfg[C.COMBINE_CAP],
+      channel: { mode: Math.trunc(cfg[C.COMBINE_MODE]), threshold: cfg[C.COMBINE_THRESHOLD] },
+    },
     channels,
   };
+}
+
+export function popcount(mask: number): number {
+  let n = 0;
+  for (let m = mask >>> 0; m !== 0; m &= m - 1) n++;
+  return n;
 }

@@ -92,3 +92,69 @@ export function withHst(cfg: Float64Array, features: number[], over: Partial<Rec
 
 /** Every channel in one mode. */
 export const allModes = (mode: number) => (): number => mode;
+
+/**
+ * One-class SVM on (learned channel 97): 32 components, nu 0.05, gamma 1/dims (0), a window of 200 and a warm-up of
+ * 50 so that short streams get past it, seed 42, the EWMA scaler, a static threshold of 3; `over` sets raw indices.
+ */
+export function withOcsvm(cfg: Float64Array, features: number[], over: Partial<Record<number, number>> = {}): Float64Array {
+  cfg[C.OCSVM_ENABLED] = 1;
+  cfg[C.OCSVM_FEATURES] = features.reduce((m, f) => m | (1 << f), 0);
+  cfg[C.OCSVM_COMPONENTS] = 32;
+  cfg[C.OCSVM_NU] = 0.05;
+  cfg[C.OCSVM_GAMMA] = 0;
+  cfg[C.OCSVM_WINDOW] = 200;
+  cfg[C.OCSVM_WARMUP] = 50;
+  cfg[C.OCSVM_SEED] = 42;
+  cfg[C.OCSVM_SCALER] = 1;
+  cfg[C.OCSVM_MODE] = 0;
+  cfg[C.OCSVM_THRESHOLD] = 3;
+  for (const [i, v] of Object.entries(over)) cfg[Number(i)] = v as number;
+  return cfg;
+}
+
+/** Series masks for the RLS section. */
+export const seriesMask = (...ids: number[]): number => ids.reduce((m, s) => m | (1 << s), 0);
+export const S = { mid: 0, trade: 1, mark: 2, index: 3, markIv: 4, underlying: 5, ivMid: 6, neighbourIv: 7, value: 8 } as const;
+
+/**
+ * RLS fair value on (learned channel 98): price model mid on index, option model markIv on neighbourIv, lambda 0.995,
+ * delta 1e4 (price) and 1e8 (option: IVs as fractions), a warm-up of 50, minScale 0.01 bp and 1e-5, clip 4, a target
+ * at most 5 s old, static threshold 6; `over` sets raw indices.
+ */
+export function withRls(cfg: Float64Array, over: Partial<Record<number, number>> = {}): Float64Array {
+  cfg[C.RLS_ENABLED] = 1;
+  cfg[C.RLS_PRICE_TARGET] = S.mid;
+  cfg[C.RLS_PRICE_X] = seriesMask(S.index);
+  cfg[C.RLS_OPTION_TARGET] = S.markIv;
+  cfg[C.RLS_OPTION_X] = seriesMask(S.neighbourIv);
+  cfg[C.RLS_LAMBDA] = 0.995;
+  cfg[C.RLS_PRICE_DELTA] = 1e4;
+  cfg[C.RLS_OPTION_DELTA] = 1e8;
+  cfg[C.RLS_WARMUP] = 50;
+  cfg[C.RLS_PRICE_MIN_SCALE] = 0.01;
+  cfg[C.RLS_OPTION_MIN_SCALE] = 1e-5;
+  cfg[C.RLS_CLIP] = 4;
+  cfg[C.RLS_MAX_STALE_NS] = 5e9;
+  cfg[C.RLS_MODE] = 0;
+  cfg[C.RLS_THRESHOLD] = 6;
+  for (const [i, v] of Object.entries(over)) cfg[Number(i)] = v as number;
+  return cfg;
+}
+
+/**
+ * The combination on (learned channel 99): kind 1 (k of n) or 2 (combined score) over `members` (channel indices),
+ * a window of 2 s, cap 2; k of n statically at k, the combined score statically at 1; `over` sets raw indices.
+ */
+export function withCombine(cfg: Float64Array, kind: 1 | 2, members: number[], k = 2, over: Partial<Record<number, number>> = {}): Float64Array {
+  cfg[C.COMBINE_KIND] = kind;
+  cfg[C.COMBINE_K] = k;
+  for (let m = 0; m < 8; m++) cfg[C.COMBINE_MEMBERS + m] = m < members.length ? members[m] : -1;
+  cfg[C.COMBINE_MODE] = 0;
+  cfg[C.COMBINE_THRESHOLD] = kind === 1 ? k : 1;
+  cfg[C.COMBINE_WINDOW_NS] = 2e9;
+  cfg[C.COMBINE_EXCLUSIVE] = 0;
+  cfg[C.COMBINE_CAP] = 2;
+  for (const [i, v] of Object.entries(over)) cfg[Number(i)] = v as number;
+  return cfg;
+}

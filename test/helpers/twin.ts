@@ -72,6 +72,7 @@ export function expectSameState(w: WasmEngine, ref: RefEngine): void {
     expectClose(w.instrumentStat(id, 9), inst.quotes.sum(), RTOL, `${lbl} quotes in window`);
     expectClose(w.instrumentStat(id, 10), Math.sqrt(inst.ret2.sum()), RTOL, `${lbl} rvol`);
     if (inst.hst) expectSameHst(w, ref, id);
+    for (const k of [1, 2, 3]) if (RefEngine.learnedOf(inst, k)) expectSameLearned(w, ref, id, k);
     for (let f = 0; f < K.N_FEATURES; f++) {
       const fs = inst.features[f];
       if (!fs) continue;
@@ -155,6 +156,45 @@ export function expectSameHst(w: WasmEngine, ref: RefEngine, id: number): void {
   for (let k = 0; k < 2; k++) {
     const masses = new Uint16Array(w.wasm.memory.buffer.slice(profile0 + k * profileBytes, profile0 + k * profileBytes + 2 * h.profiles[k].length));
     expect(masses, `${lbl} profile ${k}`).toEqual(h.profiles[k]);
+  }
+}
+
+/**
+ * Learned channel k (1 one-class SVM, 2 RLS, 3 combination) of one instrument: steps, the kernel's last raw score
+ * (bit for bit for the kernels; within RTOL for the combined score, whose ratios divide by thresholds), the channel's
+ * counters and calibrator; the kernel's points learnt (one-class SVM, RLS) from the arena.
+ */
+export function expectSameLearned(w: WasmEngine, ref: RefEngine, id: number, k: number): void {
+  const inst = ref.instruments.get(id)!;
+  const lc = RefEngine.learnedOf(inst, k)!;
+  const { feature, detector } = K.channelIds(K.N_TABLE_CHANNELS + k);
+  const lbl = `instrument ${id} ${K.channelName(K.N_TABLE_CHANNELS + k)}`;
+  const stat = (i: number): number => w.channelStat(id, feature, detector, i);
+  expect(stat(8), `${lbl} steps`).toBe(lc.steps);
+  if (k === 3) expectClose(stat(9), lc.last, RTOL, `${lbl} score`);
+  else expect(Object.is(stat(9), lc.last), `${lbl} raw score ${stat(9)} vs ${lc.last}`).toBe(true);
+  expect(stat(2), `${lbl} alerts`).toBe(lc.channel.alerts);
+  expect(stat(3), `${lbl} exceedances`).toBe(lc.channel.exceedances);
+  expect(stat(4), `${lbl} calibrated`).toBe(lc.channel.calibrator.n);
+  expect(stat(6), `${lbl} in episode`).toBe(lc.channel.suppressor.inEpisode ? 1 : 0);
+  expectClose(stat(0), lc.channel.lastScore, RTOL, `${lbl} last score`);
+  expectClose(stat(1), lc.channel.lastThreshold, RTOL, `${lbl} last threshold`);
+  const v = new DataView(w.wasm.memory.buffer);
+  const slot = w.arena + v.getInt32(w.arena + K.ARENA.SLOTS, true) + w.x.slot_of(w.arena, id) * w.x.slot_bytes(w.arena);
+  const st = slot + v.getInt32(w.arena + K.ARENA.LEARNED_OFF + 4 * k, true) + K.LEARNED_BLOCK.STATE;
+  if (k === 1) {
+    const oc = inst.ocsvm!.oc;
+    expect(Number(v.getBigInt64(st + 40, true)), `${lbl} points learnt`).toBe(oc.t);
+    expect(Object.is(v.getFloat64(st + 48, true), oc.rho), `${lbl} rho`).toBe(true);
+    expect(Object.is(v.getFloat64(st + 56, true), oc.scale), `${lbl} scale`).toBe(true);
+  } else if (k === 2) {
+    const r = inst.rls!;
+    expect(v.getUint32(st + K.RLS_SERIES.SEEN, true), `${lbl} series seen`).toBe(r.seen);
+    expect(v.getUint32(st + K.RLS_SERIES.MODEL, true), `${lbl} model`).toBe(r.model);
+    expect(v.getFloat64(st + K.RLS_SERIES.ANCHOR, true), `${lbl} anchor`).toBe(r.anchor);
+    const ks = st + K.RLS_SERIES.BYTES;
+    expect(Number(v.getBigInt64(ks + 16, true)), `${lbl} points learnt`).toBe(r.state.n);
+    expect(new Uint8Array(w.wasm.memory.buffer.slice(ks, ks + r.state.toBytes().length)), `${lbl} kernel state`).toEqual(r.state.toBytes());
   }
 }
 
