@@ -101,15 +101,16 @@ describe('eval:inject on the committed 3-minute sample', () => {
     expect(row).toBeDefined();
     expect(row!.falseAlarms).toBe(0);
     for (const t of silent.types) expect(row!.detection[t.name].found, t.name).toBe(0);
-    expect(silent.idle).toEqual([]);
+    // RLS fair value is on by default but the sample has no index (no mark events): it never steps.
+    expect(silent.idle).toEqual(['fairValue.rls']);
     expect(formatInjectTable(silent)).toMatch(/^vector\.hst +0% /m);
     // Over depth alone on a sample without depth it never steps: no row, listed as idle.
     const idle = await injectEval({ captures: [SAMPLE], per: 1, types: [ANOMALY_TYPES[0]], config: { learned: { hst: { enabled: true, window: 16, features: ['depth'] } } } });
     expect(idle.channels.map((c) => c.channel)).not.toContain('vector.hst');
-    expect(idle.idle).toEqual(['vector.hst']);
+    expect(idle.idle).toEqual(['vector.hst', 'fairValue.rls']);
     expect(formatInjectTable(idle)).toContain('enabled but never stepped or observed on these captures (no row): vector.hst');
-    // The default configuration enables no learned channel.
-    expect(r.idle).toEqual([]);
+    // The default configuration enables one learned channel, RLS fair value, which has no index to regress on here.
+    expect(r.idle).toEqual(['fairValue.rls']);
     expect(r.channels.some((c) => c.channel.startsWith('vector.'))).toBe(false);
   });
 

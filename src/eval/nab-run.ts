@@ -135,7 +135,8 @@ function runConfig(config: Config): Config {
     c.learned = learned as unknown as Config['learned'];
   }
   // The combination's members may name channels disabled here: NAB runs judge each channel on its own, so it is off.
-  c.learned = { ...c.learned, combine: { ...c.learned.combine, mode: 'off' } };
+  // RLS regresses one series of an instrument on others; a NAB series is one series: it would never step.
+  c.learned = { ...c.learned, combine: { ...c.learned.combine, mode: 'off' }, rls: { ...c.learned.rls, enabled: false } };
   return c;
 }
 
