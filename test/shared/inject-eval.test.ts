@@ -54,7 +54,7 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
     ]);
     // fairValueDrift needs an index (--index-from): none by default.
     for (const t of report.types) expect(report.any.detection[t.name].placed, t.name).toBe(t.needsIndex ? 0 : 30);
-    expect(report.idle).toEqual([]);
+    expect(report.idle).toEqual(['fairValue.rls']); // on by default; the captures carry no index (no markPrice stream)
     expect(report.sweeps).toEqual([]);
     // The printed table: a header, a row per channel of the JSON, the rule, "any channel" and the placements.
     const lines = stdout.split('\n');
