@@ -353,10 +353,11 @@ export function resolveConfig(input: unknown = {}): Config {
 
   const tin = input.thresholds === undefined ? {} : input.thresholds;
   if (!isObj(tin)) throw new ConfigError('thresholds', 'must be an object');
-  // A user's table replaces the built-in one (only the built-in "default" stays, as the fallback), so that a
-  // user's "default" is never outranked by a more specific built-in key they did not write.
-  const given = Object.keys(tin).length > 0;
-  const thresholds: Record<string, ThresholdConfig> = given ? { default: d.thresholds.default } : { ...d.thresholds };
+  // A user's table with a "default" replaces the built-in one, so that their "default" is never outranked by a more
+  // specific built-in key they did not write (the built-in `cusum: 20` would otherwise win over it). A table without
+  // one is merged over the built-in table: adding `vector.combined` must not drop the built-in `cusum`, `novelty`
+  // and learned entries.
+  const thresholds: Record<string, ThresholdConfig> = 'default' in tin ? { default: d.thresholds.default } : { ...d.thresholds };
   for (const [key, value] of Object.entries(tin)) {
     thresholds[key] = parseThreshold(key, value, thresholds[key] ?? thresholds.default);
   }
