@@ -139,6 +139,9 @@ export class BinanceScanner {
   #bidsSlot = -1;
   #asksSlot = -1;
   readonly #interner = new Interner();
+  /** The last stream type starting with 'd' (interned), and whether it is a diff-depth type. */
+  #dType = '';
+  #dIsDepth = false;
 
   /**
    * Parse the message in buf[start, end) (the line after its receive time, without the newline) into `out`;
@@ -215,7 +218,12 @@ export class BinanceScanner {
     const buf = this.#buf, n = to - from;
     if (n === 5 && buf[from] === 116 /* t */ && buf[from + 1] === 114 && buf[from + 2] === 97 && buf[from + 3] === 100 && buf[from + 4] === 101) return TYPE_TRADE;
     if (n === 10 && buf[from] === 98 /* b */ && buf[from + 4] === 84 /* T */ && equalsAscii(buf, from, 'bookTicker')) return TYPE_TICKER;
-    if (n >= 5 && buf[from] === 100 /* d */ && isDiffDepthType(this.#interner.get(buf, from, to))) return TYPE_DEPTH;
+    if (n >= 5 && buf[from] === 100 /* d */) {
+      // The type of the last 'd' stream and whether it is a diff-depth type: a capture repeats one.
+      const text = this.#interner.get(buf, from, to);
+      if (text !== this.#dType) { this.#dType = text; this.#dIsDepth = isDiffDepthType(text); }
+      return this.#dIsDepth ? TYPE_DEPTH : TYPE_OTHER;
+    }
     if (n >= 9 && buf[from] === 109 /* m */ && isMarkPriceType(this.#interner.get(buf, from, to))) return TYPE_MARK;
     return TYPE_OTHER;
   }
@@ -307,7 +315,7 @@ export class BinanceScanner {
     out.firstUpdateId = this.#int[frame + F_FIRST];
     out.updateId = this.#int[frame + F_U];
     out.prevUpdateId = pu === V_INT ? this.#int[frame + F_PU] : NAN[0];
-    out.what = this.#interner.get(this.#buf, typeFrom, typeTo);
+    out.what = this.#dType; // #typeOf interned this line's type
     return MSG_DEPTH;
   }
 
