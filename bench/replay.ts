@@ -14,7 +14,9 @@
 // several runs after warm-up runs, given as messages of the whole capture per second, so that the stage times add
 // up to about the end-to-end time. (e) is also given per CPU-second of the whole process: zlib inflates on libuv's
 // thread pool, so with two cores the wall time hides part of gunzip; messages per CPU-second is what one core
-// alone would do. Results go to bench/results/replay.json.
+// alone would do, and (e) is run once more pinned to one core (`taskset -c 0`, where available): the target's
+// figure. Every stage also records its CPU time, which a busy machine disturbs less than the wall time.
+// Results go to bench/results/replay.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -36,7 +38,12 @@ interface Timing { ms: number[]; cpuMs: number[] }
 interface Info { file: string; bytes: number; inflatedBytes: number; lines: number; messages: number; depthMessages: number; levels: number; events: number }
 /** Wall time (median and least) and CPU time of the whole process (median: zlib's thread pool included). */
 interface Stage { ms: number; minMs: number; msgPerS: number; cpuMs: number; msgPerCpuS: number }
-interface Result extends Info { stages: Record<StageName, Stage> }
+interface Result extends Info {
+  stages: Record<StageName, Stage> & {
+    /** (e) pinned to one core with `taskset -c 0` (zlib's thread pool shares it); absent where taskset is not. */
+    endToEndOneCore?: Stage;
+  };
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -222,9 +229,11 @@ async function runStage(stage: StageName | 'info', path: string, runs: number, w
 }
 
 /** Run a stage in a fresh Node process and return what it printed. */
-function inChild<T>(stage: string, path: string, runs: number, warmup: number): T {
+function inChild<T>(stage: string, path: string, runs: number, warmup: number, oneCore = false): T {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--expose-gc', self, '--stage', stage, path, '--runs', String(runs), '--warmup', String(warmup)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const argv = [process.execPath, '--expose-gc', self, '--stage', stage, path, '--runs', String(runs), '--warmup', String(warmup)];
+  if (oneCore) argv.unshift('taskset', '-c', '0');
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) throw new Error(`stage ${stage} of ${path} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
@@ -258,6 +267,9 @@ async function main(): Promise<void> {
     if (statSync(t).isDirectory()) files.push(...readdirSync(t).filter((f) => f.endsWith('.gz')).sort().map((f) => join(t, f)));
     else files.push(t);
   }
+  // The target is one core: measured with the process pinned to CPU 0 (Linux's taskset), where zlib's thread pool
+  // competes with the parser instead of running beside it.
+  const oneCore = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const started = new Date();
   console.log(`atc replay benchmark — ${started.toISOString()} — node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; ` +
     `each stage in its own process, median of ${runs} runs after ${warmup} warm-up runs`);
@@ -270,18 +282,20 @@ async function main(): Promise<void> {
       stages[s] = stageOf(t, info.messages);
       process.stderr.write('.');
     }
+    if (oneCore) stages.endToEndOneCore = stageOf(inChild<Timing>('endToEnd', f, runs, warmup, true), info.messages);
     results.push({ ...info, stages });
   }
   process.stderr.write('\n');
 
   console.log('\n## Messages per second of the whole capture, by stage (median ms)\n');
-  console.log('| capture | messages | (a) read+gunzip+split | (b) parse | (c) book | (d) engine | (e) end to end | (e) per CPU-second | (b) with JSON.parse |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| capture | messages | (a) read+gunzip+split | (b) parse | (c) book | (d) engine | (e) end to end | (e) per CPU-second | (e) one core | (b) with JSON.parse |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const s = r.stages;
+    const one = s.endToEndOneCore ? `${M(s.endToEndOneCore.msgPerS)} (${ms(s.endToEndOneCore.ms)})` : 'n/a';
     console.log(`| ${r.file} | ${n(r.messages)} | ${M(s.read.msgPerS)} (${ms(s.read.ms)}) | ${M(s.parse.msgPerS)} (${ms(s.parse.ms)}) | ` +
       `${M(s.book.msgPerS)} (${ms(s.book.ms)}) | ${M(s.engine.msgPerS)} (${ms(s.engine.ms)}) | ${M(s.endToEnd.msgPerS)} (${ms(s.endToEnd.ms)}) | ` +
-      `${M(s.endToEnd.msgPerCpuS)} (${ms(s.endToEnd.cpuMs)} CPU) | ${M(s.parseJson.msgPerS)} (${ms(s.parseJson.ms)}) |`);
+      `${M(s.endToEnd.msgPerCpuS)} (${ms(s.endToEnd.cpuMs)} CPU) | ${one} | ${M(s.parseJson.msgPerS)} (${ms(s.parseJson.ms)}) |`);
   }
   console.log('\n| capture | gzip | inflated | depth messages | levels in them | book: ns per level | events |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
@@ -289,8 +303,8 @@ async function main(): Promise<void> {
     console.log(`| ${r.file} | ${(r.bytes / 1e6).toFixed(1)} MB | ${(r.inflatedBytes / 1e6).toFixed(1)} MB | ${n(r.depthMessages)} | ${n(r.levels)} | ` +
       `${((r.stages.book.ms * 1e6) / r.levels).toFixed(0)} | ${n(r.events)} |`);
   }
-  const worst = Math.min(...results.map((r) => Math.min(r.stages.endToEnd.msgPerS, r.stages.endToEnd.msgPerCpuS)));
-  console.log(`\nTarget: >= 1 M messages/s end to end on one core. Slowest capture, the lower of its wall-time and CPU-time rates: ${M(worst)} (${worst >= 1e6 ? 'met' : 'not met'}).`);
+  const worst = Math.min(...results.map((r) => Math.min(r.stages.endToEnd.msgPerS, r.stages.endToEnd.msgPerCpuS, r.stages.endToEndOneCore?.msgPerS ?? Infinity)));
+  console.log(`\nTarget: >= 1 M messages/s end to end on one core. Slowest capture, the lowest of its wall-time, CPU-time and one-core rates: ${M(worst)} (${worst >= 1e6 ? 'met' : 'not met'}).`);
 
   const out = fileURLToPath(new URL('../../bench/results/', import.meta.url));
   mkdirSync(out, { recursive: true });
