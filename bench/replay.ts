@@ -4,7 +4,8 @@
 //   (b) parse                        receive time and message of every line (the byte scanner), the file inflated in
 //                                    memory first; "JSON.parse" is the same with parseJsonMessage, for comparison
 //   (c) book                         the capture's depth diffs and snapshot applied to an order book, depth derived
-//                                    after each (the messages parsed before timing)
+//                                    after each (the messages parsed before timing, each copied into one reused
+//                                    message before it is applied, as the scanner fills one)
 //   (d) engine                       the replay's events (read before timing) through a fresh engine, 4096 at a time
 //   (e) end to end                   BinanceReader streaming the file into Engine.ingest: the real path, parsing,
 //                                    books and all
@@ -13,7 +14,9 @@
 // several runs after warm-up runs, given as messages of the whole capture per second, so that the stage times add
 // up to about the end-to-end time. (e) is also given per CPU-second of the whole process: zlib inflates on libuv's
 // thread pool, so with two cores the wall time hides part of gunzip; messages per CPU-second is what one core
-// alone would do. Results go to bench/results/replay.json.
+// alone would do, and (e) is run once more pinned to one core (`taskset -c 0`, where available): the target's
+// figure. Every stage also records its CPU time, which a busy machine disturbs less than the wall time.
+// Results go to bench/results/replay.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -31,10 +34,16 @@ import { consume, sink } from './common.js';
 const STAGES = ['read', 'parse', 'parseJson', 'book', 'engine', 'endToEnd'] as const;
 type StageName = (typeof STAGES)[number];
 
-interface Timing { ms: number[]; cpuMs?: number[] }
+interface Timing { ms: number[]; cpuMs: number[] }
 interface Info { file: string; bytes: number; inflatedBytes: number; lines: number; messages: number; depthMessages: number; levels: number; events: number }
-interface Stage { ms: number; minMs: number; msgPerS: number }
-interface Result extends Info { stages: Record<StageName, Stage> & { endToEnd: Stage & { cpuMs: number; msgPerCpuS: number } } }
+/** Wall time (median and least) and CPU time of the whole process (median: zlib's thread pool included). */
+interface Stage { ms: number; minMs: number; msgPerS: number; cpuMs: number; msgPerCpuS: number }
+interface Result extends Info {
+  stages: Record<StageName, Stage> & {
+    /** (e) pinned to one core with `taskset -c 0` (zlib's thread pool shares it); absent where taskset is not. */
+    endToEndOneCore?: Stage;
+  };
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -45,20 +54,23 @@ function median(xs: number[]): number {
 }
 
 /**
- * Wall times of `fn` over `runs` runs after `warmup` runs; `setup` (untimed) runs before each, then a full garbage
- * collection unless `collect` is false.
+ * Wall and CPU times (of the whole process, all threads) of `fn` over `runs` runs after `warmup` runs; `setup`
+ * (untimed) runs before each, then a full garbage collection unless `collect` is false. CPU time is what a shared
+ * machine disturbs least: another process on the core stretches the wall time, not this process's CPU time.
  */
-async function time(runs: number, warmup: number, fn: () => unknown, setup?: () => void, collect = true): Promise<number[]> {
-  const out: number[] = [];
+async function time(runs: number, warmup: number, fn: () => unknown, setup?: () => void, collect = true): Promise<Timing> {
+  const ms: number[] = [], cpuMs: number[] = [];
   for (let r = 0; r < warmup + runs; r++) {
     setup?.();
     if (collect) gc?.();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     consume(await fn());
     const t = performance.now() - t0;
-    if (r >= warmup) out.push(t);
+    const c = process.cpuUsage(c0);
+    if (r >= warmup) { ms.push(t); cpuMs.push((c.user + c.system) / 1000); }
   }
-  return out;
+  return { ms, cpuMs };
 }
 
 /** Line spans [start, end) of an inflated capture, newline excluded. */
@@ -70,15 +82,29 @@ function lineSpans(buf: Buffer): Int32Array {
   return Int32Array.from(spans);
 }
 
-interface Depth { snapshot: boolean; firstUpdateId: number; updateId: number; prevUpdateId: number; bids: Levels; asks: Levels; line: number }
+/** A depth message of the capture: its ids, line, and its levels as spans of one shared pool. */
+interface Depth { snapshot: boolean; firstUpdateId: number; updateId: number; prevUpdateId: number; bidFrom: number; bidN: number; askFrom: number; askN: number; line: number }
 
-function copyLevels(src: Levels): Levels {
-  const l = new Levels(Math.max(1, src.n));
-  for (let i = 0; i < src.n; i++) l.push(src.pxMant[i], src.pxDec[i], src.qtyMant[i], src.qtyDec[i]);
-  return l;
+function appendLevels(pool: Levels, src: Levels): number {
+  const from = pool.n;
+  for (let i = 0; i < src.n; i++) pool.push(src.pxMant[i], src.pxDec[i], src.qtyMant[i], src.qtyDec[i]);
+  return from;
 }
 
-/** The capture inflated, its lines, and its depth messages parsed. */
+/** Levels [from, from + n) of the pool into `into` (a parser's reused Levels, as the reader's scanner fills). */
+function fillLevels(into: Levels, pool: Levels, from: number, n: number): void {
+  while (into.pxMant.length < n) into.grow();
+  const pm = into.pxMant, pd = into.pxDec, qm = into.qtyMant, qd = into.qtyDec;
+  for (let i = 0; i < n; i++) { pm[i] = pool.pxMant[from + i]; pd[i] = pool.pxDec[from + i]; qm[i] = pool.qtyMant[from + i]; qd[i] = pool.qtyDec[from + i]; }
+  into.n = n;
+}
+
+/**
+ * The capture inflated, its lines, and its depth messages parsed. Their levels sit in one pool, copied into one
+ * reused message before each is applied, as the reader's scanner fills one: levels kept in a typed array per message
+ * (214,000 small arrays on COIN-M) made the book stage measure cache misses on them: COIN-M's took 36.6 ms
+ * CPU that way, 25.0 ms this way (USD-M and spot, with fewer and longer messages, 1-2% less).
+ */
 function load(path: string) {
   const gz = readFileSync(path);
   const buf = gunzipSync(gz);
@@ -87,6 +113,7 @@ function load(path: string) {
   const msg = newParsedMessage();
   const rt = new ReceiveTime();
   const depth: Depth[] = [];
+  const pool = new Levels(1 << 16);
   let messages = 0, levels = 0;
   for (let i = 0; i < spans.length / 2; i++) {
     const s = spans[2 * i], e = spans[2 * i + 1];
@@ -95,11 +122,12 @@ function load(path: string) {
     messages++;
     const kind = scanner.parse(buf, space + 1, e, msg);
     if (kind === MSG_DEPTH || kind === MSG_SNAPSHOT) {
-      depth.push({ snapshot: kind === MSG_SNAPSHOT, firstUpdateId: msg.firstUpdateId, updateId: msg.updateId, prevUpdateId: msg.prevUpdateId, bids: copyLevels(msg.bids), asks: copyLevels(msg.asks), line: i + 1 });
+      const bidFrom = appendLevels(pool, msg.bids), askFrom = appendLevels(pool, msg.asks);
+      depth.push({ snapshot: kind === MSG_SNAPSHOT, firstUpdateId: msg.firstUpdateId, updateId: msg.updateId, prevUpdateId: msg.prevUpdateId, bidFrom, bidN: msg.bids.n, askFrom, askN: msg.asks.n, line: i + 1 });
       levels += msg.bids.n + msg.asks.n;
     }
   }
-  return { gz, buf, spans, depth, messages, levels };
+  return { gz, buf, spans, depth, pool, messages, levels };
 }
 
 /** Every event the reader yields, in 4096-event batches of their own. */
@@ -116,49 +144,40 @@ async function events(path: string): Promise<EventBatch[]> {
 /** One stage of one capture, in this process. */
 async function runStage(stage: StageName | 'info', path: string, runs: number, warmup: number): Promise<Timing | Info> {
   if (stage === 'read') {
-    return {
-      ms: await time(runs, warmup, async () => {
-        const input = new ByteChunks(path);
-        const split = new LineSplitter();
-        let n = 0;
-        for await (const chunk of input) {
-          split.push(chunk);
-          while (split.next()) n++;
-        }
-        if (split.finish()) n++;
-        return n;
-      }),
-    };
+    return time(runs, warmup, async () => {
+      const input = new ByteChunks(path);
+      const split = new LineSplitter();
+      let n = 0;
+      for await (const chunk of input) {
+        split.push(chunk);
+        while (split.next()) n++;
+      }
+      if (split.finish()) n++;
+      return n;
+    });
   }
   if (stage === 'endToEnd') {
     let engine: Engine | undefined;
-    const cpu: number[] = [];
-    const ms = await time(runs, warmup, async () => {
-      const c0 = process.cpuUsage();
+    return time(runs, warmup, async () => {
       let alerts = 0;
       for await (const b of new BinanceReader(path)) alerts += engine!.ingest(b).alerts.length;
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000);
       return alerts;
       // No forced collection between these runs: it would free the last run's reader and books before the next
       // exist, and V8 then drops their classes' hidden maps and the optimised code built on them, and re-optimises
       // into code we measured 1.5-2x slower. A replay never has that gap (the next file's reader exists before the
       // last one's is collected); natural collections still run.
     }, () => { engine = Engine.create({ autoRegister: true }); }, false);
-    return { ms, cpuMs: cpu.slice(warmup) };
   }
   if (stage === 'engine') {
     const slices = await events(path);
     let engine: Engine | undefined;
-    return {
-      ms: await time(runs, warmup, () => {
-        let alerts = 0;
-        for (const s of slices) alerts += engine!.ingest(s).alerts.length;
-        return alerts;
-      }, () => { engine = Engine.create({ autoRegister: true }); }),
-    };
+    return time(runs, warmup, () => {
+      let alerts = 0;
+      for (const s of slices) alerts += engine!.ingest(s).alerts.length;
+      return alerts;
+    }, () => { engine = Engine.create({ autoRegister: true }); });
   }
-  const { gz, buf, spans, depth, messages, levels } = load(path);
+  const { gz, buf, spans, depth, pool, messages, levels } = load(path);
   const nLines = spans.length / 2;
   const msg = newParsedMessage();
   const rt = new ReceiveTime();
@@ -172,47 +191,49 @@ async function runStage(stage: StageName | 'info', path: string, runs: number, w
   if (stage === 'parse') {
     // One scanner for every run, as the reader shares one (see BinanceScanner).
     const sc = new BinanceScanner();
-    return {
-      ms: await time(runs, warmup, () => {
-        let acc = 0;
-        for (let i = 0; i < nLines; i++) {
-          const s = spans[2 * i], e = spans[2 * i + 1];
-          const space = scanReceiveTime(buf, s, e, rt);
-          if (space >= 0) acc += sc.parse(buf, space + 1, e, msg);
-        }
-        return acc;
-      }),
-    };
+    return time(runs, warmup, () => {
+      let acc = 0;
+      for (let i = 0; i < nLines; i++) {
+        const s = spans[2 * i], e = spans[2 * i + 1];
+        const space = scanReceiveTime(buf, s, e, rt);
+        if (space >= 0) acc += sc.parse(buf, space + 1, e, msg);
+      }
+      return acc;
+    });
   }
   if (stage === 'parseJson') {
     const texts: string[] = [];
     for (let i = 0; i < nLines; i++) texts.push(buf.toString('utf8', spans[2 * i], spans[2 * i + 1]));
-    return {
-      ms: await time(runs, warmup, () => {
-        let acc = 0;
-        for (const t of texts) acc += parseJsonMessage(t, t.indexOf(' ') + 1, msg);
-        return acc;
-      }),
-    };
+    return time(runs, warmup, () => {
+      let acc = 0;
+      for (const t of texts) acc += parseJsonMessage(t, t.indexOf(' ') + 1, msg);
+      return acc;
+    });
   }
   // book: one book, reset before each run (a replay keeps its books for the whole file).
   const book = new OrderBook('bench');
-  return {
-    ms: await time(runs, warmup, () => {
-      let acc = 0;
-      for (const d of depth) {
-        acc += d.snapshot ? book.applySnapshot(d.updateId, d.bids, d.asks, d.line) : book.applyDiffMessage(d, d.line);
-        acc += book.bidDepth;
-      }
-      return acc;
-    }, () => book.reset()),
-  };
+  const m = newParsedMessage();
+  return time(runs, warmup, () => {
+    let acc = 0;
+    for (const d of depth) {
+      fillLevels(m.bids, pool, d.bidFrom, d.bidN);
+      fillLevels(m.asks, pool, d.askFrom, d.askN);
+      m.firstUpdateId = d.firstUpdateId;
+      m.updateId = d.updateId;
+      m.prevUpdateId = d.prevUpdateId;
+      acc += d.snapshot ? book.applySnapshot(d.updateId, m.bids, m.asks, d.line) : book.applyDiffMessage(m, d.line);
+      acc += book.bidDepth;
+    }
+    return acc;
+  }, () => book.reset());
 }
 
 /** Run a stage in a fresh Node process and return what it printed. */
-function inChild<T>(stage: string, path: string, runs: number, warmup: number): T {
+function inChild<T>(stage: string, path: string, runs: number, warmup: number, oneCore = false): T {
   const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--expose-gc', self, '--stage', stage, path, '--runs', String(runs), '--warmup', String(warmup)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const argv = [process.execPath, '--expose-gc', self, '--stage', stage, path, '--runs', String(runs), '--warmup', String(warmup)];
+  if (oneCore) argv.unshift('taskset', '-c', '0');
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) throw new Error(`stage ${stage} of ${path} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }
@@ -222,8 +243,8 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 const n = (x: number) => x.toLocaleString('en-US');
 
 function stageOf(t: Timing, messages: number): Stage {
-  const m = median(t.ms);
-  return { ms: m, minMs: Math.min(...t.ms), msgPerS: messages / (m / 1000) };
+  const m = median(t.ms), c = median(t.cpuMs);
+  return { ms: m, minMs: Math.min(...t.ms), msgPerS: messages / (m / 1000), cpuMs: c, msgPerCpuS: messages / (c / 1000) };
 }
 
 async function main(): Promise<void> {
@@ -246,6 +267,9 @@ async function main(): Promise<void> {
     if (statSync(t).isDirectory()) files.push(...readdirSync(t).filter((f) => f.endsWith('.gz')).sort().map((f) => join(t, f)));
     else files.push(t);
   }
+  // The target is one core: measured with the process pinned to CPU 0 (Linux's taskset), where zlib's thread pool
+  // competes with the parser instead of running beside it.
+  const oneCore = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   const started = new Date();
   console.log(`atc replay benchmark — ${started.toISOString()} — node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}; ` +
     `each stage in its own process, median of ${runs} runs after ${warmup} warm-up runs`);
@@ -255,25 +279,23 @@ async function main(): Promise<void> {
     const stages = {} as Result['stages'];
     for (const s of STAGES) {
       const t = inChild<Timing>(s, f, runs, warmup);
-      stages[s] = stageOf(t, info.messages) as never;
-      if (s === 'endToEnd') {
-        const cpuMs = median(t.cpuMs!);
-        stages.endToEnd = { ...stages.endToEnd, cpuMs, msgPerCpuS: info.messages / (cpuMs / 1000) };
-      }
+      stages[s] = stageOf(t, info.messages);
       process.stderr.write('.');
     }
+    if (oneCore) stages.endToEndOneCore = stageOf(inChild<Timing>('endToEnd', f, runs, warmup, true), info.messages);
     results.push({ ...info, stages });
   }
   process.stderr.write('\n');
 
   console.log('\n## Messages per second of the whole capture, by stage (median ms)\n');
-  console.log('| capture | messages | (a) read+gunzip+split | (b) parse | (c) book | (d) engine | (e) end to end | (e) per CPU-second | (b) with JSON.parse |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| capture | messages | (a) read+gunzip+split | (b) parse | (c) book | (d) engine | (e) end to end | (e) per CPU-second | (e) one core | (b) with JSON.parse |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const s = r.stages;
+    const one = s.endToEndOneCore ? `${M(s.endToEndOneCore.msgPerS)} (${ms(s.endToEndOneCore.ms)})` : 'n/a';
     console.log(`| ${r.file} | ${n(r.messages)} | ${M(s.read.msgPerS)} (${ms(s.read.ms)}) | ${M(s.parse.msgPerS)} (${ms(s.parse.ms)}) | ` +
       `${M(s.book.msgPerS)} (${ms(s.book.ms)}) | ${M(s.engine.msgPerS)} (${ms(s.engine.ms)}) | ${M(s.endToEnd.msgPerS)} (${ms(s.endToEnd.ms)}) | ` +
-      `${M(s.endToEnd.msgPerCpuS)} (${ms(s.endToEnd.cpuMs)} CPU) | ${M(s.parseJson.msgPerS)} (${ms(s.parseJson.ms)}) |`);
+      `${M(s.endToEnd.msgPerCpuS)} (${ms(s.endToEnd.cpuMs)} CPU) | ${one} | ${M(s.parseJson.msgPerS)} (${ms(s.parseJson.ms)}) |`);
   }
   console.log('\n| capture | gzip | inflated | depth messages | levels in them | book: ns per level | events |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
@@ -281,8 +303,8 @@ async function main(): Promise<void> {
     console.log(`| ${r.file} | ${(r.bytes / 1e6).toFixed(1)} MB | ${(r.inflatedBytes / 1e6).toFixed(1)} MB | ${n(r.depthMessages)} | ${n(r.levels)} | ` +
       `${((r.stages.book.ms * 1e6) / r.levels).toFixed(0)} | ${n(r.events)} |`);
   }
-  const worst = Math.min(...results.map((r) => Math.min(r.stages.endToEnd.msgPerS, r.stages.endToEnd.msgPerCpuS)));
-  console.log(`\nTarget: >= 1 M messages/s end to end on one core. Slowest capture, the lower of its wall-time and CPU-time rates: ${M(worst)} (${worst >= 1e6 ? 'met' : 'not met'}).`);
+  const worst = Math.min(...results.map((r) => Math.min(r.stages.endToEnd.msgPerS, r.stages.endToEnd.msgPerCpuS, r.stages.endToEndOneCore?.msgPerS ?? Infinity)));
+  console.log(`\nTarget: >= 1 M messages/s end to end on one core. Slowest capture, the lowest of its wall-time, CPU-time and one-core rates: ${M(worst)} (${worst >= 1e6 ? 'met' : 'not met'}).`);
 
   const out = fileURLToPath(new URL('../../bench/results/', import.meta.url));
   mkdirSync(out, { recursive: true });

@@ -284,6 +284,61 @@ describe('OrderBook sync: snapshot, straddle, chain, gaps', () => {
     expect(book.bestAsk).toBe(100.3);
     expect(book.bids.check()).toBe('');
   });
+
+  it('sets the levels before and after a finer one of the same message in the right units', () => {
+    // The book converts a message's levels in a batch (Ladder.setMany); a finer level in the middle rescales the
+    // book, and the levels around it must land where they would one by one.
+    const book = new OrderBook('X');
+    book.applySnapshot(1, lv(['100.0', '1.0'], ['99.0', '2.0']), lv(['101.0', '1.0'], ['102.0', '1.0']), 1);
+    book.applyDiff(2, 2, NaN, lv(['99.5', '3.0'], ['99.25', '0.5'], ['98.5', '4.0'], ['99.0', '0']), lv(['101.5', '2.0'], ['101.0', '0.125']), 2);
+    expect(book.priceDecimals).toBe(2);
+    expect(book.sizeDecimals).toBe(3);
+    const bids: [number, number][] = [];
+    book.bids.forEach((k, q) => bids.push([-k, q]));
+    expect(bids).toEqual([[10000, 1000], [9950, 3000], [9925, 500], [9850, 4000]]);
+    const asks: [number, number][] = [];
+    book.asks.forEach((k, q) => asks.push([k, q]));
+    expect(asks).toEqual([[10100, 125], [10150, 2000], [10200, 1000]]);
+    expect(book.bids.check()).toBe('');
+    expect(book.asks.check()).toBe('');
+  });
+
+  it('matches the naive book on random diffs with finer ticks and lots among them', () => {
+    const rnd = mulberry32(31);
+    const book = new OrderBook('X', { depthLevels: 5, depthBps: 25 });
+    const ref = new NaiveBook();
+    const price = (base: number, side: number) => {
+      // Mostly one decimal; now and then two or three (a finer tick, which rescales the book).
+      const d = rnd() < 0.02 ? 1 + Math.floor(rnd() * 3) : 1;
+      const ticks = Math.floor(rnd() * 60 * 10 ** d);
+      return (base + side * ticks / 10 ** d).toFixed(d);
+    };
+    const size = () => (rnd() < 0.3 ? '0' : (1 + Math.floor(rnd() * 999)) / (rnd() < 0.02 ? 1000 : 10)).toString();
+    const side = (base: number, dir: number) => {
+      const n = Math.floor(rnd() * 40);
+      const out: [string, string][] = [];
+      for (let i = 0; i < n; i++) out.push([price(base, dir), size()]);
+      return lv(...out);
+    };
+    const snapBids = side(1000, -1), snapAsks = side(1060, 1);
+    book.applySnapshot(1, snapBids, snapAsks, 1);
+    ref.snapshot(1, snapBids, snapAsks);
+    for (let u = 2; u < 3000; u++) {
+      const b = side(1000, -1), a = side(1060, 1);
+      expect(book.applyDiff(u, u, NaN, b, a, u)).toBe(DIFF_APPLIED);
+      ref.diff(u, u, NaN, b, a);
+      expect(book.bids.check()).toBe('');
+      expect(book.asks.check()).toBe('');
+      if (book.bids.length > 0 && book.asks.length > 0) {
+        const r = ref.summary(5, 25);
+        expect([book.bestBid, book.bestBidSize, book.bestAsk, book.bestAskSize]).toEqual([r.bestBid, r.bestBidSize, r.bestAsk, r.bestAskSize]);
+        expect([book.bidDepthLevels, book.askDepthLevels, book.bidDepthBps, book.askDepthBps]).toEqual([r.bidDepthLevels, r.askDepthLevels, r.bidDepthBps, r.askDepthBps]);
+      }
+    }
+    expect(book.priceDecimals).toBe(3);
+    expect(book.bids.length).toBe(ref.bids.size);
+    expect(book.asks.length).toBe(ref.asks.size);
+  });
 });
 
 describe('OrderBook depth within N levels and within N bps', () => {

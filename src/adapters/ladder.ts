@@ -148,6 +148,46 @@ export class Ladder {
     this.#addUp(size);
   }
 
+  /**
+   * set(keys[i], sizes[i]) for i in [0, n), in order: what a depth message does to a side. The common cases (a size
+   * changed, a level removed from a leaf that stays full enough, one inserted into a leaf with room) run here in one
+   * loop with the arrays in locals; the rest (a split, a rebalance) go through set().
+   */
+  setMany(keys: Float64Array, sizes: Float64Array, n: number): void {
+    for (let m = 0; m < n; m++) {
+      const key = keys[m], size = sizes[m];
+      const leaf = this.#descend(key);
+      const base = leaf * B;
+      const cnt = this.#count[leaf];
+      const lk = this.#keys, ls = this.#sizes;
+      let i = base;
+      const end = base + cnt;
+      while (i < end && lk[i] < key) i++;
+      if (i < end && lk[i] === key) {
+        const old = ls[i];
+        if (size > 0) {
+          ls[i] = size;
+          this.#addUp(size - old);
+          continue;
+        }
+        if (cnt - 1 < MIN_FILL && this.#height > 0) { this.set(key, size); continue; }
+        for (let j = i; j < end - 1; j++) { lk[j] = lk[j + 1]; ls[j] = ls[j + 1]; }
+        this.#count[leaf] = cnt - 1;
+        this.length--;
+        this.#addUp(-old);
+        continue;
+      }
+      if (size <= 0) continue;
+      if (cnt === B) { this.#insertSplitting(key, size); continue; }
+      for (let j = end; j > i; j--) { lk[j] = lk[j - 1]; ls[j] = ls[j - 1]; }
+      lk[i] = key;
+      ls[i] = size;
+      this.#count[leaf] = cnt + 1;
+      this.length++;
+      this.#addUp(size);
+    }
+  }
+
   /** Summed size of the `n` best levels (all of them when fewer), lots. */
   sumBest(n: number): number {
     let acc = 0;
