@@ -689,7 +689,8 @@ export function quoteStuffing(z = 1.2, seconds = 5): AnomalyType {
  * on the captures (r ~0.7 and ~0.6 per second): at z = 1.4 the point's squared Mahalanobis distance is ~19 under
  * the measured correlations (chi-square 3 dof tail ~3e-4, about one normal second an hour). No seeded direction:
  * the mirror (few large trades, a busy book) is another pattern. Placements whose measured d^2 falls below `minD2`
- * (a band window in which the three happen to be uncorrelated) are refused.
+ * (a band window in which the three happen to be uncorrelated) are refused. The volume target is never below the
+ * second's trades times the smallest trade size of the band window.
  */
 export function tradeSwarm(z = 1.4, seconds = 5, minD2 = 12): AnomalyType {
   return {
@@ -698,7 +699,17 @@ export function tradeSwarm(z = 1.4, seconds = 5, minD2 = 12): AnomalyType {
     apply(p) {
       checkWholeSecond('tradeSwarm', p.at);
       const s = needSeries(p, 'tradeSwarm'), S = secondOf(p.at);
-      const intensity = at(bandOf(s, 'intensity', S, p.bandSeconds), z, 0), volume = at(bandOf(s, 'volume', S, p.bandSeconds), -z, 0);
+      const intensity = at(bandOf(s, 'intensity', S, p.bandSeconds), z, 0);
+      // Trades of no size are no trades: the second's volume is at least its trades times the smallest size traded
+      // in the band window (a lot), which keeps a band reaching below 0 from zeroing the sizes (the point then sits
+      // less far out, and the measured d^2 says so).
+      let lot = Infinity;
+      const bandNs = BigInt(p.bandSeconds ?? BAND_SECONDS) * SECOND_NS;
+      for (let i = indexAt(p.src, p.at - bandNs); i < p.src.length && p.src.tsNs[i] < p.at; i++) {
+        if (isTrade(p.src, i, p.instrument) && p.src.f[1][i] > 0 && p.src.f[1][i] < lot) lot = p.src.f[1][i];
+      }
+      const least = intensity !== undefined && Number.isFinite(lot) ? Math.log1p(Math.max(1, Math.round(intensity)) * lot) : 0;
+      const volume = at(bandOf(s, 'volume', S, p.bandSeconds), -z, least);
       const quoteRate = at(bandOf(s, 'quoteRate', S, p.bandSeconds), -z, 1);
       return setSeconds(p.src, p.instrument, p.at, seconds, () => ({ intensity, volume, quoteRate }));
     },
