@@ -5,7 +5,8 @@
 // The anomaly types (ANOMALY_TYPES) are the univariate ones of test/real-anomalies.test.ts (one feature pushed far
 // out: price jump, volume burst, one-sided book, spread blow-out, depth withdrawal, quote burst) and multivariate
 // ones in which every feature stays within its normal range, each second, while their combination is abnormal
-// (flowAgainstBook, thinMarket, quoteStuffing). docs/eval.md, "Injected anomalies on real captures", defines each;
+// (flowAgainstBook, thinMarket, quoteStuffing, and tradeSwarm, the one that is rare jointly: jointRarity measures each
+// placement's squared Mahalanobis distance and its chi-square tail). docs/eval.md, "Injected anomalies on real captures", defines each;
 // scripts/inject-eval.ts (src/eval/inject-eval.ts) measures which channel finds which.
 //
 // "Normal range" (the band): for a feature f and an anomaly starting at second S, the engine's per-second values of
