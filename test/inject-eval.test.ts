@@ -8,8 +8,9 @@ import { Kind } from '../src/abi.js';
 import type { EventBatch } from '../src/events.js';
 import { formatInjectTable, formatSweep, injectEval, type InjectEvalReport } from '../src/eval/inject-eval.js';
 import {
-  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, bandOf, checkBands, fairValueDrift, flowAgainstBook, indexAt, INDEX_STALE_NS, mainInstrument, MARK_OFFSET_NS,
-  measureSeconds, quoteMids, quoteStuffing, readCapture, SECOND_NS, thinMarket, withIndexMarks, type AnomalyType, type SecondFeature, type SecondSeries,
+  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, bandOf, checkBands, chiSquareSurvival, erfc, fairValueDrift, flowAgainstBook, indexAt, INDEX_STALE_NS, jointRarity,
+  mahalanobis2, mainInstrument, MARK_OFFSET_NS, measureSeconds, pearson, quoteMids, quoteStuffing, readCapture, SECOND_FEATURES, SECOND_NS, thinMarket,
+  tradeSwarm, withIndexMarks, type AnomalyType, type SecondFeature, type SecondSeries,
 } from '../src/eval/inject.js';
 import { parseSweep } from '../scripts/inject-eval.js';
 import { mulberry32 } from '../src/random.js';
@@ -281,6 +282,131 @@ describe('multivariate anomalies: every per-second feature stays within its band
       for (let k = 0; k < 6; k++) expect(Array.from(b.f[k].subarray(0, n)), `${t.name} field ${k}`).toEqual(Array.from(depthBase.f[k].subarray(0, n)));
       expect(b.length, t.name).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('joint rarity: chi-square tail and squared Mahalanobis distance', () => {
+  it('chiSquareSurvival matches known values (scipy.stats.chi2.sf) for 1-6 dof, and erfc scipy.special.erfc', () => {
+    const known: [number, number, number][] = [
+      [1, 1, 0.31731050786291115], [3.841458820694124, 1, 0.05], [5.991464547107979, 2, 0.05], [7.814727903251179, 3, 0.05],
+      [9.487729036781154, 4, 0.05], [16.26623619623813, 3, 0.001], [19, 3, 0.0002733988874908009], [0.5, 3, 0.9188914116546758],
+      [40, 1, 2.5396285894708634e-10], [2.5, 5, 0.7764950711233227], [12, 6, 0.06196880441665898],
+    ];
+    for (const [x, k, p] of known) expect(Math.abs(chiSquareSurvival(x, k) - p) / p, `sf(${x}, ${k})`).toBeLessThan(1e-12);
+    for (const [x, v] of [[0.5, 0.4795001221869535], [1.99, 0.004888586800383002], [2, 0.004677734981047266], [2.5, 0.00040695201744495886], [5, 1.5374597944280347e-12]]) {
+      expect(Math.abs(erfc(x) - v) / v, `erfc(${x})`).toBeLessThan(1e-12);
+    }
+    expect(chiSquareSurvival(0, 3)).toBe(1);
+    expect(chiSquareSurvival(Infinity, 2)).toBe(0);
+    expect(() => chiSquareSurvival(1, 0)).toThrow(/dof/);
+    expect(() => chiSquareSurvival(1, 1.5)).toThrow(/dof/);
+  });
+
+  it('mahalanobis2: two features at 1.2 scales in opposite directions with r = 0.32 give 2.88 / (1 - r); identity gives the sum of squares', () => {
+    expect(mahalanobis2([1.2, -1.2], [[1, 0.32], [0.32, 1]])).toBeCloseTo(2.88 / 0.68, 12);
+    expect(mahalanobis2([1.2, 1.2], [[1, 0.32], [0.32, 1]])).toBeCloseTo(2.88 / 1.32, 12);
+    expect(mahalanobis2([1, 2, -3], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])).toBeCloseTo(14, 12);
+    expect(mahalanobis2([1, 1], [[1, 1], [1, 1]])).toBeNaN(); // singular
+    expect(() => mahalanobis2([1, 1], [[1]])).toThrow(/matrix/);
+  });
+
+  it('jointRarity on a hand-made band window: median/MAD bands, Pearson 0.8, a point at (+1, -1) scales has d^2 = 10', () => {
+    // intensity = 20 + 5 x, volume = 3 + y, (x, y) cycling through (-2,-1), (-1,-2), (0,0), (1,2), (2,1): each has
+    // median 20 / 3 and MAD 5 / 1 (scale 1.4826 x), and r = (2 + 2 + 0 + 2 + 2) / 10 = 0.8.
+    const px = [-2, -1, 0, 1, 2], py = [-1, -2, 0, 2, 1];
+    const S = 1_000_000;
+    const mk = () => Object.fromEntries(SECOND_FEATURES.map((f) => [f, new Map<number, number>()])) as SecondSeries;
+    const u = mk(), inj = mk();
+    for (let k = 0; k < BAND_SECONDS; k++) { u.intensity.set(S - BAND_SECONDS + k, 20 + 5 * px[k % 5]); u.volume.set(S - BAND_SECONDS + k, 3 + py[k % 5]); }
+    const bi = bandOf(u, 'intensity', S)!, bv = bandOf(u, 'volume', S)!;
+    expect(bi).toMatchObject({ median: 20, n: BAND_SECONDS });
+    expect(bi.scale).toBeCloseTo(5 * 1.482602218505602, 12);
+    expect(bv.scale).toBeCloseTo(1.482602218505602, 12);
+    inj.intensity.set(S, 20 + bi.scale); inj.volume.set(S, 3 - bv.scale);
+    inj.intensity.set(S + 1, 20 + 2 * bi.scale); inj.volume.set(S + 1, 3 + 2 * bv.scale); // along the correlation: d^2 = 8 / 1.8
+    inj.intensity.set(S + 2, 20 + bi.scale); // volume missing: the second is not counted
+    const j = jointRarity(u, inj, ['intensity', 'volume'], S, 3)!;
+    expect(j.corr[0][1]).toBeCloseTo(0.8, 12);
+    expect(j.seconds.map((x) => x.second)).toEqual([S, S + 1]);
+    expect(j.seconds[0].d2).toBeCloseTo(10, 9);
+    expect(j.seconds[1].d2).toBeCloseTo(8 / 1.8, 9);
+    expect(j.d2).toBeCloseTo((10 + 8 / 1.8) / 2, 9); // the median of two
+    expect(j.tail).toBeCloseTo(Math.exp(-j.d2 / 2), 12);
+    expect(pearson([1, 2, 3], [5, 5, 5])).toBe(0);
+    expect(jointRarity(u, inj, ['intensity', 'spread'], S, 3)).toBeUndefined(); // spread has no band
+  });
+});
+
+describe('tradeSwarm: many small trades, a quiet book; each feature in its band, jointly rare', () => {
+  let base: EventBatch, series: SecondSeries, id: number;
+  beforeAll(async () => { base = await readCapture(SAMPLE); id = mainInstrument(base); series = measureSeconds(base, id); });
+
+  it('moves intensity to +1.4 and volume, quote rate to -1.4 scales, keeps every feature in band, and its d^2 (measured) is >= 12 where placed', () => {
+    const t = tradeSwarm();
+    expect(t.minD2).toBe(12);
+    let accepted = 0, lowD2 = 0, outOfBand = 0;
+    const d2s: number[] = [];
+    for (const off of [122, 128, 134, 140, 146, 152, 158, 164, 170]) {
+      const S = Number(base.tsNs[0] / SECOND_NS) + off, at = BigInt(S) * SECOND_NS;
+      const b = t.apply({ src: base, instrument: id, at, rng: mulberry32(off), series });
+      const m = measureSeconds(b, id);
+      const check = checkBands(series, m, S, 5, BAND_SECONDS, t.sets);
+      if (!check.inBand) { outOfBand++; continue; }
+      const j = jointRarity(series, m, t.sets, S, 5)!;
+      expect(j.features).toEqual(['intensity', 'volume', 'quoteRate']);
+      expect(j.tail).toBeCloseTo(chiSquareSurvival(j.d2, 3), 15);
+      if (j.d2 < 12) { lowD2++; continue; }
+      accepted++;
+      d2s.push(j.d2);
+      const hand = byHand(b, id, S, 5), was = byHand(base, id, S, 5);
+      for (const [f, z] of [['intensity', 1.4], ['volume', -1.4], ['quoteRate', -1.4]] as [SecondFeature, number][]) {
+        const band = bandOf(series, f, S)!;
+        let target = Math.max(f === 'quoteRate' ? 1 : 0, band.median + z * band.scale);
+        if (f === 'volume') {
+          // Never below the second's trades times the smallest size traded in the band window (no size-0 trades).
+          let lot = Infinity;
+          for (let i = indexAt(base, at - BigInt(BAND_SECONDS) * SECOND_NS); i < indexAt(base, at); i++) if (base.kind[i] === Kind.trade && base.instrument[i] === id && base.f[1][i] > 0) lot = Math.min(lot, base.f[1][i]);
+          const bi = bandOf(series, 'intensity', S)!;
+          target = Math.max(target, Math.log1p(Math.round(bi.median + 1.4 * bi.scale) * lot));
+        }
+        let hit = 0;
+        for (let k = 0; k < 5; k++) {
+          const v = m[f].get(S + k);
+          if (v === undefined) continue;
+          expect(Math.abs(v - band.median) / band.scale, `${f} at +${off} s, second ${k}`).toBeLessThanOrEqual(BAND_Z);
+          if (Math.abs(v - target) <= (f === 'volume' ? 1e-6 * Math.max(1, v) : 0.5)) hit++;
+        }
+        expect(hit, `${f} at +${off} s: seconds at its target`).toBeGreaterThanOrEqual(4);
+      }
+      for (let k = 0; k < 5; k++) {
+        // The engine's counts are the stream's; trades split (never fewer than the market had, unless it had more
+        // than the target), quotes only dropped, the flow of the second kept.
+        expect(m.intensity.get(S + k)).toBe(hand[k].trades);
+        expect(m.quoteRate.get(S + k)).toBe(hand[k].quotes);
+        if (was[k].trades > 0 && was[k].trades < Math.round(bandOf(series, 'intensity', S)!.median)) expect(hand[k].trades).toBeGreaterThan(was[k].trades);
+        if (hand[k].trades > 0) expect(hand[k].buy + hand[k].sell, `volume at +${off} s, second ${k}`).toBeGreaterThan(0);
+        if (was[k].buy + was[k].sell > 0) {
+          expect((hand[k].buy - hand[k].sell) / (hand[k].buy + hand[k].sell)).toBeCloseTo((was[k].buy - was[k].sell) / (was[k].buy + was[k].sell), 9);
+        }
+        if (hand[k].trades > 0) expect(m.volume.get(S + k)).toBeCloseTo(Math.log1p(hand[k].buy + hand[k].sell), 9);
+      }
+      // Nothing before the anomaly changed.
+      const pre = measureSeconds(base, id, { to: indexAt(base, at) }), preInj = measureSeconds(b, id, { to: indexAt(b, at) });
+      for (const f of Object.keys(pre) as SecondFeature[]) expect([...preInj[f]], f).toEqual([...pre[f]]);
+    }
+    expect(accepted, `${outOfBand} out of band, ${lowD2} with d^2 < 12`).toBeGreaterThanOrEqual(5);
+    // Jointly rare: far beyond flowAgainstBook's ~4 and thinMarket's ~3 (the same computation, below).
+    expect(Math.min(...d2s)).toBeGreaterThanOrEqual(12);
+  });
+
+  it('the 1.2-scale types are not far out jointly on the same sample: flowAgainstBook d^2 below 8 (chi-square 2 dof tail > 2%)', () => {
+    const t = flowAgainstBook();
+    const S = Number(base.tsNs[0] / SECOND_NS) + 140, at = BigInt(S) * SECOND_NS;
+    const m = measureSeconds(t.apply({ src: base, instrument: id, at, rng: mulberry32(3), series }), id);
+    const j = jointRarity(series, m, t.sets, S, 5)!;
+    expect(j.d2).toBeGreaterThan(1);
+    expect(j.d2).toBeLessThan(8);
+    expect(j.tail).toBeGreaterThan(0.02);
   });
 });
 

@@ -19,7 +19,7 @@ import { Engine, type Alert } from '../engine.js';
 import type { EventBatch } from '../events.js';
 import { mulberry32 } from '../random.js';
 import {
-  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, checkBands, hasDepth, indexAt, mainInstrument, measureSeconds, quoteMids, readCapture, SECOND_NS,
+  ANOMALY_TYPES, BAND_SECONDS, BAND_Z, checkBands, chiSquareSurvival, hasDepth, indexAt, jointRarity, mainInstrument, measureSeconds, quoteMids, readCapture, SECOND_NS,
   withIndexMarks, type AnomalyType, type BandCheck, type IndexSeries, type SecondFeature,
 } from './inject.js';
 
@@ -104,6 +104,10 @@ export interface CaptureResult {
   index?: { from: string; marks: number; overlapSeconds: number };
   /** Multivariate placements tried and refused because the injected stream left a band (another was taken). */
   outOfBand: Record<string, number>;
+  /** Multivariate placements in band but refused because their d^2 was below the type's minD2 (another was taken). */
+  lowD2: Record<string, number>;
+  /** Multivariate: per type, the d^2 (jointRarity) of each placement taken, in the order of `placements`. */
+  d2: Record<string, number[]>;
   /** By type, by channel: the placements it found in this capture ("any channel" included). */
   found: Record<string, Record<string, number>>;
 }
@@ -120,7 +124,15 @@ export interface InjectEvalReport {
   /** Per swept channel, a row per threshold (the same placements as the table). */
   sweeps: SweepResult[];
   /** Multivariate types: over their placements, per feature the largest |z| against its band. */
-  bands: Record<string, { placements: number; maxAbsZ: Partial<Record<SecondFeature, number>> }>;
+  bands: Record<string, {
+    placements: number; maxAbsZ: Partial<Record<SecondFeature, number>>;
+    /**
+     * Joint rarity (jointRarity): each placement's squared Mahalanobis distance (the median over its seconds of the
+     * set features' band-standardised point against their Pearson correlation over the band window), their median,
+     * the chi-square tail (dof = features set) at that median, and the least and largest placement's d^2.
+     */
+    d2: number[]; dof: number; medianD2: number | null; medianTail: number | null;
+  }>;
   runtimeMs: number;
 }
 
@@ -290,7 +302,7 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
     const result: CaptureResult = {
       capture: basename(path), instrument: id, events: src.length, instrumentHours: hours, depth,
       untouchedAlerts: untouched.map((a) => ({ channel: channelOf(a), second: Number(a.tsNs) / 1e9 })),
-      eligibleSeconds: eligible.length, placements: {}, outOfBand: {}, found: {},
+      eligibleSeconds: eligible.length, placements: {}, outOfBand: {}, lowD2: {}, d2: {}, found: {},
     };
     if (indexed) {
       const s = index!.series, lo = s.tsNs[0] > src.tsNs[0] ? s.tsNs[0] : src.tsNs[0];
@@ -308,8 +320,8 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
       const rng = mulberry32((seed ^ hash(`${basename(path)}/${type.name}`)) >>> 0);
       // Stratified: the eligible seconds cut into `per` runs, one placement drawn in each (another of the same run
       // when a multivariate injection leaves its bands).
-      const taken: number[] = [];
-      let refused = 0;
+      const taken: number[] = [], takenD2: number[] = [];
+      let refused = 0, lowD2 = 0;
       const n = Math.min(per, eligible.length);
       for (let k = 0; k < n; k++) {
         const chunk = eligible.slice(Math.floor(k * eligible.length / n), Math.floor((k + 1) * eligible.length / n));
@@ -322,8 +334,13 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
             const measured = measureSeconds(batch, id, { from: indexAt(batch, at - 5n * SECOND_NS), to: indexAt(batch, at + BigInt(seconds + 2) * SECOND_NS) });
             const check: BandCheck = checkBands(series, measured, s, seconds, BAND_SECONDS, type.sets);
             if (!check.inBand) { refused++; continue; }
-            const b = (bands[type.name] ??= { placements: 0, maxAbsZ: {} });
+            const joint = jointRarity(series, measured, type.sets, s, seconds, BAND_SECONDS);
+            const d2 = joint?.d2 ?? NaN;
+            if (type.minD2 !== undefined && !(d2 >= type.minD2)) { lowD2++; continue; }
+            const b = (bands[type.name] ??= { placements: 0, maxAbsZ: {}, d2: [], dof: type.sets.length, medianD2: null, medianTail: null });
             b.placements++;
+            b.d2.push(d2);
+            takenD2.push(d2);
             for (const [f, v] of Object.entries(check.features)) {
               const key = f as SecondFeature;
               b.maxAbsZ[key] = Math.max(b.maxAbsZ[key] ?? 0, v!.maxAbsZ);
@@ -336,6 +353,7 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
       }
       result.placements[type.name] = taken;
       result.outOfBand[type.name] = refused;
+      if (type.kind === 'multivariate') { result.lowD2[type.name] = lowD2; result.d2[type.name] = takenD2; }
       placed.set(type.name, (placed.get(type.name) ?? 0) + taken.length);
     }
     log(`${basename(path)}: ${src.length} events, ${eligible.length} eligible seconds, ${untouched.length} untouched alerts, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -399,6 +417,11 @@ export async function injectEval(opts: InjectEvalOptions): Promise<InjectEvalRep
       falseAlarms: sweepAlarms[k], falseAlarmsPerHour: perHour, exceedances: sweepExceed[k], chance: 1 - Math.exp(-perHour * delayMs / 3.6e6),
     });
   });
+  for (const b of Object.values(bands)) {
+    const ok = b.d2.filter((x) => Number.isFinite(x));
+    b.medianD2 = median(ok);
+    b.medianTail = b.medianD2 === null ? null : chiSquareSurvival(b.medianD2, b.dof);
+  }
   return {
     options: {
       per, seed, delayMs, bandSeconds: BAND_SECONDS, bandZ: BAND_Z, config: Object.keys(config).length > 0 ? config : 'default',
@@ -446,11 +469,18 @@ export function formatInjectTable(r: InjectEvalReport): string {
     if (!b) continue;
     const z = Object.entries(b.maxAbsZ).map(([f, v]) => `${f} ${v!.toFixed(2)}`).join(', ');
     const refused = r.captures.reduce((a, c) => a + (c.outOfBand[t.name] ?? 0), 0);
-    out.push(`${t.name}: largest |z| of a moved feature over ${b.placements} placements: ${z} (band ${r.options.bandZ}; ${refused} placements refused as out of band)`);
+    const low = r.captures.reduce((a, c) => a + (c.lowD2?.[t.name] ?? 0), 0);
+    out.push(`${t.name}: largest |z| of a moved feature over ${b.placements} placements: ${z} (band ${r.options.bandZ}; ${refused} placements refused as out of band${low > 0 ? `, ${low} as d^2 below its minimum` : ''})`);
+    if (b.medianD2 !== null) {
+      const fin = b.d2.filter((x) => Number.isFinite(x));
+      out.push(`${' '.repeat(t.name.length)}  joint rarity: median d^2 ${b.medianD2.toFixed(1)} (range ${Math.min(...fin).toFixed(1)}-${Math.max(...fin).toFixed(1)}), chi-square ${b.dof} dof tail ${fmtTail(b.medianTail!)}`);
+    }
   }
   for (const sw of r.sweeps) out.push('', formatSweep(r, sw).trimEnd());
   return `${out.join('\n')}\n`;
 }
+
+const fmtTail = (p: number) => (p >= 0.01 ? p.toFixed(2) : p.toExponential(1));
 
 /** A sweep: a row per threshold, the channel's detection rate per type, its false alarms per hour, and chance. */
 export function formatSweep(r: InjectEvalReport, sw: SweepResult): string {

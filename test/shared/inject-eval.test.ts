@@ -50,10 +50,11 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
     expect(report.captures.every((c) => c.depth)).toBe(true);
     expect(report.types.map((t) => t.name)).toEqual([
       'priceJump', 'volumeBurst', 'oneSidedBook', 'spreadBlowout', 'depthWithdrawal', 'quoteBurst', 'flowAgainstBook', 'thinMarket', 'quoteStuffing',
-      'fairValueDrift',
+      'tradeSwarm', 'fairValueDrift',
     ]);
     // fairValueDrift needs an index (--index-from): none by default.
-    for (const t of report.types) expect(report.any.detection[t.name].placed, t.name).toBe(t.needsIndex ? 0 : 30);
+    // tradeSwarm: 25 (5 on spot, where dropping quotes moves its book features out of band or d^2 falls below 12).
+    for (const t of report.types) expect(report.any.detection[t.name].placed, t.name).toBe(t.needsIndex ? 0 : t.name === 'tradeSwarm' ? 25 : 30);
     expect(report.idle).toEqual(['fairValue.rls']); // on by default; the captures carry no index (no markPrice stream)
     expect(report.sweeps).toEqual([]);
     // The printed table: a header, a row per channel of the JSON, the rule, "any channel" and the placements.
@@ -70,10 +71,26 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
   it('every multivariate placement stayed in its bands (measured on the injected stream)', () => {
     for (const t of report.types.filter((x) => x.kind === 'multivariate')) {
       const b = report.bands[t.name];
-      expect(b.placements, t.name).toBe(30);
+      expect(b.placements, t.name).toBe(t.name === 'tradeSwarm' ? 25 : 30);
       for (const [f, z] of Object.entries(b.maxAbsZ)) expect(z!, `${t.name} ${f}`).toBeLessThanOrEqual(1.5 + 1e-9);
       for (const f of t.sets) expect(b.maxAbsZ[f as keyof typeof b.maxAbsZ], `${t.name} sets ${f}`).toBeGreaterThan(1);
     }
+  });
+
+  it('joint rarity: the 1.2-scale types are not far out jointly (median d^2 < 8), tradeSwarm is (every placement d^2 >= 12, tail < 2e-3)', () => {
+    for (const t of report.types.filter((x) => x.kind === 'multivariate')) {
+      const b = report.bands[t.name];
+      expect(b.d2, t.name).toHaveLength(b.placements);
+      expect(b.dof, t.name).toBe(t.sets.length);
+      if (t.name === 'tradeSwarm') {
+        expect(Math.min(...b.d2)).toBeGreaterThanOrEqual(12);
+        expect(b.medianTail!).toBeLessThan(2e-3);
+      } else {
+        expect(b.medianD2!, t.name).toBeLessThan(8);
+        expect(b.medianTail!, t.name).toBeGreaterThan(0.02);
+      }
+    }
+    expect(stdout).toMatch(/^ +joint rarity: median d\^2 [\d.]+ \(range [\d.]+-[\d.]+\), chi-square 3 dof tail/m);
   });
 
   it('the statistical channels find the univariate anomalies at the rates docs/eval.md prints, and no multivariate one', () => {
