@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kind } from '../src/abi.js';
+import { Kind, REJECT_REASONS } from '../src/abi.js';
 import { isoToNs } from '../src/adapters/common.js';
 import { BinanceReader } from '../src/adapters/binance.js';
 import { DeribitReader } from '../src/adapters/deribit.js';
@@ -16,6 +16,7 @@ import {
 } from '../src/adapters/ndjson.js';
 import { Engine, type Alert } from '../src/engine.js';
 import { EventBatch } from '../src/events.js';
+import { check } from '../src/reference/features.js';
 import { Registry } from '../src/registry.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -187,6 +188,77 @@ describe('NDJSON round trip', () => {
     const viaNdjson = await alertsOf(new NdjsonReader(join(dir, 'binance.ndjson')));
     expect(direct.length).toBeGreaterThan(0);
     expect(viaNdjson).toEqual(direct);
+  });
+});
+
+describe('index-only marks', () => {
+  // Mark and index are both optional, at least one present (NDJSON_FIELDS.mark.anyOf), as the engine's check has
+  // it; values are judged by the engine (an index of -1 or an overflowing 1e999 reaches it and is rejected there).
+  const TS0 = 1723161256000000000n;
+  const lines: [string, string][] = [
+    ['mark only', '"mark":61801.5'],
+    ['index only', '"index":61790.25,"funding":0.0001'],
+    ['both', '"mark":61801.5,"index":61790.25'],
+    ['neither', '"funding":0.0001'],
+    ['index "Infinity"', '"index":"Infinity"'],
+    ['index 1e999', '"index":1e999'],
+    ['index -1', '"index":-1'],
+    ['mark -1, index fine', '"mark":-1,"index":61790.25'],
+  ];
+  const ndjson = lines.map(([, fields], i) => `{"ts":"${TS0 + BigInt(i)}","instrument":"BTCUSDT","kind":"mark",${fields}}\n`).join('');
+
+  it('reads mark only, index only and both; refuses neither by name, and a non-numeric index', async () => {
+    const path = join(dir, 'marks.ndjson');
+    writeFileSync(path, ndjson);
+    const reported: [number, string, string][] = [];
+    const reader = new NdjsonReader(path, { onMalformed: (line, reason, detail) => reported.push([line, reason, detail]) });
+    const events = await readAll(reader);
+    expect(reported).toEqual([
+      [4, 'missingField', 'a mark event needs mark or index'],
+      [5, 'badNumber', 'mark field "index" is not a number: "Infinity"'],
+    ]);
+    expect(events).toEqual([
+      { kind: Kind.mark, name: 'BTCUSDT', ts: TS0, seq: -1n, f: [61801.5, N, N, N, N, N] },
+      { kind: Kind.mark, name: 'BTCUSDT', ts: TS0 + 1n, seq: -1n, f: [N, 61790.25, 0.0001, N, N, N] },
+      { kind: Kind.mark, name: 'BTCUSDT', ts: TS0 + 2n, seq: -1n, f: [61801.5, 61790.25, N, N, N, N] },
+      { kind: Kind.mark, name: 'BTCUSDT', ts: TS0 + 5n, seq: -1n, f: [N, Infinity, N, N, N, N] },
+      { kind: Kind.mark, name: 'BTCUSDT', ts: TS0 + 6n, seq: -1n, f: [N, -1, N, N, N, N] },
+      { kind: Kind.mark, name: 'BTCUSDT', ts: TS0 + 7n, seq: -1n, f: [-1, 61790.25, N, N, N, N] },
+    ]);
+    const ev = newCanonicalEvent();
+    expect(parseCanonicalEvent(`{"ts":"1","instrument":"X","kind":"mark","mark":null,"index":null}`, ev))
+      .toEqual({ reason: 'missingField', detail: 'a mark event needs mark or index', field: 'mark' });
+
+    // The engine takes the three well-formed ones and rejects the rest by value, as its check (and the
+    // reference's) says; nothing the reader let through is refused for a missing mark.
+    const engine = Engine.create({ autoRegister: true });
+    const rejects: string[] = [];
+    let accepted = 0;
+    for await (const b of new NdjsonReader(path, { registry: new Registry() })) {
+      const r = engine.ingest(b);
+      accepted += r.accepted;
+      rejects.push(...r.rejects.map((x) => `${x.index}:${x.reason}`));
+    }
+    expect(accepted).toBe(3);
+    expect(rejects).toEqual(['3:nonFinite', '4:negative', '5:negative']);
+    expect(events.map((e) => REJECT_REASONS[check(e.kind, e.f)])).toEqual(['ok', 'ok', 'ok', 'nonFinite', 'negative', 'negative']);
+  });
+
+  it('writes an absent mark (or index) as no field, and reads the line back as it was', () => {
+    const b = new EventBatch(3);
+    const registry = new Registry();
+    const id = registry.id('BTCUSDT');
+    b.mark(id, TS0, NaN, 61790.25, 0.0001);
+    b.mark(id, TS0 + 1n, 61801.5);
+    b.mark(id, TS0 + 2n, 61801.5, 61790.25);
+    const text = [0, 1, 2].map((i) => formatCanonicalEvent(b, i, registry));
+    expect(text[0]).toBe(`{"ts":"${TS0}","instrument":"BTCUSDT","kind":"mark","index":61790.25,"funding":0.0001}\n`);
+    expect(text[1]).toBe(`{"ts":"${TS0 + 1n}","instrument":"BTCUSDT","kind":"mark","mark":61801.5}\n`);
+    const ev = newCanonicalEvent();
+    for (let i = 0; i < 3; i++) {
+      expect(parseCanonicalEvent(text[i].trimEnd(), ev)).toBeUndefined();
+      expect(ev.f).toEqual(b.f.map((c) => c[i]));
+    }
   });
 });
 

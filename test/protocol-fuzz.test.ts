@@ -39,7 +39,11 @@ function randomBatch(r: Rng, n: number, withSeq: boolean): EventBatch {
     switch (int(r, 1, 5)) {
       case 1: b.trade(inst, ts, pos(), nonNeg(), pick(r, [-1, 0, 1]), seq); break;
       case 2: b.quote(inst, ts, pos(), nonNeg(), pos(), nonNeg(), opt(nonNeg), opt(nonNeg), seq); break;
-      case 3: b.mark(inst, ts, pos(), opt(pos), opt(() => (r() - 0.5) * 0.01), seq); break;
+      case 3: { // mark? index?, at least one: a fifth of the marks carry the index only
+        const mark = r() < 0.2 ? NaN : pos();
+        b.mark(inst, ts, mark, Number.isNaN(mark) ? pos() : opt(pos), opt(() => (r() - 0.5) * 0.01), seq);
+        break;
+      }
       case 4: b.option(inst, ts, nonNeg(), opt(pos), opt(nonNeg), opt(nonNeg), opt(nonNeg), seq); break;
       default: b.value(inst, ts, r() < 0.1 ? pick(r, [0, -0, -1e308, 1e308]) : (r() - 0.5) * 1e6, seq);
     }
@@ -68,7 +72,7 @@ function valid(e: Ev): boolean {
   switch (e.kind) {
     case 1: return fin(a) && a > 0 && fin(b) && b >= 0 && (c === 0 || c === 1 || c === -1);
     case 2: return fin(a) && a > 0 && fin(b) && b >= 0 && fin(c) && c > 0 && fin(d) && d >= 0 && opt(e4, (x) => x >= 0) && opt(e5, (x) => x >= 0);
-    case 3: return fin(a) && a > 0 && opt(b, (x) => x > 0) && opt(c, () => true);
+    case 3: return opt(a, (x) => x > 0) && opt(b, (x) => x > 0) && !(Number.isNaN(a) && Number.isNaN(b)) && opt(c, () => true);
     case 4: return fin(a) && a >= 0 && opt(b, (x) => x > 0) && opt(c, (x) => x >= 0) && opt(d, (x) => x >= 0) && opt(e4, (x) => x >= 0);
     case 5: return fin(a);
     default: return false;

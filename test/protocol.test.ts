@@ -445,6 +445,48 @@ describe('refusals: the code, and a message that names the problem', () => {
     expect(refuse({ t: 'rows', seq: 0, rows: [{ ts: '2024-02-30T00:00:00Z', instrument: 0, kind: 'value', value: 1 }] })).toMatchObject({ code: 'badValue', field: 'ts', message: expect.stringContaining('day 30 is out of range') });
   });
 
+  it('mark events: mark and index each optional, at least one; neither is missingField, Infinity nonFinite, <= 0 badValue', () => {
+    const d2 = decoder();
+    // Index only (f0 is NaN for the whole frame: the encoder leaves the column out), mark only, both.
+    const b = new EventBatch(3);
+    b.mark(0, TS, NaN, 61790.25, 0.0001); b.mark(0, TS + 1n, 61801.5); b.mark(1, TS + 2n, 3001, 3000.5);
+    const only = new EventBatch(1); only.mark(0, TS, NaN, 61790.25);
+    expect(new Unpackr({ mapsAsObjects: true }).unpack(enc.cols(0, only))).not.toHaveProperty('f0');
+    expect(eventsOf(ok<{ t: 'cols'; columns: Columns } & ClientMessage>(d2.decode(enc.cols(0, only))).columns)).toEqual(batchEvents(only, false));
+    expect(eventsOf(ok<{ t: 'cols'; columns: Columns } & ClientMessage>(d2.decode(enc.cols(1, b))).columns)).toEqual(batchEvents(b, false));
+    const rows = [
+      { ts: TS, instrument: 'BTC', kind: 'mark', index: 61790.25, funding: 0.0001 },
+      { ts: TS + 1n, instrument: 'BTC', kind: 'mark', mark: 61801.5 },
+      { ts: TS + 2n, instrument: 'ETH', kind: 'mark', mark: 3001, index: 3000.5 },
+    ];
+    expect(eventsOf(ok<{ t: 'rows'; columns: Columns } & ClientMessage>(d2.decode(pack({ t: 'rows', seq: 2, rows }))).columns)).toEqual(batchEvents(b, false));
+
+    // Neither: the same code and words from cols and rows (and NDJSON: test/adapters-ndjson.test.ts).
+    const none = new EventBatch(2); none.mark(0, TS, 1); none.mark(0, TS + 1n, NaN, NaN, 0.0001);
+    expect(refuse(enc.cols(3, none))).toEqual({ code: 'missingField', seq: 3, index: 1, field: 'mark', message: 'event 1 (mark): a mark event needs mark or index' });
+    expect(refuse({ t: 'rows', seq: 3, rows: [rows[0], { ts: TS, instrument: 'BTC', kind: 'mark', funding: 0.0001 }] }))
+      .toEqual({ code: 'missingField', seq: 3, index: 1, field: 'mark', message: 'event 1: a mark event needs mark or index' });
+    expect(refuse({ t: 'rows', seq: 3, rows: [{ ts: TS, instrument: 'BTC', kind: 'mark', mark: null, index: null }] })).toMatchObject({ code: 'missingField', field: 'mark' });
+
+    // Present values: finite and > 0, whether or not the other is there.
+    const cases: [number, number, string, string, string][] = [
+      [NaN, Infinity, 'nonFinite', 'index', 'event 0 (mark): index is Infinity'],
+      [NaN, -Infinity, 'nonFinite', 'index', 'event 0 (mark): index is -Infinity'],
+      [NaN, -1, 'badValue', 'index', 'event 0 (mark): index is -1, must be > 0'],
+      [NaN, 0, 'badValue', 'index', 'event 0 (mark): index is 0, must be > 0'],
+      [Infinity, NaN, 'nonFinite', 'mark', 'event 0 (mark): mark is Infinity'],
+      [-2, 61790.25, 'badValue', 'mark', 'event 0 (mark): mark is -2, must be > 0'],
+      [61801.5, Infinity, 'nonFinite', 'index', 'event 0 (mark): index is Infinity'],
+    ];
+    for (const [mark, index, code, field, message] of cases) {
+      const one = new EventBatch(1); one.mark(0, TS, mark, index);
+      expect(refuse(enc.cols(4, one)), `${mark} ${index}`).toEqual({ code, seq: 4, index: 0, field, message });
+      const row: Record<string, unknown> = { ts: TS, instrument: 0, kind: 'mark', index };
+      if (!Number.isNaN(mark)) row.mark = mark;
+      expect(refuse({ t: 'rows', seq: 4, rows: [row] }), `rows ${mark} ${index}`).toEqual({ code, seq: 4, index: 0, field, message });
+    }
+  });
+
   it('unknownInstrument: by id (function or table) and by name', () => {
     const b = new EventBatch(3);
     b.value(0, TS, 1); b.value(1, TS, 1); b.value(99, TS, 1);

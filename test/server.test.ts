@@ -119,6 +119,67 @@ describe('sidecar: protocol round trip', () => {
   });
 });
 
+describe('sidecar: index-only marks', () => {
+  it('cols and rows frames carrying marks with index only, mark only and both are acked and processed; neither is refused', async () => {
+    const s = await start();
+    const { ws, next } = await rawProducer(s);
+    const enc = new FrameEncoder();
+    ws.send(enc.hello({ v: 1 }));
+    expect(await next()).toMatchObject({ t: 'welcome', nextSeq: 0 });
+    ws.send(enc.register([{ name: 'BTC-PERP', kind: 'perpetual' }]));
+    expect(await next()).toMatchObject({ t: 'registered', ids: [0] });
+
+    // Quotes around an index that moves with them; the marks carry the index only, the mark only, or both.
+    const T0 = 1_723_161_600_000_000_000n;
+    const b = new EventBatch(400);
+    for (let i = 0; i < 200; i++) {
+      const ts = T0 + BigInt(i) * 100_000_000n;
+      const mid = 60_000 + 10 * Math.sin(i / 7);
+      b.quote(0, ts, mid - 0.05, 1, mid + 0.05, 1);
+      if (i % 3 === 0) b.mark(0, ts + 1n, NaN, mid - 2);
+      else if (i % 3 === 1) b.mark(0, ts + 1n, mid + 0.01);
+      else b.mark(0, ts + 1n, mid + 0.01, mid - 2, 0.0001);
+    }
+    const half = b.length >> 1;
+    ws.send(enc.cols(0, b.slice(0, half)));
+    expect(await next()).toMatchObject({ t: 'ack', seq: 0, n: half });
+    const names = ['', 'trade', 'quote', 'mark'];
+    const fields: Record<string, string[]> = { quote: ['bid', 'bidSize', 'ask', 'askSize'], mark: ['mark', 'index', 'funding'] };
+    const rows = [];
+    for (let k = half; k < b.length; k++) {
+      const kind = names[b.kind[k]];
+      const row: Record<string, unknown> = { ts: b.tsNs[k], instrument: 'BTC-PERP', kind };
+      fields[kind].forEach((f, j) => { if (!Number.isNaN(b.f[j][k])) row[f] = b.f[j][k]; });
+      rows.push(row);
+    }
+    expect(rows.filter((r) => r.kind === 'mark' && !('mark' in r)).length).toBeGreaterThan(30);
+    ws.send(enc.rows(1, rows));
+    expect(await next()).toMatchObject({ t: 'ack', seq: 1, n: b.length - half });
+
+    // Neither mark nor index: refused whole, by name, through cols and through rows; a bad index by value.
+    const T1 = T0 + 1_000_000_000_000n;
+    const none = new EventBatch(2); none.quote(0, T1, 1, 1, 2, 1); none.mark(0, T1 + 1n, NaN, NaN, 0.0001);
+    ws.send(enc.cols(2, none));
+    expect(await next()).toMatchObject({ t: 'error', code: 'missingField', seq: 2, index: 1, field: 'mark', message: 'event 1 (mark): a mark event needs mark or index' });
+    ws.send(enc.rows(2, [{ ts: T1, instrument: 'BTC-PERP', kind: 'mark', funding: 0.0001 }]));
+    expect(await next()).toMatchObject({ t: 'error', code: 'missingField', seq: 2, index: 0, message: 'event 0: a mark event needs mark or index' });
+    ws.send(enc.rows(2, [{ ts: T1, instrument: 'BTC-PERP', kind: 'mark', index: Infinity }]));
+    expect(await next()).toMatchObject({ t: 'error', code: 'nonFinite', field: 'index' });
+    ws.send(enc.rows(2, [{ ts: T1, instrument: 'BTC-PERP', kind: 'mark', index: -1 }]));
+    expect(await next()).toMatchObject({ t: 'error', code: 'badValue', field: 'index' });
+
+    // Every event of the two frames reached the engine and was taken: none rejected, none counted twice.
+    await s.pool.drain();
+    const stats = s.pool.stats();
+    expect(stats.eventsProcessed).toBe(b.length);
+    expect(stats.engine.accepted).toBe(b.length);
+    expect(Object.values(stats.engine.rejected).every((v) => v === 0)).toBe(true);
+    const metrics = await (await fetch(httpUrl(s, '/metrics'))).text();
+    expect(metrics).toContain('atc_frames_rejected_total{code="missingField"} 2');
+    ws.close();
+  });
+});
+
 describe('sidecar: malformed input', () => {
 
 

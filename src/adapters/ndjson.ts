@@ -21,22 +21,34 @@ export const NDJSON_MALFORMED_REASONS = [
 ] as const;
 export type NdjsonMalformedReason = (typeof NDJSON_MALFORMED_REASONS)[number];
 
-/** The fields of each kind, in the order of the batch columns f0..f5 (docs/abi.md, "Events"). */
-export const NDJSON_FIELDS: Record<KindName, { required: readonly string[]; optional: readonly string[] }> = {
+/**
+ * The fields of each kind, in the order of the batch columns f0..f5 (docs/abi.md, "Events"): the required ones
+ * first, then the optional ones. `anyOf`: optional fields of which an event needs at least one (a mark event, mark
+ * or index: assembly/engine.ts `check`). The one description of the kinds' fields: the reader, the writer and the
+ * sidecar's decoder (src/protocol/decode.ts) derive theirs from it.
+ */
+export const NDJSON_FIELDS: Record<KindName, { required: readonly string[]; optional: readonly string[]; anyOf?: readonly string[] }> = {
   trade: { required: ['price', 'size'], optional: ['side'] },
   quote: { required: ['bid', 'bidSize', 'ask', 'askSize'], optional: ['bidDepth', 'askDepth'] },
-  mark: { required: ['mark'], optional: ['index', 'funding'] },
+  mark: { required: [], optional: ['mark', 'index', 'funding'], anyOf: ['mark', 'index'] },
   option: { required: ['markIv'], optional: ['underlying', 'markPrice', 'bidIv', 'askIv', 'neighbourIv'] },
   value: { required: ['value'], optional: [] },
 };
 
+/** The refusal of an event of `kind` that has none of its `anyOf` fields (the NDJSON reader's and the sidecar's). */
+export function anyOfMessage(kind: string, anyOf: readonly string[]): string {
+  return `a ${kind} event needs ${anyOf.join(' or ')}`;
+}
+
 const KIND_NAMES = Object.keys(NDJSON_FIELDS) as KindName[];
 const ENVELOPE = new Set(['v', 'ts', 'seq', 'instrument', 'kind']);
-/** Per kind: its fields in column order, and the set of every key a line of that kind may have. */
+/** Per kind: its fields in column order, the columns of its anyOf, and the set of every key a line may have. */
 const LAYOUT = Object.fromEntries(KIND_NAMES.map((k) => {
   const columns = [...NDJSON_FIELDS[k].required, ...NDJSON_FIELDS[k].optional];
-  return [k, { columns, required: NDJSON_FIELDS[k].required.length, keys: new Set([...ENVELOPE, ...columns]) }];
-})) as Record<KindName, { columns: string[]; required: number; keys: Set<string> }>;
+  const anyOf = (NDJSON_FIELDS[k].anyOf ?? []).map((name) => columns.indexOf(name));
+  if (anyOf.some((c) => c < NDJSON_FIELDS[k].required.length)) throw new Error(`NDJSON_FIELDS.${k}.anyOf names a field that is not optional`);
+  return [k, { columns, required: NDJSON_FIELDS[k].required.length, anyOf, keys: new Set([...ENVELOPE, ...columns]) }];
+})) as Record<KindName, { columns: string[]; required: number; anyOf: number[]; keys: Set<string> }>;
 
 /** One canonical event as parsed; reused between lines by the reader. */
 export interface CanonicalEvent {
@@ -242,12 +254,15 @@ function readInto(obj: Record<string, unknown>, line: string | null, instrumentI
     }
   }
   const f = out.f;
-  const { columns, required } = layout;
+  const { columns, required, anyOf } = layout;
   for (let k = 0; k < 6; k++) f[k] = NaN;
   for (let k = 0; k < columns.length; k++) {
     const key = columns[k];
     if (kindName === 'trade' && key === 'side') f[k] = side(obj.side);
     else f[k] = numberField(obj, key, kindName, k < required);
+  }
+  if (anyOf.length > 0 && anyOf.every((c) => f[c] !== f[c])) {
+    throw new Malformed('missingField', anyOfMessage(kindName, NDJSON_FIELDS[kindName].anyOf!), columns[anyOf[0]]);
   }
   out.kind = Kind[kindName];
   out.kindName = kindName;

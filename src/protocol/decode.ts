@@ -11,7 +11,7 @@
 import { Unpackr } from 'msgpackr';
 import { DETECTORS, FEATURES, Kind, type KindName } from '../abi.js';
 import { isoToNs, show } from '../adapters/common.js';
-import { NDJSON_FIELDS, newCanonicalEvent, readCanonicalObject, type NdjsonMalformedReason } from '../adapters/ndjson.js';
+import { anyOfMessage, NDJSON_FIELDS, newCanonicalEvent, readCanonicalObject, type NdjsonMalformedReason } from '../adapters/ndjson.js';
 import { ColumnScratch, type Columns, type ScratchViews } from './columns.js';
 import {
   DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_FRAME_EVENTS, INSTRUMENT_KINDS, MAX_NAME_LENGTH, MAX_TOKEN_LENGTH, PROTOCOL_VERSION,
@@ -67,15 +67,23 @@ for (const name of Object.keys(Kind) as KindName[]) {
 /**
  * The value rules of each kind's fields, in column order (assembly/engine.ts `check`): required fields must be
  * finite, optional ones NaN (absent) or finite; `pos` > 0, `nonNeg` >= 0, `side` one of -1, 0, 1, `any` no bound.
+ * Which fields are required, and of which at least one must be present (`anyOf`, as columns), comes from
+ * NDJSON_FIELDS. A `side` column is never absent: a batch writes an unknown side as 0 (NDJSON's absent side).
  */
 type Bound = 'pos' | 'nonNeg' | 'side' | 'any';
-const RULES: Record<KindName, { required: number; bounds: Bound[] }> = {
-  trade: { required: 3, bounds: ['pos', 'nonNeg', 'side'] },
-  quote: { required: 4, bounds: ['pos', 'nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg'] },
-  mark: { required: 1, bounds: ['pos', 'pos', 'any'] },
-  option: { required: 1, bounds: ['nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg', 'nonNeg'] },
-  value: { required: 1, bounds: ['any'] },
+const BOUNDS: Record<KindName, Bound[]> = {
+  trade: ['pos', 'nonNeg', 'side'],
+  quote: ['pos', 'nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg'],
+  mark: ['pos', 'pos', 'any'],
+  option: ['nonNeg', 'pos', 'nonNeg', 'nonNeg', 'nonNeg', 'nonNeg'],
+  value: ['any'],
 };
+const RULES = Object.fromEntries((Object.keys(BOUNDS) as KindName[]).map((k) => {
+  const { required, anyOf = [] } = NDJSON_FIELDS[k];
+  const names = FIELD_NAMES[Kind[k]];
+  if (BOUNDS[k].length !== names.length) throw new Error(`decode: ${k} has ${names.length} fields and ${BOUNDS[k].length} bounds`);
+  return [k, { required: required.length, anyOf: anyOf.map((name) => names.indexOf(name)), bounds: BOUNDS[k] }];
+})) as Record<KindName, { required: number; anyOf: number[]; bounds: Bound[] }>;
 
 /** How a row's problem (the canonical-event rules of src/adapters/ndjson.ts) is coded on the wire. */
 const ROW_CODES: Record<NdjsonMalformedReason, ErrorCode> = {
@@ -423,9 +431,9 @@ function validate(c: Columns, tsWords: Int32Array, seqWords: Int32Array | null, 
           && !(bd < 0 || bd === Infinity) && !(ad < 0 || ad === Infinity);
         break;
       }
-      case 3: { // mark > 0; index absent or > 0; funding absent or finite
+      case 3: { // mark, index: each absent or > 0, at least one present (RULES.mark.anyOf); funding absent or finite
         const m = f0[i], x = f1[i], fu = f2[i];
-        ok = m > 0 && m < Infinity && !(x <= 0 || x === Infinity) && fu !== Infinity && fu !== -Infinity;
+        ok = !(m <= 0 || m === Infinity) && !(x <= 0 || x === Infinity) && (m === m || x === x) && fu !== Infinity && fu !== -Infinity;
         break;
       }
       case 4: { // markIv >= 0; underlying absent or > 0; markPrice, bidIv, askIv, neighbourIv absent or >= 0
@@ -459,14 +467,17 @@ function describe(c: Columns, i: number, tsWords: Int32Array, seqWords: Int32Arr
   const hi = tsWords[2 * i + 1];
   if (hi < 0 || (hi === 0 && tsWords[2 * i] === 0)) return protocolError('badValue', `event ${i} (${kindName}): ts is ${c.ts[i]}, must be > 0 (ns since the epoch)`, at('ts'));
   if (seqWords !== null && c.seq !== null && c.seq[i] < -1n) return protocolError('badValue', `event ${i} (${kindName}): ${seqField} is ${c.seq[i]}, must be >= 0 (or -1: the server numbers it)`, at(seqField));
-  const { required, bounds } = RULES[kindName];
+  const { required, anyOf, bounds } = RULES[kindName];
   const names = FIELD_NAMES[k];
+  if (anyOf.length > 0 && anyOf.every((col) => Number.isNaN(c.f[col][i]))) {
+    return protocolError('missingField', `event ${i} (${kindName}): ${anyOfMessage(kindName, NDJSON_FIELDS[kindName].anyOf!)}`, at(names[anyOf[0]]));
+  }
   for (let col = 0; col < bounds.length; col++) {
     const x = c.f[col][i];
     const field = names[col];
-    if (x !== x && col >= required) continue; // absent optional field
-    if (!Number.isFinite(x)) return protocolError('nonFinite', `event ${i} (${kindName}): ${field} is ${x}`, at(field));
     const bound = bounds[col];
+    if (x !== x && col >= required && bound !== 'side') continue; // absent optional field
+    if (!Number.isFinite(x)) return protocolError('nonFinite', `event ${i} (${kindName}): ${field} is ${x}`, at(field));
     if (bound === 'pos' && !(x > 0)) return protocolError('badValue', `event ${i} (${kindName}): ${field} is ${x}, must be > 0`, at(field));
     if (bound === 'nonNeg' && !(x >= 0)) return protocolError('badValue', `event ${i} (${kindName}): ${field} is ${x}, must be >= 0`, at(field));
     if (bound === 'side' && x !== 0 && x !== 1 && x !== -1) return protocolError('badValue', `event ${i} (${kindName}): side is ${x}, must be 1 (buyer-initiated), -1 (seller-initiated) or 0 (unknown)`, at(field));
