@@ -108,6 +108,8 @@ function validateLearned(cfg: usize): i32 {
     if (kind != 0 && kind != 1) return bad(L.C_HST_SCORE_KIND);
     const scaler = cfgAt(cfg, L.C_HST_SCALER);
     if (scaler != 0 && scaler != 1) return bad(L.C_HST_SCALER);
+    // The forgetting scaler over a window of 1: its range is the previous point alone, every point scales to 0.5.
+    if (scaler == 1 && window == 1) return bad(L.C_HST_WINDOW);
     const mode = cfgAt(cfg, L.C_HST_MODE);
     if (!isInt(mode) || !inRange(mode, 0, 3)) return bad(L.C_HST_MODE);
     if (!(cfgAt(cfg, L.C_HST_THRESHOLD) > 0)) return bad(L.C_HST_THRESHOLD);
@@ -513,8 +515,14 @@ export function layoutMatches(arena: usize): bool {
     if (rls) {
       const rs = slot + <usize>ld32(arena, L.H_LEARNED_OFF + (L.K_RLS << 2)) + <usize>L.LB_STATE;
       const which = ldu(rs, L.RS_MODEL);
-      if (which != 1 && which != 2 || ldu(rs, L.RS_FLAGS) > 3 || ldu(rs, L.RS_SEEN) >= (1 << L.N_SERIES)) return false;
-      if (ldu(rs, L.RS_RESERVED) != 0) return false;
+      if (which != 1 && which != 2 || (ldu(rs, L.RS_FLAGS) & ~2) != 0 || ldu(rs, L.RS_SEEN) >= (1 << L.N_SERIES)) return false;
+      // Anchors: price series only, finite.
+      const anchored = ldu(rs, L.RS_ANCHORED);
+      if ((anchored & ~L.RS_PRICES) != 0) return false;
+      for (let s = 0; s < L.N_SERIES; s++) {
+        const a = ldf(rs, L.RS_ANCHORS + (s << 3));
+        if ((anchored & (1 << s)) ? !(a - a == 0) : a != 0) return false;
+      }
       const st = rs + <usize>L.RS_BYTES;
       if (rlsStateCheck(st, rlsModelPtr(arena, which)) != 0) return false;
       const o = which == 2;

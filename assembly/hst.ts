@@ -220,7 +220,9 @@ export function hstStep(s: usize, m: usize, x: usize): f64 {
     for (; t < trees; t++) sum += walk1<u8>(t, rp, lp, splits, sdims, u, nodes, internal, height, below);
   }
   const warm = load<u32>(s, 16);
-  const score = warm != 0 ? 1.0 - <f64>sum / load<f64>(s, 40) : 0.0;
+  // A walk that stops on a node of reference mass 0 (possible with the paper's score, kind 1) counts half a point:
+  // s < 1, so the channel's -log2(1 - s) is at most about log2(largest sum / 0.5) instead of the engine's cap.
+  const score = warm != 0 ? 1.0 - (sum == 0 ? 0.5 : <f64>sum) / load<f64>(s, 40) : 0.0;
   store<i64>(s, load<i64>(s, 32) + 1, 32);
   const count = load<u32>(s, 8) + 1;
   if (count >= load<u32>(s, 4)) {

@@ -79,6 +79,9 @@ export function set_channel(arena: usize, feature: i32, detector: i32, mode: i32
   let ci = 0;
   if (k >= 0) {
     if (ld32(arena, L.H_LEARNED_OFF + (k << 2)) < 0) return L.E_NOT_FOUND;
+    // k of n fires at k members, statically (validate_config requires it): any other setting would leave a
+    // configuration (and so a snapshot) the engine itself refuses.
+    if (k == L.K_COMBINED && cfgAt(cfg, L.C_COMBINE_KIND) == 1 && (mode != L.M_STATIC || threshold != cfgAt(cfg, L.C_COMBINE_K))) return L.E_BAD_ARGUMENT;
     ci = learnedCfg(k, LS_MODE);
   } else {
     ci = L.C_CHANNEL_BASE + 2 * (feature * L.N_DETECTORS + detector);
@@ -93,6 +96,8 @@ export function set_instrument_threshold(arena: usize, id: u32, feature: i32, de
   const ch = channel(arena, id, feature, detector);
   if (ch == 0) return L.E_NOT_FOUND;
   if (threshold == threshold && !(threshold > 0)) return L.E_BAD_ARGUMENT;
+  // A k-of-n combination's threshold is k, for every instrument.
+  if (learnedOf(feature, detector) == L.K_COMBINED && cfgAt(E.configPtr(arena), L.C_COMBINE_KIND) == 1) return L.E_BAD_ARGUMENT;
   stf(ch, L.CH_FIXED, threshold);
   return 0;
 }

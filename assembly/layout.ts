@@ -426,8 +426,9 @@ export const LB_VECTOR: i32 = FB_HEADER_BYTES + CH_BYTES;       // 312
 export const LB_STATE: i32 = LB_VECTOR + 8 * N_FEATURES;        // 440
 
 // ---- RLS series: in the RLS block at LB_STATE, before the kernel state ----------------------------------------
-// The latest raw value and time of each series the instrument's events carry, the anchor prices are expressed
-// against (the first price-series value seen: y = (p - A) / A x 1e4), the model the state is on, and flags.
+// The latest raw value and time of each series the instrument's events carry, each price series' own anchor (its
+// first finite value: the series enters as (p - A_s) / A_s x 1e4; one anchor for all would put an option's BTC
+// premium and its USD underlying in the same units), the model the state is on, and flags.
 export const N_SERIES: i32 = 9;
 export const RS_MID: i32 = 0;
 export const RS_TRADE: i32 = 1;
@@ -441,12 +442,12 @@ export const RS_VALUE: i32 = 8;
 export const RS_PRICES: u32 = (1 << RS_MID) | (1 << RS_TRADE) | (1 << RS_MARK) | (1 << RS_INDEX) | (1 << RS_UNDERLYING);
 export const RS_VALUES: i32 = 0;       // f64 x N_SERIES, raw
 export const RS_TS: i32 = 72;          // i64 x N_SERIES, time of the last value
-export const RS_ANCHOR: i32 = 144;     // f64
-export const RS_SEEN: i32 = 152;       // u32 bit s: series s has a value
-export const RS_RESERVED: i32 = 156;   // u32 reserved (0)
-export const RS_MODEL: i32 = 160;      // u32 the model the kernel state is on: 1 price, 2 option
-export const RS_FLAGS: i32 = 164;      // u32 bit 0: anchor set, bit 1: the instrument has option events
-export const RS_BYTES: i32 = 168;      // the kernel state follows at LB_STATE + RS_BYTES
+export const RS_ANCHORS: i32 = 144;    // f64 x N_SERIES, series s's anchor (0 until set; only price series have one)
+export const RS_SEEN: i32 = 216;       // u32 bit s: series s has a value
+export const RS_ANCHORED: i32 = 220;   // u32 bit s: series s has its anchor (price series only)
+export const RS_MODEL: i32 = 224;      // u32 the model the kernel state is on: 1 price, 2 option
+export const RS_FLAGS: i32 = 228;      // u32 bit 1: the instrument has option events (bit 0 and the rest: 0)
+export const RS_BYTES: i32 = 232;      // the kernel state follows at LB_STATE + RS_BYTES
 
 // ---- Combination state: in the combined block at LB_STATE ----------------------------------------------------
 // Per member m: the last time its score reached its threshold (raw exceedance), the time of its last score and

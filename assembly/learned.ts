@@ -54,13 +54,14 @@ export function negLog2(m: f64): f64 {
 }
 
 // The HST kernel's score s in [0, 1] (1 - mass fraction) as the channel's score: -log2(1 - s), bits of mass
-// missing, >= 0 and unbounded; 0 for s = 0, the cap for s = 1 (no mass at all) and above it.
+// missing, >= 0; 0 for s = 0 (and NaN), the cap for s >= 1 (the kernel floors a terminal mass at half a point, so
+// s < 1 and the score stays below log2(2 x its largest sum)).
 export function hstChannelScore(s: f64, cap: f64): f64 {
   const m = 1 - s;
-  if (m >= 1) return 0;
+  if (!(m < 1)) return 0; // s <= 0, or NaN
   if (!(m > 0)) return cap;
   const v = negLog2(m);
-  return v <= cap ? v : cap;
+  return v <= cap ? v : v > cap ? cap : 0;
 }
 
 // After an event's observations, every enabled learned channel steps at most once: the vector detectors (HST,
@@ -118,29 +119,36 @@ function vectorStep(arena: usize, cfg: usize, slot: usize, k: i32, observed: u32
   stf(lb, L.FB_LAST, s);
   if (!warm) return 0;
   return 1 & channelStep(arena, cfg, slot, lb, lb + <usize>L.LB_CHANNEL, L.C_OCSVM_MODE, L.F_VECTOR, L.D_OCSVM,
-                         s <= cap ? s : cap, s, NaN, ts, seq, id, out);
+                         s <= cap ? s : s > cap ? cap : 0, s, NaN, ts, seq, id, out);
 }
 
 // ---- RLS: price away from fair value --------------------------------------------------------------------------
 @inline function isPrice(s: i32): bool { return (L.RS_PRICES & (1 << s)) != 0; }
 
-// Series s takes value v at ts; the first price-series value seen becomes the anchor.
+// Series s takes value v at ts; a price series' first finite value becomes its anchor.
 @inline function putSeries(rs: usize, s: i32, v: f64, ts: i64): u32 {
   stf(rs, L.RS_VALUES + (s << 3), v);
   sti(rs, L.RS_TS + (s << 3), ts);
   stu(rs, L.RS_SEEN, ldu(rs, L.RS_SEEN) | (1 << s));
-  if (isPrice(s) && !(ldu(rs, L.RS_FLAGS) & 1)) {
-    stf(rs, L.RS_ANCHOR, v);
-    stu(rs, L.RS_FLAGS, ldu(rs, L.RS_FLAGS) | 1);
+  const anchored = ldu(rs, L.RS_ANCHORED);
+  if (isPrice(s) && !(anchored & (1 << s)) && v - v == 0) {
+    stf(rs, L.RS_ANCHORS + (s << 3), v);
+    stu(rs, L.RS_ANCHORED, anchored | (1 << s));
   }
   return 1 << s;
 }
 
-// Series s in the regression's units: a price as basis points of the anchor, (p - A) / A x 1e4; the rest as is.
+// Series s in the regression's units: a price as basis points of its own anchor, (p - A_s) / A_s x 1e4; the rest as
+// is. Each series has its own anchor so that series in different currencies (an option's premium in BTC, its
+// underlying in USD) are each O(their moves) in bps. The offsets between the series' anchors ((A_s - A_t) / A_t x
+// 1e4 between two series that track each other) are constants: the kernel centres y and x (running means), so the
+// intercept absorbs them and the slopes and residuals are those of one common anchor. Until a series has its anchor
+// (no finite value yet) its units are not finite and the kernel refuses the point.
 @inline function seriesUnits(rs: usize, s: i32): f64 {
   const v = ldf(rs, L.RS_VALUES + (s << 3));
   if (!isPrice(s)) return v;
-  const a = ldf(rs, L.RS_ANCHOR);
+  if (!(ldu(rs, L.RS_ANCHORED) & (1 << s))) return NaN;
+  const a = ldf(rs, L.RS_ANCHORS + (s << 3));
   return (v - a) / a * 1e4;
 }
 
@@ -177,14 +185,20 @@ function rlsEvent(arena: usize, cfg: usize, slot: usize, lb: usize, kind: u32,
   } else {
     upd = putSeries(rs, L.RS_VALUE, f0, ts);
   }
-  // Step when the event updated a regressor, every series of the model has a value, and the target is fresh.
+  // Step when the event updated a regressor, every series of the model has a value, and every one of them (target
+  // and regressors) is at most maxStale old: a series this event updated is fresh, the others must be too.
   const model = rlsModelOf(rs);
   const target = <i32>cfgAt(cfg, model == 2 ? L.C_RLS_OPTION_TARGET : L.C_RLS_PRICE_TARGET);
   const xmask = <u32>cfgAt(cfg, model == 2 ? L.C_RLS_OPTION_X : L.C_RLS_PRICE_X);
   if (!(upd & xmask)) return 0;
   const need = xmask | (1 << target);
   if ((ldu(rs, L.RS_SEEN) & need) != need) return 0;
-  if (<f64>(ts - ldi(rs, L.RS_TS + (target << 3))) > cfgAt(cfg, L.C_RLS_MAX_STALE_NS)) return 0;
+  const stale = cfgAt(cfg, L.C_RLS_MAX_STALE_NS);
+  for (let s = 0; s < L.N_SERIES; s++) {
+    if ((need & ~upd) & (1 << s)) {
+      if (<f64>(ts - ldi(rs, L.RS_TS + (s << 3))) > stale) return 0;
+    }
+  }
   if (ldu(rs, L.RS_MODEL) != model) rlsInitState(arena, cfg, rs, model);
   // The point: y, then the regressors in series order.
   const pt = lb + <usize>L.LB_VECTOR;
@@ -211,11 +225,11 @@ function rlsEvent(arena: usize, cfg: usize, slot: usize, lb: usize, kind: u32,
   const yhat = load<f64>(st, 72);
   let expected = yhat;
   if (isPrice(target)) {
-    const a = ldf(rs, L.RS_ANCHOR);
+    const a = ldf(rs, L.RS_ANCHORS + (target << 3));
     expected = a + yhat / 1e4 * a;
   }
   return 1 & channelStep(arena, cfg, slot, lb, lb + <usize>L.LB_CHANNEL, L.C_RLS_MODE, L.F_FAIR_VALUE, L.D_RLS,
-                         s <= cap ? s : cap, v, expected, ts, seq, id, out);
+                         s <= cap ? s : s > cap ? cap : 0, v, expected, ts, seq, id, out);
 }
 
 // ---- The combination ------------------------------------------------------------------------------------------

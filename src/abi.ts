@@ -255,10 +255,11 @@ export const LATEST = { LAST_F: 0, OBSERVED: 128, BYTES: 136 } as const;
 /** Learned channel block: channel state, the vector last stepped on (f64 x 16), the kernel state. */
 export const LEARNED_BLOCK = { CHANNEL: 160, VECTOR: 312, STATE: 440 } as const;
 /**
- * RLS block: at STATE the series area (raw values f64 x 9, their times i64 x 9, anchor, seen mask, model the state is
- * on 1 price / 2 option, flags bit 0 anchored, bit 1 option events), the kernel state after SERIES_BYTES.
+ * RLS block: at STATE the series area (raw values f64 x 9, their times i64 x 9, each price series' anchor f64 x 9,
+ * seen mask, anchored mask, model the state is on 1 price / 2 option, flags bit 1 option events), the kernel state
+ * after BYTES.
  */
-export const RLS_SERIES = { VALUES: 0, TS: 72, ANCHOR: 144, SEEN: 152, MODEL: 160, FLAGS: 164, BYTES: 168 } as const;
+export const RLS_SERIES = { VALUES: 0, TS: 72, ANCHORS: 144, SEEN: 216, ANCHORED: 220, MODEL: 224, FLAGS: 228, BYTES: 232 } as const;
 /** Combination block: at STATE the event flags (u32), then per member m at 8 + 24m: last exceedance ts, last score ts, score / threshold. */
 export const COMBINE_STATE = { EVENT: 0, MEMBERS: 8, MEMBER_BYTES: 24, BYTES: 200 } as const;
 /** Count-window kernel header: capacity and count (u32), values ever pushed and refused (i64), order flag (u32). */

@@ -360,10 +360,22 @@ export function resolveConfig(input: unknown = {}): Config {
   const thresholds: Record<string, ThresholdConfig> = 'default' in tin ? { default: d.thresholds.default } : { ...d.thresholds };
   for (const [key, value] of Object.entries(tin)) {
     thresholds[key] = parseThreshold(key, value, thresholds[key] ?? thresholds.default);
+    if (c.learned.combine.mode === 'kOfN') refuseKOfNKey(key, `thresholds.${key}`);
   }
   c.thresholds = thresholds;
   c.instruments = parseInstruments(input.instruments);
   return c;
+}
+
+/** True when a thresholds key names the combination alone ("combined", "vector.combined"). */
+export function namesCombinedOnly(key: string): boolean { return key === 'combined' || key === 'vector.combined'; }
+
+/**
+ * A k-of-n combination fires at k members, statically (learned.combine.k): a key naming the combination alone is
+ * refused (broader keys, "default" and "vector", leave it alone).
+ */
+export function refuseKOfNKey(key: string, path: string): void {
+  if (namesCombinedOnly(key)) throw new ConfigError(path, 'the k-of-n combination (learned.combine.mode "kOfN") fires at learned.combine.k members, statically: its threshold is not configurable (change learned.combine.k, or use mode "score")');
 }
 
 function parseLearned(input: unknown, d: LearnedConfig, features: Record<FeatureName, FeatureConfig>): LearnedConfig {
@@ -478,12 +490,15 @@ function parseCombine(input: unknown, d: CombineConfig, features: Record<Feature
     const [f, det, extra] = typeof name === 'string' ? name.split('.') : [];
     const ch = extra === undefined ? channelIndex(ALERT_FEATURES.indexOf(f as never), ALERT_DETECTORS.indexOf(det as never)) : -1;
     if (ch < 0 || ch >= N_TABLE_CHANNELS + 3) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} names no channel that can be a member ("feature.detector": "spread.zscore", "vector.hst", "vector.ocsvm", "fairValue.rls")`);
-    if (c.mode !== 'off' && !channelPresent(ch, features, learned)) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} is not enabled (its feature, its detector in the feature's list, or its learned detector)`);
+    if (!channelPresent(ch, features, learned)) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} is not enabled (its feature, its detector in the feature's list, or its learned detector)`);
     if (seen.has(ch)) throw new ConfigError('learned.combine.members', `${JSON.stringify(name)} is listed twice`);
     seen.add(ch);
   }
   if (c.mode !== 'off' && c.members.length === 0) throw new ConfigError('learned.combine.members', 'must name at least one channel');
-  num(c.k, 'learned.combine.k', 1, Math.max(1, c.mode === 'off' ? COMBINE_MAX_MEMBERS : c.members.length), { integer: true });
+  if (c.mode === 'score' && isObj(input) && input.k !== undefined) {
+    throw new ConfigError('learned.combine.k', 'applies to mode "kOfN" only; mode "score" fires on the combined score\'s threshold (thresholds "combined")');
+  }
+  if (c.mode !== 'score') num(c.k, 'learned.combine.k', 1, Math.max(1, c.mode === 'off' ? COMBINE_MAX_MEMBERS : c.members.length), { integer: true });
   num(c.windowMs, 'learned.combine.windowMs', 0, MAX_NS / 1e6);
   bool(c.exclusive, 'learned.combine.exclusive');
   num(c.cap, 'learned.combine.cap', 1, 1e6);

@@ -4,11 +4,11 @@
 import {
   ALERT_BYTES, ALERT_DETECTORS, ALERT_FEATURES, readAlertRecord, BATCH_BYTES_PER_EVENT, C_LEN, CHANNEL_STATS, ERRORS, FEATURES, FEATURE_STATS,
   INSTRUMENT_STATS, MAX_ALERTS_PER_EVENT, MODES, N_FIELDS, N_TABLE_CHANNELS, REGIMES, REJECT_REASONS, channelEnabled, channelIds, channelIndex,
-  channelModeIndexOf, channelName, featureEnabledIndex,
+  C, channelModeIndexOf, channelName, featureEnabledIndex,
   type AlertDetectorName, type AlertFeatureName, type AtcExports, type FeatureName, type ModeName, type RegimeName, type RejectReason,
 } from './abi.js';
 import {
-  ConfigError, encodeConfig, parseInstruments, parseSelector, parseThreshold, resolveConfig, resolveInstrumentChannels, THRESHOLD_CHANNELS,
+  ConfigError, encodeConfig, parseInstruments, parseSelector, parseThreshold, refuseKOfNKey, resolveConfig, resolveInstrumentChannels, THRESHOLD_CHANNELS,
   type Config, type ThresholdConfig,
 } from './config.js';
 import type { EventBatch } from './events.js';
@@ -117,9 +117,10 @@ export interface ChannelThreshold { feature: AlertFeatureName; detector: AlertDe
 /**
  * Plan a threshold change against the current thresholds (Engine.thresholds()): keys as in the configuration's
  * `thresholds`, more specific keys win. Throws ConfigError naming the bad key or value; plans are absolute, so the
- * same plan applied to engines with the same thresholds leaves them equal.
+ * same plan applied to engines with the same thresholds leaves them equal. With a k-of-n combination (`kOfN`) its
+ * channel is static at k: broad keys ("default", "vector") leave it alone, "combined" / "vector.combined" are refused.
  */
-export function planThresholds(current: readonly ChannelThreshold[], update: Record<string, unknown>): ThresholdPlan {
+export function planThresholds(current: readonly ChannelThreshold[], update: Record<string, unknown>, kOfN = false): ThresholdPlan {
   if (typeof update !== 'object' || update === null) throw new TypeError('setThresholds: expected an object');
   const entries = Object.entries(update).map(([key, value]) => ({ key, sel: parseSelector(key), value }));
   entries.sort((a, b) => a.sel.rank - b.sel.rank);
@@ -127,9 +128,12 @@ export function planThresholds(current: readonly ChannelThreshold[], update: Rec
   const byChannel = new Map<number, ChannelThreshold>();
   for (const t of current) byChannel.set(channelIndex(ALERT_FEATURES.indexOf(t.feature), ALERT_DETECTORS.indexOf(t.detector)), t);
   const plan = new Map<number, ThresholdConfig>();
+  const combined = N_TABLE_CHANNELS + 3;
   for (const { key, sel, value } of entries) {
-    const present = sel.channels.filter((c) => byChannel.has(c));
-    if (present.length === 0 && sel.rank > 0) throw new ConfigError(`thresholds.${key}`, 'names only channels this engine does not have (a learned detector that is not enabled)');
+    if (kOfN) refuseKOfNKey(key, `thresholds.${key}`);
+    const had = sel.channels.filter((c) => byChannel.has(c));
+    const present = had.filter((c) => !(kOfN && c === combined));
+    if (had.length === 0 && sel.rank > 0) throw new ConfigError(`thresholds.${key}`, 'names only channels this engine does not have (a learned detector that is not enabled)');
     for (const c of present) {
       const cur = byChannel.get(c)!;
       const base = plan.get(c) ?? { mode: cur.mode, threshold: cur.threshold };
@@ -361,6 +365,11 @@ export class Engine {
   }
 
   // ---- Thresholds --------------------------------------------------------------------------------------------
+  /** True when the combination is k of n (its threshold is k, static: setThresholds leaves it alone). */
+  combineKOfN(): boolean {
+    return new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN)[C.COMBINE_KIND] === 1;
+  }
+
   /** The mode and base threshold of every (feature, detector) channel, then of each enabled learned channel. */
   thresholds(): ChannelThreshold[] {
     const cfg = new Float64Array(this.#memory.buffer, this.#x.config_ptr(this.#arena), C_LEN);
@@ -379,7 +388,7 @@ export class Engine {
    * a feature, "feature.detector"); more specific keys win. Validated as a whole before anything changes.
    */
   setThresholds(update: Record<string, Partial<ThresholdConfig>>): void {
-    this.applyThresholdPlan(planThresholds(this.thresholds(), update));
+    this.applyThresholdPlan(planThresholds(this.thresholds(), update, this.combineKOfN()));
   }
 
   /** Apply a plan from planThresholds (validated already): the channels' modes and base thresholds, in order. */
@@ -420,6 +429,7 @@ export class Engine {
     for (let i = 0; i + 1 < plan.length; i += 2) {
       const c = plan[i];
       if (c < N_TABLE_CHANNELS ? cfg[featureEnabledIndex(Math.floor(c / 6))] === 0 : !channelEnabled(cfg, c)) continue;
+      if (c === N_TABLE_CHANNELS + 3 && cfg[C.COMBINE_KIND] === 1) continue; // k of n: k for every instrument
       const { feature: f, detector: d } = channelIds(c);
       const rc = this.#x.set_instrument_threshold(this.#arena, id, f, d, plan[i + 1]);
       if (rc < 0) throw new EngineError(`setInstrumentThreshold(${id}, ${channelName(c)})`, rc);

@@ -205,6 +205,8 @@ export class ShardPool {
   #recoveries = 0;
   #workerDeaths = 0;
   #thresholds: ReturnType<Engine['thresholds']>;
+  /** The combination is k of n (planThresholds leaves its channel alone). */
+  #kOfN: boolean;
   /** Per-instrument thresholds in force for what is submitted next: id -> channel -> threshold (the arenas hold them). */
   #instrumentThresholds = new Map<number, Map<number, number>>();
   /** Checkpoints waiting, oldest first: per shard, the serial below which tasks may run until the first is taken. */
@@ -225,6 +227,7 @@ export class ShardPool {
     this.#shards = shards;
     this.#nextAccept = nextAccept;
     this.#thresholds = shards[0].engine.thresholds();
+    this.#kOfN = shards[0].engine.combineKOfN();
     // A restored pool's arenas hold per-instrument thresholds: read them back (no worker runs yet).
     for (const sh of shards) {
       for (const id of sh.engine.instrumentIds()) {
@@ -593,7 +596,7 @@ export class ShardPool {
    */
   setThresholds(update: Record<string, unknown>): void {
     if (this.#failed) throw this.#failed;
-    const plan = planThresholds(this.#thresholds, update);
+    const plan = planThresholds(this.#thresholds, update, this.#kOfN);
     for (let i = 0; i < plan.length; i += 3) {
       const t = this.#thresholds[plan[i]];
       this.#thresholds[plan[i]] = { ...t, mode: MODES[plan[i + 1]], threshold: plan[i + 2] };

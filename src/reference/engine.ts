@@ -259,6 +259,8 @@ export class RefEngine {
       const p = this.params;
       const sec = [p.hst, p.ocsvm, p.rls, p.combine][c - K.N_TABLE_CHANNELS];
       if (!sec) return K.E_NOT_FOUND;
+      // k of n fires at k members, statically (as the module: a configuration the engine would refuse otherwise).
+      if (sec === p.combine && p.combine.kind === 1 && (mode !== 0 || threshold !== p.combine.k)) return K.E_BAD_ARGUMENT;
       sec.channel = { mode, threshold };
       return 0;
     }
@@ -274,6 +276,7 @@ export class RefEngine {
       const h = inst ? RefEngine.learnedOf(inst, c - K.N_TABLE_CHANNELS) : null;
       if (!h) return K.E_NOT_FOUND;
       if (!Number.isNaN(threshold) && !(threshold > 0)) return K.E_BAD_ARGUMENT;
+      if (c === K.N_TABLE_CHANNELS + 3 && this.params.combine!.kind === 1) return K.E_BAD_ARGUMENT; // k of n: k for all
       h.channel.fixedThreshold = threshold;
       return 0;
     }
@@ -500,12 +503,12 @@ export class RefEngine {
     const s = lc.oc.step(x);
     lc.last = s;
     if (!warm) return;
-    this.#judge(inst, lc, 1, K.F_VECTOR, K.D_OCSVM, s <= p.scoreCap ? s : p.scoreCap, s, NaN, ts, seq, out);
+    this.#judge(inst, lc, 1, K.F_VECTOR, K.D_OCSVM, s <= p.scoreCap ? s : s > p.scoreCap ? p.scoreCap : 0, s, NaN, ts, seq, out);
   }
 
   /**
    * RLS fair value: the event's series values are recorded; when it updated a regressor of the instrument's model,
-   * every series of the model has a value and the target's is at most maxStaleNs old, the kernel steps on (y, x)
+   * every series of the model has a value and each is at most maxStaleNs old, the kernel steps on (y, x)
    * in the model's units. The alert reports the target and the prediction in the target's own units.
    */
   #stepRls(inst: RefInstrument, kind: number, f: readonly number[], ts: bigint, seq: bigint, out: RefAlert[]): void {
@@ -517,7 +520,7 @@ export class RefEngine {
       lc.values[s] = v;
       lc.ts[s] = ts;
       lc.seen |= 1 << s;
-      if ((K.SERIES_PRICES & (1 << s)) && !lc.anchored) { lc.anchor = v; lc.anchored = true; }
+      if ((K.SERIES_PRICES & (1 << s)) && !(lc.anchored & (1 << s)) && v - v === 0) { lc.anchors[s] = v; lc.anchored |= 1 << s; }
       upd |= 1 << s;
     };
     const [f0, f1, , f3, f4, f5] = f;
@@ -539,7 +542,8 @@ export class RefEngine {
     if (!(upd & xmask)) return;
     const need = xmask | (1 << target);
     if ((lc.seen & need) !== need) return;
-    if (Number(ts - lc.ts[target]) > r.maxStaleNs) return;
+    // Every series of the model (target and regressors) at most maxStaleNs old; those this event updated are fresh.
+    for (let s = 0; s < K.N_SERIES; s++) if ((need & ~upd & (1 << s)) && Number(ts - lc.ts[s]) > r.maxStaleNs) return;
     if (lc.model !== model) { lc.state = rlsState(r, model); lc.model = model; }
     const xs: number[] = [];
     for (let s = 0; s < K.N_SERIES; s++) if (xmask & (1 << s)) xs.push(lc.units(s));
@@ -550,9 +554,9 @@ export class RefEngine {
     const s = st.step(lc.units(target), xs);
     lc.last = s;
     if (!warm || st.n === n) return; // a point the kernel refused is not judged
-    const a = lc.anchor;
+    const a = lc.anchors[target];
     const expected = K.SERIES_PRICES & (1 << target) ? a + st.yhat / 1e4 * a : st.yhat;
-    this.#judge(inst, lc, 2, K.F_FAIR_VALUE, K.D_RLS, s <= p.scoreCap ? s : p.scoreCap, lc.values[target], expected, ts, seq, out);
+    this.#judge(inst, lc, 2, K.F_FAIR_VALUE, K.D_RLS, s <= p.scoreCap ? s : s > p.scoreCap ? p.scoreCap : 0, lc.values[target], expected, ts, seq, out);
   }
 
   /**

@@ -148,7 +148,9 @@ export class HstState {
         }
       }
     }
-    const score = this.warm ? 1 - sum / this.maxSum : 0;
+    // A walk stopping on a node of reference mass 0 counts half a point (as the module: s < 1, the channel score is
+    // at most about log2(maxSum / 0.5)).
+    const score = this.warm ? 1 - (sum === 0 ? 0.5 : sum) / this.maxSum : 0;
     this.learnt++;
     if (++this.count >= this.window) {
       this.cur ^= 1;

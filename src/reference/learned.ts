@@ -40,13 +40,13 @@ export function negLog2(m: number): number {
   return 0 - (e + ln * LOG2E);
 }
 
-/** The HST kernel's score s in [0, 1] as the channel's score: -log2(1 - s), 0 for s = 0, capped. */
+/** The HST kernel's score s in [0, 1] as the channel's score: -log2(1 - s), 0 for s = 0 and NaN, capped. */
 export function hstChannelScore(s: number, cap: number): number {
   const m = 1 - s;
-  if (m >= 1) return 0;
+  if (!(m < 1)) return 0; // s <= 0, or NaN
   if (!(m > 0)) return cap;
   const v = negLog2(m);
-  return v <= cap ? v : cap;
+  return v <= cap ? v : v > cap ? cap : 0;
 }
 
 /** One instrument's learned channel: its observation rate, calibrator and suppression, the kernel's last raw score. */
@@ -70,22 +70,28 @@ export class RefOcsvmChannel extends RefLearnedChannel {
 
 /**
  * The RLS fair-value channel (98) of one instrument: the latest raw value and time of each series (SERIES in
- * src/abi.ts), the anchor prices are expressed against (the first price-series value seen), whether the instrument
+ * src/abi.ts), each price series' own anchor (its first finite value; bit s of `anchored`), whether the instrument
  * has had option events (then the option model), and the kernel state (on the model `model`, 1 price, 2 option).
  */
 export class RefRlsChannel extends RefLearnedChannel {
   readonly values = new Float64Array(N_SERIES);
   readonly ts: bigint[] = new Array<bigint>(N_SERIES).fill(0n);
   seen = 0;
-  anchor = 0;
-  anchored = false;
+  readonly anchors = new Float64Array(N_SERIES);
+  anchored = 0;
   option = false;
   model: 1 | 2 = 1;
   constructor(public state: RlsState) { super(); }
-  /** Series s in the regression's units: a price as bps of the anchor, (p - A) / A x 1e4; the rest as is. */
+  /**
+   * Series s in the regression's units: a price as bps of its own anchor, (p - A_s) / A_s x 1e4 (NaN before it has
+   * one); the rest as is. As the module (assembly/learned.ts seriesUnits, which says why one anchor per series).
+   */
   units(s: number): number {
     const v = this.values[s];
-    return SERIES_PRICES & (1 << s) ? (v - this.anchor) / this.anchor * 1e4 : v;
+    if (!(SERIES_PRICES & (1 << s))) return v;
+    if (!(this.anchored & (1 << s))) return NaN;
+    const a = this.anchors[s];
+    return (v - a) / a * 1e4;
   }
 }
 

@@ -191,7 +191,8 @@ export function expectSameLearned(w: WasmEngine, ref: RefEngine, id: number, k: 
     const r = inst.rls!;
     expect(v.getUint32(st + K.RLS_SERIES.SEEN, true), `${lbl} series seen`).toBe(r.seen);
     expect(v.getUint32(st + K.RLS_SERIES.MODEL, true), `${lbl} model`).toBe(r.model);
-    expect(v.getFloat64(st + K.RLS_SERIES.ANCHOR, true), `${lbl} anchor`).toBe(r.anchor);
+    expect(v.getUint32(st + K.RLS_SERIES.ANCHORED, true), `${lbl} anchored`).toBe(r.anchored);
+    expect(new Float64Array(w.wasm.memory.buffer.slice(st + K.RLS_SERIES.ANCHORS, st + K.RLS_SERIES.ANCHORS + 72)), `${lbl} anchors`).toEqual(r.anchors);
     const ks = st + K.RLS_SERIES.BYTES;
     expect(Number(v.getBigInt64(ks + 16, true)), `${lbl} points learnt`).toBe(r.state.n);
     expect(new Uint8Array(w.wasm.memory.buffer.slice(ks, ks + r.state.toBytes().length)), `${lbl} kernel state`).toEqual(r.state.toBytes());
