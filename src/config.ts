@@ -214,7 +214,7 @@ export function defaultConfig(): Config {
         sizeLimit: 0.1, padding: 0.15, seed: 42, score: 'river', scaler: 'window',
       },
       // Off by default: its value on market data is not shown yet (docs/configuration.md). When enabled: the kernel's
-      // defaults (docs/wip-issue6.md, "One-class SVM") over three jointly related bucket features.
+      // defaults (docs/learned-kernels.md, "One-class SVM") over three jointly related bucket features.
       ocsvm: {
         enabled: false, features: ['flow', 'imbalance', 'depthImbalance'], components: 32, nu: 0.05, gamma: 0, window: 2000,
         warmup: 500, seed: 42, scaler: 'ewma',

@@ -358,7 +358,7 @@ describe('ocsvm detector (defaults: 32 components, gamma 1/dims, nu 0.05, window
     // 8 independent gaussian features, every 100th point 8 sd off in one coordinate. With 32 components the random
     // features' noise (~||w|| / sqrt(32)) is larger than the RBF values at gamma = 1/dims in 8 dimensions (~e^-3):
     // measured 17-96% of the outliers above the normal p99 over seeds 1-8. At gamma = 0.25/dims: 94-100% (and the
-    // 2-feature off-diagonal point is then missed on 2 seeds of 3: see docs/wip-issue6.md).
+    // 2-feature off-diagonal point is then missed on 2 seeds of 3: see docs/learned-kernels.md).
     for (const seed of [1, 2, 3, 4]) {
       const dims = 8;
       const st = new OcsvmState(new OcsvmModel(dims, 32, 0.25 / dims, seed), 0.05, 2000, 0, 1);

@@ -28,7 +28,7 @@
 // InstrumentCatalog next to the Registry; they produce no events.
 //
 // Neighbour IV (option event field f5, `neighbourIv`): the mark IV the option's neighbours in strike put at its
-// strike, for the regression-residual detector (docs/wip-issue6.md, "Regression residuals"): y = the option's mark
+// strike, for the regression-residual detector (docs/learned-kernels.md, "Regression residuals"): y = the option's mark
 // IV, x = this. Per smile (options of one base, quote and settlement currency and one expiry, from the listing),
 // the reader keeps every option's latest mark IV with its time. For a ticker of strike K at time t it takes the
 // nearest strike below K and the nearest above K (other strikes, never K itself, so neither the option nor its

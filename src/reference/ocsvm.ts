@@ -13,7 +13,7 @@ const CLIP_AFTER = 32;
 const SCALE_CLIP = 4;
 const RHO_RATE = 0.25;
 
-/** Defaults: see docs/wip-issue6.md ("One-class SVM") for the measurements behind them. gamma: defaultGamma(dims). */
+/** Defaults: see docs/learned-kernels.md ("One-class SVM") for the measurements behind them. gamma: defaultGamma(dims). */
 export const OC_DEFAULTS = { components: 32, nu: 0.05, window: 2000, warmup: 500, scaler: 1 as 0 | 1, seed: 42 } as const;
 
 /** The default RBF width for dims standardised features: 1/dims (sklearn's "scale" heuristic on unit variance). */

@@ -10,7 +10,7 @@ export const RLS_R_MIN = 1e-150;
 export const RLS_S_HEADER = 80;
 
 /**
- * Defaults for inputs in basis points of a common anchor (docs/wip-issue6.md, "Regression residuals"): a memory of
+ * Defaults for inputs in basis points of a common anchor (docs/learned-kernels.md, "Regression residuals"): a memory of
  * ~200 points (1 / (1 - lambda)), a diffuse start (P = 1e4 I for regressor moves of ~1 bp), scores from point 400,
  * sigma floored at 0.01 bp, learning from residuals clipped at 4 sigma.
  */
