@@ -1,5 +1,6 @@
 // Shared by the benchmark files: run a tinybench suite, report nanoseconds per item from the median.
 import { Bench } from 'tinybench';
+import { gaussian, mulberry32 } from '../src/random.js';
 
 export interface Row {
   name: string;
@@ -86,4 +87,16 @@ export function kernelCases(k: {
       return a;
     } },
   ];
+}
+
+/** n points of `dims` correlated gaussian columns at scales 1, 10, 100, 1000 (a feature vector's shape, not its
+ *  values), seeded: the input of the vector kernels' benchmarks (bench/hst.ts, bench/ocsvm.ts). */
+export function featurePoints(n: number, dims: number): Float64Array {
+  const g = gaussian(mulberry32(1));
+  const points = new Float64Array(n * dims);
+  for (let i = 0; i < n; i++) {
+    const common = g();
+    for (let j = 0; j < dims; j++) points[i * dims + j] = 10 ** (j % 4) * (0.5 * common + g());
+  }
+  return points;
 }

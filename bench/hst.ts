@@ -3,8 +3,7 @@
 // `npm run bench:hst` (after `npm run build`); `--quick` for a short run.
 import { HstModel, HstState, HST_DEFAULTS } from '../src/reference/hst.js';
 import { HstWasm } from '../src/wasm/hst.js';
-import { gaussian, mulberry32 } from '../src/random.js';
-import { measure, printTable, type Row, kernelCases } from './common.js';
+import { measure, printTable, type Row, kernelCases, featurePoints } from './common.js';
 
 export async function hstBench(opts: { n?: number; dims?: number; instruments?: number; quick?: boolean } = {}): Promise<Row[]> {
   const n = opts.n ?? (opts.quick ? 1 << 14 : 1 << 16);
@@ -12,14 +11,7 @@ export async function hstBench(opts: { n?: number; dims?: number; instruments?: 
   const instruments = opts.instruments ?? 64;
   const { trees, height, window, sizeLimit, seed } = HST_DEFAULTS;
 
-  // Points: correlated gaussian columns at different scales (a feature vector's shape, not its values).
-  const u = mulberry32(1);
-  const g = gaussian(u);
-  const points = new Float64Array(n * dims);
-  for (let i = 0; i < n; i++) {
-    const common = g();
-    for (let j = 0; j < dims; j++) points[i * dims + j] = 10 ** (j % 4) * (0.5 * common + g());
-  }
+  const points = featurePoints(n, dims);
 
   const w = new HstWasm('release', 64);
   const m = w.model(dims, trees, height, seed);

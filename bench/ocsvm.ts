@@ -4,8 +4,7 @@
 // short run.
 import { OcsvmModel, OcsvmState, OC_DEFAULTS, defaultGamma } from '../src/reference/ocsvm.js';
 import { OcsvmWasm } from '../src/wasm/ocsvm.js';
-import { gaussian, mulberry32 } from '../src/random.js';
-import { measure, printTable, type Row, kernelCases } from './common.js';
+import { measure, printTable, type Row, kernelCases, featurePoints } from './common.js';
 
 export async function ocsvmBench(opts: { n?: number; dims?: number; components?: number; instruments?: number; quick?: boolean } = {}): Promise<Row[]> {
   const n = opts.n ?? (opts.quick ? 1 << 14 : 1 << 16);
@@ -15,14 +14,7 @@ export async function ocsvmBench(opts: { n?: number; dims?: number; components?:
   const { nu, window, warmup, scaler, seed } = OC_DEFAULTS;
   const gamma = defaultGamma(dims);
 
-  // Points: correlated gaussian columns at different scales (a feature vector's shape, not its values).
-  const u = mulberry32(1);
-  const g = gaussian(u);
-  const points = new Float64Array(n * dims);
-  for (let i = 0; i < n; i++) {
-    const common = g();
-    for (let j = 0; j < dims; j++) points[i * dims + j] = 10 ** (j % 4) * (0.5 * common + g());
-  }
+  const points = featurePoints(n, dims);
 
   const w = new OcsvmWasm('release', 64);
   const m = w.model(dims, D, gamma, seed);
