@@ -54,7 +54,8 @@ describe('eval:inject on the committed 3-minute sample', () => {
         expect(row!.detection[t.name].medianDelayMs!).toBeLessThanOrEqual(r.options.delayMs);
       }
     }
-    // The 5 s one-sided book is the known gap of test/real-anomalies.test.ts: the imbalance CUSUM needs ~13 s.
+    // A top of book one-sided for 5 s is within these markets' normal (test/real-anomalies.test.ts): the imbalance
+    // CUSUM needs ~13 s of it.
     expect(r.channels.find((c) => c.channel === 'imbalance.cusum')!.detection.oneSidedBook.found).toBe(0);
     // A channel is credited only for its own kind of anomaly here: the quote burst moves no price.
     expect(r.channels.find((c) => c.channel === 'midJump.zscore')!.detection.quoteBurst.found).toBe(0);

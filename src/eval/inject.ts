@@ -335,6 +335,30 @@ export function oneSidedBook(seconds = 5, ratio = 1000, side?: Side): AnomalyTyp
   };
 }
 
+/**
+ * A whole book gone one-sided: the top-of-book sizes `ratio`:1 (as oneSidedBook) and the light side's depth within
+ * N bps (quote f4 bid, f5 ask) set to the heavy side's over `ratio`, for `seconds`: one side of the book all but
+ * withdrawn, the imbalance flipped at every depth. Needs a capture with depth (diffs).
+ */
+export function oneSidedFullBook(seconds = 5, ratio = 1000, side?: Side): AnomalyType {
+  const durNs = BigInt(Math.round(seconds * 1e9));
+  return {
+    name: 'oneSidedFullBook', kind: 'univariate', summary: `top-of-book sizes and depth ${ratio}:1 for ${seconds} s`,
+    durationMs: seconds * 1000, needsDepth: true, expected: ['depthImbalance.zscore'], sets: [], params: { seconds, ratio },
+    apply({ src, instrument: id, at, rng }) {
+      const big = 50, small = big / ratio, bidHeavy = sideOf(side, rng) > 0;
+      return inject(src, (out, i, ts) => {
+        const j = copyEvent(src, i, out);
+        if (isQuote(src, i, id) && ts >= at && ts < at + durNs) {
+          out.f[1][j] = bidHeavy ? big : small;
+          out.f[3][j] = bidHeavy ? small : big;
+          if (bidHeavy) out.f[5][j] = out.f[4][j] / ratio; else out.f[4][j] = out.f[5][j] / ratio;
+        }
+      });
+    },
+  };
+}
+
 /** A spread blow-out: bid and ask moved to `bps` apart around the mid for `seconds`. */
 export function spreadBlowout(bps = 5, seconds = 2): AnomalyType {
   const durNs = BigInt(Math.round(seconds * 1e9));
@@ -934,5 +958,5 @@ export function fairValueDrift(bps = 10, seconds = 5, side?: Side): AnomalyType 
 /** The anomaly types of the harness, with their default sizes. */
 export const ANOMALY_TYPES: readonly AnomalyType[] = [
   priceJump(), volumeBurst(), oneSidedBook(), spreadBlowout(), depthWithdrawal(), quoteBurst(),
-  flowAgainstBook(), thinMarket(), quoteStuffing(), tradeSwarm(), fairValueDrift(),
+  flowAgainstBook(), thinMarket(), quoteStuffing(), tradeSwarm(), fairValueDrift(), oneSidedFullBook(),
 ];

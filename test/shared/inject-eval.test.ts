@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InjectEvalReport } from '../../src/eval/inject-eval.js';
+import { mainInstrument, measureSeconds, readCapture } from '../../src/eval/inject.js';
 
 const DATA = process.env.ATC_SHARED_DATA;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -50,7 +51,7 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
     expect(report.captures.every((c) => c.depth)).toBe(true);
     expect(report.types.map((t) => t.name)).toEqual([
       'priceJump', 'volumeBurst', 'oneSidedBook', 'spreadBlowout', 'depthWithdrawal', 'quoteBurst', 'flowAgainstBook', 'thinMarket', 'quoteStuffing',
-      'tradeSwarm', 'fairValueDrift',
+      'tradeSwarm', 'fairValueDrift', 'oneSidedFullBook',
     ]);
     // fairValueDrift needs an index (--index-from): none by default.
     // tradeSwarm: 25 (5 on spot, where dropping quotes moves its book features out of band or d^2 falls below 12).
@@ -102,13 +103,38 @@ describe.skipIf(!DATA)('eval:inject on the real Binance captures (set ATC_SHARED
       for (const t of report.types) expect(pct(row.detection[t.name].rate), `${row.channel} ${t.name}`).toBe(printed![t.name]);
       expect(row.falseAlarmsPerHour.toFixed(1), `${row.channel} false/h`).toBe(printed!['false/h']);
     }
-    // The expected channel finds each univariate type at least half the time, but the 5 s one-sided book (known gap).
+    // The expected channel finds each univariate type at least half the time, but the book one-sided at the top only
+    // for 5 s, which is within these markets' normal (next test).
     for (const t of report.types.filter((x) => x.kind === 'univariate')) {
       const best = Math.max(...t.expected.map((ch) => report.channels.find((c) => c.channel === ch)!.detection[t.name].rate!));
       if (t.name === 'oneSidedBook') expect(best).toBe(0); else expect(best, t.name).toBeGreaterThanOrEqual(0.5);
     }
     for (const t of report.types.filter((x) => x.kind === 'multivariate')) expect(report.any.detection[t.name].found, t.name).toBe(0);
   });
+
+  it('a book one-sided at the top is within normal here: 7 of 1,029 per-second imbalance means beyond +-0.99, one run of two, none of three', async () => {
+    // The engine's own per-second values (the bucket's time-weighted mean of the top-of-book imbalance), on the
+    // untouched captures: the figures docs/eval.md and docs/detectors.md give for why oneSidedBook (1000:1, 0.998,
+    // for 5 s) is not flagged within 2 s.
+    let seconds = 0, beyond = 0, runs2 = 0, runs3 = 0;
+    for (const c of report.captures) {
+      const src = await readCapture(join(DATA!, 'binance', c.capture));
+      const m = measureSeconds(src, mainInstrument(src)).imbalance;
+      let run = 0, side = 0, prev = -2;
+      for (const s of [...m.keys()].sort((a, b) => a - b)) {
+        const v = m.get(s)!;
+        const sg = v > 0.99 ? 1 : v < -0.99 ? -1 : 0;
+        if (sg !== 0) beyond++;
+        run = sg !== 0 && sg === side && s === prev + 1 ? run + 1 : sg !== 0 ? 1 : 0;
+        side = sg; prev = s;
+        if (run === 2) runs2++;
+        if (run === 3) runs3++;
+        seconds++;
+      }
+    }
+    expect(seconds).toBe(1029);
+    expect([beyond, runs2, runs3]).toEqual([7, 1, 0]);
+  }, 60_000);
 
   it('--index-from spot: the perpetuals get a mark a second with the spot mid as index, and fairValueDrift goes into them', async () => {
     const out = join(dir, 'index.json');
