@@ -4,6 +4,7 @@
 // error), and whatever it accepts must hold only valid events; every valid frame must decode to exactly its events.
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
+import { Kind } from '../src/abi.js';
 import { EventBatch } from '../src/events.js';
 import type { Columns } from '../src/protocol/columns.js';
 import { decodeSubscribe, FrameDecoder } from '../src/protocol/decode.js';
@@ -20,7 +21,7 @@ const newDecoder = () => new FrameDecoder({
 });
 const CODES = new Set<string>(ERROR_CODES);
 const KIND_NAMES = ['', 'trade', 'quote', 'mark', 'option', 'value'];
-const FIELDS = [[], ['price', 'size', 'side'], ['bid', 'bidSize', 'ask', 'askSize', 'bidDepth', 'askDepth'], ['mark', 'index', 'funding'], ['markIv', 'underlying', 'markPrice', 'bidIv', 'askIv'], ['value']];
+const FIELDS = [[], ['price', 'size', 'side'], ['bid', 'bidSize', 'ask', 'askSize', 'bidDepth', 'askDepth'], ['mark', 'index', 'funding'], ['markIv', 'underlying', 'markPrice', 'bidIv', 'askIv', 'neighbourIv'], ['value']];
 
 type Rng = () => number;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -44,7 +45,8 @@ function randomBatch(r: Rng, n: number, withSeq: boolean): EventBatch {
         b.mark(inst, ts, mark, Number.isNaN(mark) ? pos() : opt(pos), opt(() => (r() - 0.5) * 0.01), seq);
         break;
       }
-      case 4: b.option(inst, ts, nonNeg(), opt(pos), opt(nonNeg), opt(nonNeg), opt(nonNeg), seq); break;
+      // markIv, underlying?, markPrice?, bidIv?, askIv?, neighbourIv? (f5, the Deribit adapter's IV of the smile at the strike)
+      case 4: b.push(Kind.option, inst, ts, nonNeg(), opt(pos), opt(nonNeg), opt(nonNeg), opt(nonNeg), opt(nonNeg), seq); break;
       default: b.value(inst, ts, r() < 0.1 ? pick(r, [0, -0, -1e308, 1e308]) : (r() - 0.5) * 1e6, seq);
     }
   }
