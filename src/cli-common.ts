@@ -73,6 +73,7 @@ export async function checkInput(path: string, format: InputFormat | 'auto'): Pr
   const bytes = await checkFile(path, 'input');
   const detected = await detectFileFormat(path);
   const chosen = format === 'auto' ? detected.format : format;
+  if (chosen === undefined && detected.empty) throw new UsageError(`input ${path}: is empty (no line to read)`);
   if (chosen === undefined) {
     throw new UsageError(`input ${path}: cannot tell its format from its first lines (none of "<ns> {json}" (binance), ` +
       `"<time>: {jsonrpc}" (deribit), "{json}" (ndjson), a "timestamp,value" header (csv)); pass --format`);

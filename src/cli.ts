@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { totalEvents, type ReaderStats } from './adapters/common.js';
 import type { DeribitStats } from './adapters/deribit.js';
-import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
+import { detectFileFormat, INPUT_FORMATS, openInput, type BinanceStats, type InputFormat } from './adapters/index.js';
 import { ConfigError, type Config } from './config.js';
 import { Engine } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
@@ -73,9 +73,12 @@ Options:
                             trade -> trades, bookTicker -> quotes (time = the receive time); depth diffs
                             and the REST snapshot build an order book per instrument (sequence numbers
                             checked, gaps reported by line, a stale book gives quotes without depth) whose
-                            depth within 10 bps rides on the quotes; other streams are counted and skipped
-                   deribit  Deribit capture, lines of "<receive time>: <JSON-RPC message>" (receive time in
-                            seconds with a fraction, or integer s/ms/us/ns): trades.* -> trades;
+                            depth within 10 bps rides on the quotes; futures markPrice -> marks; other
+                            streams (aggTrade, partial books depth5/10/20, kline, ticker, ...) are counted
+                            and skipped. Receive times must be ns since the epoch
+                   deribit  Deribit capture, lines of "<receive time>: <JSON-RPC message>" or "<receive time>
+                            <JSON-RPC message>" (receive time in seconds with a fraction, or integer
+                            s/ms/us/ns): trades.* -> trades;
                             ticker.* -> option tickers (mark/bid/ask IV as fractions, underlying, mark
                             price) for options, mark events (mark, index, funding_8h) for futures, and
                             quotes until the instrument's book is seen; book.* -> a local book, one quote
@@ -106,9 +109,13 @@ Output, one JSON object per alert:
               e.g. "BTC-24SEP21-8000-P"; NDJSON: its "instrument"; CSV: "<folder>/<file>")
   feature, detector, severity (1-4), regime, value, expected, score, threshold, volRatio, mode
   seq         the sequence number of the event that fired, as a string
-Lines that cannot be read are counted by reason, with their line numbers, and skipped. The summary on
-stderr at the end gives the events by kind, order-book gaps, skipped messages, malformed lines, events the
-engine rejected (by reason), alerts by feature and detector, and events per second.
+Lines that cannot be read are counted by reason, with their line numbers, and skipped; an empty file is
+reported and the others are replayed. The summary on stderr at the end gives the events by kind, where every
+line went (messages by type + skipped whole + malformed + blank), order-book gaps, skipped messages by type,
+malformed lines, lines out of order, each Binance order book (live from which line, or why it never gave
+depth), events the engine rejected (by reason), alerts by feature and detector, events per second, and notes
+on data that cannot be right or is silently absent (times before 2000, files out of time order, aggTrade or
+partial-book streams, options without listed terms).
 
 Exit status: 0 done (malformed lines do not fail a replay), 1 runtime failure, 2 usage or configuration error.
 `;
@@ -224,6 +231,12 @@ interface FileRun {
   listing: boolean;
   bytes: number;
   stats: ReaderStats | undefined;
+  /** The file has no line at all: reported, and nothing read. */
+  empty: boolean;
+  /** Binance files: the reader's own statistics (books, messages by shape, out-of-order lines). */
+  binance?: BinanceStats;
+  /** Events of this file the engine rejected as going back in time. */
+  timeBackwards: number;
 }
 
 /** Which file is which, checked before any output: every file exists and has a known format. */
@@ -235,11 +248,19 @@ async function planRuns(args: ReplayArgs): Promise<FileRun[]> {
     if (!(await detectFileFormat(path)).deribitListing) {
       throw new UsageError(`--deribit-instruments ${path}: not a Deribit instrument listing (lines of "https://...deribit.com/.../get_instruments... -> <time>: {json}")`);
     }
-    listings.push({ path, format: 'deribit', listing: true, bytes, stats: undefined });
+    listings.push({ path, format: 'deribit', listing: true, bytes, stats: undefined, empty: false, timeBackwards: 0 });
   }
   for (const path of args.files) {
+    // An empty file (a recorder that stopped before its first message) is reported, not an error.
+    const size = await checkFile(path, 'input');
+    if ((await detectFileFormat(path)).empty) {
+      inputs.push({ path, format: args.format === 'auto' ? 'ndjson' : args.format, listing: false, bytes: size, stats: undefined, empty: true, timeBackwards: 0 });
+      continue;
+    }
     const { format, bytes, detected } = await checkInput(path, args.format);
-    const run: FileRun = { path, format, listing: format === 'deribit' && detected.deribitListing, bytes, stats: undefined };
+    const run: FileRun = {
+      path, format, listing: format === 'deribit' && detected.deribitListing, bytes, stats: undefined, empty: false, timeBackwards: 0,
+    };
     // Contract terms first: a ticker read before its listing would be classified from its own fields only.
     (run.listing ? listings : inputs).push(run);
   }
@@ -331,8 +352,11 @@ async function replay(argv: string[], io: Io): Promise<number> {
   try {
     files: for (let k = 0; k < runs.length; k++) {
       const run = runs[k];
+      if (run.empty) continue;
       const reader = await openInput(run.path, run.format, { registry, catalog });
       run.stats = reader.stats;
+      run.binance = reader.binance;
+      const backwardsBefore = engine.counters().rejected.timeBackwards;
       for await (const batch of reader) {
         const ids = batch.instrument;
         for (let i = 0; i < batch.length; i++) active.add(ids[i]);
@@ -352,6 +376,7 @@ async function replay(argv: string[], io: Io): Promise<number> {
       }
       eventsBefore += totalEvents(reader.stats.events);
       bytesBefore += run.bytes;
+      run.timeBackwards = engine.counters().rejected.timeBackwards - backwardsBefore;
     }
     if (args.out !== undefined && !outError) {
       out.end();
@@ -418,7 +443,9 @@ function summary(s: SummaryInput): string {
   const marketS = first !== undefined && last !== undefined ? Number(last - first) / 1e9 : 0;
 
   lines.push(`atc replay: ${s.stoppedEarly ? 'stopped early (output closed)' : 'done'}`);
-  for (const r of read) {
+  for (const r of s.runs) {
+    if (r.empty) { row('input', `${r.path} (empty: no line to read)`); continue; }
+    if (r.stats === undefined) continue;
     const what = r.listing
       ? `deribit instrument listing, ${plural((r.stats as DeribitStats).instruments ?? 0, 'instrument')}`
       : `${r.format}${r.stats.gzip ? ', gzip' : ''}, ${bytes(r.stats.bytesRead)}, ${int(r.stats.lines)} lines`;
@@ -428,6 +455,8 @@ function summary(s: SummaryInput): string {
     row('market time', `${isoNs(first).replace(/\.\d+Z$/, 'Z')} .. ${isoNs(last).replace(/\.\d+Z$/, 'Z')} (${marketS.toFixed(1)} s)`);
   }
   row('events', `${int(eventTotal)}: ${KIND_ORDER.map((k) => `${k} ${int(events[k])}`).join(', ')}`);
+  const inputs = read.filter((r) => !r.listing);
+  if (inputs.length > 0) row('lines', lineAccount(inputs));
   row('book gaps', `${int(bookGaps)}${bookGaps > 0 ? ' (book updates lost; quotes resume at the next snapshot)' : ''}`);
   row('skipped', `${int([...skipped.values()].reduce((a, b) => a + b, 0))} by type: ${list(byCount(skipped))}`);
 
@@ -443,6 +472,17 @@ function summary(s: SummaryInput): string {
   }
   row('malformed', malformedTotal === 0 ? 'none' : `${plural(malformedTotal, 'line')} skipped:`);
   lines.push(...malformedRows);
+  const disorder = outOfOrderRows(read);
+  if (disorder.length > 0) {
+    row('out of order', `${plural(disorder.reduce((a, d) => a + d.count, 0), 'line')} (kept; see docs/binance.md):`);
+    lines.push(...disorder.map((d) => d.text));
+  }
+  const books = bookRows(read);
+  if (books.length > 0) {
+    row('books', '');
+    lines[lines.length - 1] = lines[lines.length - 1].trimEnd();
+    lines.push(...books);
+  }
 
   const counters = s.engine.counters();
   const rejected = Object.entries(counters.rejected).filter(([, n]) => n > 0);
@@ -470,11 +510,161 @@ function summary(s: SummaryInput): string {
   row('wall time', `${seconds.toFixed(2)} s, ${int(eventTotal / Math.max(seconds, 1e-9))} events/s (${int(lineCount / Math.max(seconds, 1e-9))} lines/s)`);
   const names = [...s.active].slice(0, 8).map((id) => s.registry.name(id));
   const listed = s.registry.size - instruments;
+  const notes = replayNotes(s.runs, read);
+  if (notes.length > 0) {
+    row('notes', '');
+    lines[lines.length - 1] = lines[lines.length - 1].trimEnd();
+    lines.push(...notes.map((n) => `    ${n}`));
+  }
   row('engine', plural(s.engine.instrumentCount, 'instrument') +
     `${instruments > 0 ? ` (${names.join(', ')}${instruments > 8 ? ', ...' : ''})` : ''}` +
     `${listed > 0 ? ` and ${int(listed)} listed without events` : ''}, ` +
     `${bytes(s.engine.bytesPerInstrument)} of state per instrument, arena ${bytes(s.engine.arenaBytes)} for ${int(s.config.maxInstruments)}`);
   return lines.join('\n') + '\n';
+}
+
+/** Reasons a line is counted as malformed that name no line of the file (the gzip stream ended inside one). */
+const INPUT_DAMAGE = new Set(['truncated', 'corrupt']);
+
+const messageTotal = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+
+/**
+ * Where every line went: `lines = messages + skipped whole + malformed + blank`. Binance and Deribit count their messages
+ * by what they are (a message need not give an event: a depth diff waiting for its snapshot, a book change after a
+ * gap); NDJSON and CSV lines are one event each.
+ */
+function lineAccount(runs: (FileRun & { stats: ReaderStats })[]): string {
+  let total = 0, skippedLines = 0, malformedLines = 0, messages = 0;
+  const types = new Map<string, number>();
+  for (const r of runs) {
+    const st = r.stats;
+    total += st.lines;
+    for (const [reason, m] of Object.entries(st.malformed)) if (!INPUT_DAMAGE.has(reason)) malformedLines += m.count;
+    let byType: Record<string, number>;
+    if (r.binance) {
+      const m = r.binance.messages;
+      byType = { trade: m.trade, bookTicker: m.bookTicker, 'depth diff': m.depth, snapshot: m.snapshot, markPrice: m.markPrice };
+      skippedLines += messageTotal(st.skipped);
+    } else if (r.format === 'deribit') {
+      const d = st as DeribitStats;
+      byType = d.messages ?? {};
+      skippedLines += d.ignoredLines ?? 0;
+    } else {
+      byType = { [r.format === 'csv' ? 'row' : 'event']: totalEvents(st.events) };
+    }
+    for (const [k, n] of Object.entries(byType)) if (n > 0) types.set(k, (types.get(k) ?? 0) + n);
+    messages += messageTotal(byType);
+  }
+  const blank = total - messages - skippedLines - malformedLines;
+  const csv = runs.some((r) => r.format === 'csv');
+  return `${int(total)} = ${int(messages)} messages${types.size > 0 ? ` (${list(byCount(types))})` : ''} + ` +
+    `${int(skippedLines)} skipped whole + ${int(malformedLines)} malformed + ${int(blank)} ${csv ? 'blank or header' : 'blank'}`;
+}
+
+/** Binance lines out of order (kept, with a note of what was done), by kind, with their line numbers. */
+function outOfOrderRows(runs: (FileRun & { stats: ReaderStats })[]): { count: number; text: string }[] {
+  const out: { count: number; text: string }[] = [];
+  const what: Record<string, string> = {
+    receiveTime: 'received before an earlier line (given its time)', tradeId: 'trade id not above the previous', tickerId: 'bookTicker update id below the previous',
+  };
+  for (const r of runs) {
+    for (const [kind, m] of Object.entries(r.binance?.outOfOrder ?? {})) {
+      if (!m) continue;
+      const more = m.count > m.lines.length ? `, ... (first ${m.lines.length} shown)` : '';
+      out.push({ count: m.count, text: `    ${kind} ${int(m.count)}${runs.length > 1 ? ` in ${r.path}` : ''}, ${what[kind] ?? kind}: lines ${m.lines.join(', ')}${more}` });
+    }
+  }
+  return out;
+}
+
+/** Binance order books: whether each gave depth, and if not, why; depth snapshots that matched no book. */
+function bookRows(runs: (FileRun & { stats: ReaderStats })[]): string[] {
+  const out: string[] = [];
+  for (const r of runs) {
+    const b = r.binance;
+    if (!b) continue;
+    const where = runs.length > 1 ? ` in ${r.path}` : '';
+    for (const [symbol, book] of Object.entries(b.books).slice(0, 8)) {
+      const d = book.diffs;
+      let text: string;
+      if (book.state === 'live' || book.state === 'stale') {
+        text = `${symbol}${where}: live from line ${int(book.firstLiveLine ?? 0)}, ${int(d.applied)} depth diffs applied`;
+        if (book.gaps > 0) {
+          const g = book.gapList.slice(0, 5).map((x) => `line ${x.line} (${x.kind})`).join(', ');
+          text += `; ${plural(book.gaps, 'gap')}: ${g}${book.gaps > 5 ? ', ...' : ''}`;
+        }
+        if (book.state === 'stale') {
+          const st = book.stale[book.stale.length - 1];
+          text += `; stale from line ${int(st?.fromLine ?? 0)} to the end: no snapshot after it, so later quotes carry no depth`;
+        }
+      } else if (book.snapshots === 0) {
+        text = `${symbol}${where}: never live: no depth snapshot for it in the file (the capture starts mid-book), ` +
+          `${int(d.buffered + d.discarded)} depth diffs unused; its quotes carry no depth (depth features off)`;
+      } else {
+        text = `${symbol}${where}: never live: no depth diff continued its snapshot; its quotes carry no depth (depth features off)`;
+      }
+      out.push(`    ${text}`);
+    }
+    const u = b.unattributedSnapshots;
+    if (u) out.push(`    ${plural(u.count, 'depth snapshot')}${where} matched no book: lines ${u.lines.join(', ')} (${u.example})`);
+  }
+  return out;
+}
+
+/** Things a user should know about what was read: data silently absent, times that cannot be right, files out of order. */
+function replayNotes(all: FileRun[], runs: (FileRun & { stats: ReaderStats })[]): string[] {
+  const notes: string[] = [];
+  let lastEnd: bigint | undefined;
+  for (const r of runs) {
+    const st = r.stats;
+    const events = totalEvents(st.events);
+    let malformed = 0;
+    for (const m of Object.values(st.malformed)) malformed += m.count;
+    if (!r.listing && events === 0 && malformed > 0 && malformed >= st.lines - messageTotal(st.skipped) - 1) {
+      notes.push(`${r.path}: no line could be read as ${r.format} (${plural(malformed, 'malformed line')}): is it another format? (--format)`);
+    }
+    if (r.binance) {
+      const sk = st.skipped;
+      if ((sk.aggTrade ?? 0) > 0) {
+        notes.push(`${r.path}: ${int(sk.aggTrade)} aggTrade messages skipped: atc reads trades from the "trade" stream only, ` +
+          `so ${st.events.trade === 0 ? 'this file gives no trade (return, rvol, intensity, volume and flow see nothing)' : 'its aggregated trades are not counted'}`);
+      }
+      const partial = Object.keys(sk).filter((t) => /^depth\d+(@\d+ms)?$/.test(t));
+      if (partial.length > 0) {
+        notes.push(`${r.path}: partial-book streams (${partial.join(', ')}) are not read: order books come from diff streams (depth, depth@100ms, depth@0ms)`);
+      }
+      if (r.binance.messages.snapshot > 10) {
+        notes.push(`${r.path}: ${int(r.binance.messages.snapshot)} depth snapshots: a raw (not combined) partial-book stream (depth5, depth10, ` +
+          'depth20) has the shape of a REST snapshot and is read as one; record partial books as combined streams, or leave them out');
+      }
+      // Binance receive times are ns since the epoch; 13- or 16-digit times (ms, us) read as ns land in 1970.
+      if (st.firstTsNs !== undefined && st.firstTsNs < 946_684_800_000_000_000n) {
+        notes.push(`${r.path}: receive times start at ${isoNs(st.firstTsNs)}, before 2000: the capture's times are probably ms or us, ` +
+          'but Binance lines are read as ns since the epoch; time-based features (intensity, volume, rvol) are wrong');
+      }
+    }
+    if (r.format === 'deribit' && !r.listing) {
+      const o = (st as DeribitStats).optionsWithoutTerms;
+      if (o && o.count > 0) {
+        const listed = all.some((x) => x.listing);
+        notes.push(`${r.path}: ${plural(o.count, 'option')} without strike, expiry and type from ${listed ? 'the listing' : 'a listing (none was given)'} ` +
+          `(${o.names.slice(0, 5).join(', ')}${o.count > 5 ? ', ...' : ''}): no neighbour IV for ${o.count === 1 ? 'it' : 'them'}; ` +
+          'pass the get_instruments listing (--deribit-instruments FILE)');
+      }
+    }
+    const exchangeTimed = r.format === 'deribit' ? (st as DeribitStats).exchangeTimed ?? 0 : 0;
+    if (exchangeTimed > 0 && r.timeBackwards > 0) {
+      notes.push(`${r.path}: messages timed by their own timestamp ${int(exchangeTimed)} times (their lines have no receive time); ` +
+        `Deribit's timestamps are not in order across channels, and ${int(r.timeBackwards)} events were rejected as going back in time`);
+    }
+    if (r.timeBackwards > 0 && lastEnd !== undefined && st.firstTsNs !== undefined && st.firstTsNs < lastEnd) {
+      notes.push(`${r.path}: starts at ${isoNs(st.firstTsNs)}, before the end of the files given before it (${isoNs(lastEnd)}); ` +
+        `${int(r.timeBackwards)} of its events were rejected as going back in time. Give the files of one market in time order; ` +
+        'replay markets that share a symbol (spot and USD-M BTCUSDT) in separate runs');
+    }
+    if (!r.listing && st.lastTsNs !== undefined && (lastEnd === undefined || st.lastTsNs > lastEnd)) lastEnd = st.lastTsNs;
+  }
+  return notes;
 }
 
 // ---- Entry point -----------------------------------------------------------------------------------------------

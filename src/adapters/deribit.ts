@@ -7,7 +7,8 @@
 //   https://www.deribit.com/api/v2/public/get_instruments?currency=BTC -> 1626993723.13: {"result":[...]}
 //   configuration: {...}                                                     the recorder's settings: skipped
 //
-// A bare JSON-RPC message without the `<time>: ` prefix is read too. Channels:
+// A bare JSON-RPC message without the `<time>: ` prefix is read too, and `<time> <json>` (a space, no colon: the
+// layout of a Binance capture). Channels:
 //
 //   trades.<instrument>.<interval>  -> one trade event per trade: price, amount, direction buy +1 / sell -1 (the
 //                                      taker's side). Sizes as Deribit gives them: options and linear contracts in
@@ -51,7 +52,7 @@ import { EventBatch } from '../events.js';
 import { InstrumentCatalog, type InstrumentInfo, type InstrumentKind } from '../instruments.js';
 import { Registry } from '../registry.js';
 import {
-  batchedLines, countMalformed, countSkipped, decimalSecondsToNs, integerEpochToNs, msToNs, newReaderStats, show,
+  batchedLines, countMalformed, countSkipped, decimalSecondsToNs, FIRST_LINES_KEPT, integerEpochToNs, msToNs, newReaderStats, show,
   type OnMalformed, type ReaderStats,
 } from './common.js';
 
@@ -65,6 +66,19 @@ export interface DeribitStats extends ReaderStats {
   exchangeTimed: number;
   /** Option events given a neighbour IV (f5); the others have NaN there. */
   neighbourIv: number;
+  /**
+   * Lines read as a message, by what they are: `book`, `ticker`, `trades`, `quote` (channel notifications, whether
+   * or not they gave an event) and `listing` (get_instruments responses). With `ignoredLines`, the malformed lines
+   * and the blank ones they make up `lines`.
+   */
+  messages: Record<string, number>;
+  /** Lines recognised and skipped whole (connection, request, response, heartbeat, configuration, other channels). */
+  ignoredLines: number;
+  /**
+   * Options with events whose strike, expiry and type no listing gave (no listing read, or one that does not list
+   * them): they get no neighbour IV. `names` holds the first FIRST_LINES_KEPT.
+   */
+  optionsWithoutTerms: { count: number; names: string[] };
 }
 
 export interface DeribitOptions {
@@ -173,6 +187,8 @@ interface Instrument {
   book: Book | undefined;
   /** Options: its smile, its strike there and its IV record, once the listing gave strike, expiry and type. */
   smile: Smile | undefined;
+  /** Counted in stats.optionsWithoutTerms already. */
+  termsMissing: boolean;
   strike: Strike | undefined;
   iv: IvRecord | undefined;
   isCall: boolean;
@@ -290,6 +306,8 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
   #batch: EventBatch;
   /** Receive time of the line being read: ns, or UNUSABLE. */
   #recvNs = UNUSABLE;
+  /** What the line being read is, once known: a key of stats.messages, or '' (a line skipped whole). */
+  #lineType = '';
 
   constructor(path: string, opts: DeribitOptions = {}) {
     const batchSize = opts.batchSize ?? 4096;
@@ -314,7 +332,10 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     this.#tickerQuotes = opts.tickerQuotes ?? 'auto';
     this.#depthLevels = depthLevels;
     this.#batch = new EventBatch(batchSize);
-    this.stats = { ...newReaderStats(), instruments: 0, exchangeTimed: 0, neighbourIv: 0 };
+    this.stats = {
+      ...newReaderStats(), instruments: 0, exchangeTimed: 0, neighbourIv: 0, messages: {}, ignoredLines: 0,
+      optionsWithoutTerms: { count: 0, names: [] },
+    };
   }
 
   #name(symbol: string): string { return this.#market ? `${this.#market}:${symbol}` : symbol; }
@@ -322,7 +343,10 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
   #instrument(symbol: string): Instrument {
     let inst = this.#instruments.get(symbol);
     if (inst === undefined) {
-      inst = { id: this.registry.id(this.#name(symbol)), symbol, book: undefined, smile: undefined, strike: undefined, iv: undefined, isCall: false };
+      inst = {
+        id: this.registry.id(this.#name(symbol)), symbol, book: undefined, smile: undefined, termsMissing: false,
+        strike: undefined, iv: undefined, isCall: false,
+      };
       this.#instruments.set(symbol, inst);
     }
     return inst;
@@ -469,6 +493,11 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
       if (this.#placed(inst)) {
         ivRecord = inst.iv;
         neighbourIv = this.#neighbourIv(inst, ts);
+      } else if (!inst.termsMissing) {
+        inst.termsMissing = true;
+        const missing = this.stats.optionsWithoutTerms;
+        missing.count++;
+        if (missing.names.length < FIRST_LINES_KEPT) missing.names.push(inst.symbol);
       }
       this.#batch.push(Kind.option, inst.id, ts, markIv, underlying, markPrice, bidIv > 0 ? bidIv / 100 : NaN, askIv > 0 ? askIv / 100 : NaN, neighbourIv);
       this.stats.events.option++;
@@ -582,8 +611,9 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     }
     let head = line.slice(0, brace).trim();
     if (head.length > 0) {
-      if (!head.endsWith(':')) throw new Malformed('badTimestamp', `expected "<receive time>: <json>", got ${show(line)}`);
-      head = head.slice(0, -1).trim();
+      // `<receive time>: <json>` (cryptofeed), or `<receive time> <json>` (the layout of a Binance capture).
+      if (head.endsWith(':')) head = head.slice(0, -1).trim();
+      else if (!/^\d+(\.\d+)?$/.test(head)) throw new Malformed('badTimestamp', `expected "<receive time>: <json>", got ${show(line)}`);
       if (head === 'configuration') { countSkipped(this.stats, 'configuration'); return; }
       const tokens = head.split(/\s+/);
       const timeToken = tokens.length === 1 ? tokens[0] : tokens.length === 3 && ARROWS.has(tokens[1]) ? tokens[2] : '';
@@ -606,6 +636,7 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
       if (typeof channel !== 'string') throw new Malformed('missingField', 'subscription field "params.channel" is missing');
       const dot = channel.indexOf('.');
       const type = dot === -1 ? channel : channel.slice(0, dot);
+      if (type === 'book' || type === 'ticker' || type === 'trades' || type === 'quote') this.#lineType = type;
       if (type === 'book') this.#book(params.data);
       else if (type === 'ticker') this.#ticker(params.data);
       else if (type === 'trades') this.#trades(params.data);
@@ -615,6 +646,7 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
     }
     if (method === 'heartbeat' || method === 'public/test') { countSkipped(this.stats, 'heartbeat'); return; }
     if (Array.isArray(msg.result) && msg.result.length > 0 && isObject(msg.result[0]) && 'instrument_name' in msg.result[0] && 'kind' in msg.result[0]) {
+      this.#lineType = 'listing';
       const { bad, example } = this.#listing(msg.result);
       if (bad > 0) throw new Malformed('badField', bad === 1 ? example : `${bad} of ${msg.result.length} listed instruments unusable; first: ${example}`);
       return;
@@ -631,8 +663,11 @@ export class DeribitReader implements AsyncIterable<EventBatch> {
       this.#batch = batch; // the message handlers append to it
       // A message is taken whole or not at all: on a problem, drop (and uncount) what it already put in the batch.
       const mark = batch.length;
+      this.#lineType = '';
       try {
         this.#line(line);
+        if (this.#lineType === '') stats.ignoredLines++;
+        else stats.messages[this.#lineType] = (stats.messages[this.#lineType] ?? 0) + 1;
       } catch (err) {
         if (!(err instanceof Malformed)) throw err;
         for (let k = mark; k < batch.length; k++) stats.events[KIND_NAMES[batch.kind[k]]]--;

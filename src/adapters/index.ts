@@ -19,15 +19,19 @@ export interface Detection {
   format: InputFormat | undefined;
   /** A Deribit instrument listing (get_instruments responses): contract terms, no events. */
   deribitListing: boolean;
+  /** detectFileFormat: the file holds no non-blank line at all (nothing to detect, nothing to read). */
+  empty?: true;
 }
 
 /**
  * The format of a file from its first non-empty lines (a few are enough; the first usually decides):
  *   binance  `<receive ns> {json}`
- *   deribit  `<receive time>: {"jsonrpc"...}`, `wss://...deribit... <-> <time>`, a listing `https://...deribit... -> <time>: {`,
- *            or a bare `{"jsonrpc"...}`
+ *   deribit  `<receive time>: {"jsonrpc"...}` or `<receive time> {"jsonrpc"...}`, `wss://...deribit... <-> <time>`,
+ *            a listing `https://...deribit... -> <time>: {`, or a bare `{"jsonrpc"...}`
  *   ndjson   any other line starting with `{`
  *   csv      the header `timestamp,value`
+ * A bare Binance REST depth snapshot (`{"lastUpdateId"...}`, written by some recorders without a receive time before
+ * the stream) says nothing of the lines after it: the next line decides.
  */
 export function detectFormat(lines: readonly string[]): Detection {
   for (const raw of lines) {
@@ -35,12 +39,15 @@ export function detectFormat(lines: readonly string[]): Detection {
     if (line.length === 0) continue;
     // The recorder's own settings line says nothing of the messages: decide on the next line.
     if (/^configuration\s*:\s*\{/.test(line)) continue;
+    if (/^\{\s*"lastUpdateId"\s*:/.test(line)) continue;
+    const jsonRpc = line.includes('"jsonrpc"');
+    // A receive time and a JSON-RPC message, with or without a colon between them: Deribit.
+    if (/^\d+(\.\d+)?\s*:?\s*\{/.test(line) && jsonRpc) return { format: 'deribit', deribitListing: false };
     if (/^\d{1,19} +\{/.test(line)) return { format: 'binance', deribitListing: false };
     if (/^(wss?|https?):\/\/\S*deribit\.com/i.test(line)) {
       return { format: 'deribit', deribitListing: /^https?:\/\/\S*\/get_instruments\S* +-> /.test(line) };
     }
-    if (/^\d+(\.\d+)?\s*:\s*\{/.test(line) && line.includes('"jsonrpc"')) return { format: 'deribit', deribitListing: false };
-    if (line.startsWith('{')) return { format: line.includes('"jsonrpc"') ? 'deribit' : 'ndjson', deribitListing: false };
+    if (line.startsWith('{')) return { format: jsonRpc ? 'deribit' : 'ndjson', deribitListing: false };
     if (isCsvHeader(line)) return { format: 'csv', deribitListing: false };
     return { format: undefined, deribitListing: false };
   }
@@ -60,9 +67,10 @@ export async function headLines(path: string, max = 3): Promise<string[]> {
   return out;
 }
 
-/** detectFormat over the head of a file. */
+/** detectFormat over the head of a file; `empty: true` when the file has no non-blank line. */
 export async function detectFileFormat(path: string): Promise<Detection> {
-  return detectFormat(await headLines(path));
+  const head = await headLines(path);
+  return head.length === 0 ? { format: undefined, deribitListing: false, empty: true } : detectFormat(head);
 }
 
 /** A reader of any format: EventBatch chunks, and its statistics kept up to date as it streams. */
@@ -70,6 +78,8 @@ export interface InputReader extends AsyncIterable<EventBatch> {
   readonly format: InputFormat;
   readonly path: string;
   readonly stats: ReaderStats;
+  /** Binance: the reader's own statistics (messages by shape, books, out-of-order lines, unattributed snapshots). */
+  readonly binance?: BinanceStats;
 }
 
 export interface InputOptions {
@@ -100,6 +110,8 @@ class BinanceInput implements InputReader {
     this.path = path;
     this.#reader = new BinanceReader(path, { registry, batchSize: opts.batchSize, reuseBatch: opts.reuseBatch });
   }
+
+  get binance(): BinanceStats { return this.#reader.stats; }
 
   #sync(): void {
     const from: BinanceStats = this.#reader.stats;
@@ -155,4 +167,4 @@ export async function openInput(path: string, format: InputFormat | 'auto' = 'au
   }
 }
 
-export type { ReaderStats, DeribitStats };
+export type { ReaderStats, DeribitStats, BinanceStats };
