@@ -27,7 +27,7 @@
 // cost the book nothing.
 import type { Levels } from './binance-message.js';
 import { POW10 } from './binance-message.js';
-import { Ladder } from './ladder.js';
+import { BookSide } from './book-side.js';
 
 export interface BookOptions {
   /** Levels a side summed into the depth "within N levels" (default 10). */
@@ -216,8 +216,8 @@ type LevelSource = Pick<Levels, 'pxMant' | 'pxDec' | 'qtyMant' | 'qtyDec'>;
 
 export class OrderBook {
   symbol: string;
-  readonly bids = new Ladder();
-  readonly asks = new Ladder();
+  readonly bids = new BookSide({ negative: true });
+  readonly asks = new BookSide();
   /** Last update id applied: the snapshot's lastUpdateId, then each diff's u. NaN before a snapshot. */
   updateId = NaN;
   /** True once a diff carried pu (futures): its chain is checked by pu. */
@@ -259,7 +259,7 @@ export class OrderBook {
   #qtyDec = -1;
   #pxScale = NaN;
   #qtyScale = NaN;
-  /** A message's levels of one side in ticks and lots, for Ladder.setMany. */
+  /** A message's levels of one side in ticks and lots, for BookSide.setMany. */
   #keysScratch = new Float64Array(256);
   #lotsScratch = new Float64Array(256);
 
@@ -454,7 +454,7 @@ export class OrderBook {
   }
 
   /** Set levels [from, from + n) of `src` into a side; false when a price or size cannot be held exactly. */
-  #apply(side: Ladder, src: LevelSource, from: number, n: number, negate: boolean): boolean {
+  #apply(side: BookSide, src: LevelSource, from: number, n: number, negate: boolean): boolean {
     const pm = src.pxMant, pd = src.pxDec, qm = src.qtyMant, qd = src.qtyDec;
     const sign = negate ? -1 : 1;
     if (n > this.#keysScratch.length) this.#growScratch(n);
