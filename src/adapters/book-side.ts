@@ -142,6 +142,40 @@ export class BookSide {
     }
   }
 
+  /**
+   * A depth message's levels [from, end) as the book parsed them (decimal mantissas and their decimals), for as long
+   * as their decimals are the book's (`pxDec`, `qtyDec`; a size of 0 needs none): each level is set at key
+   * `sign` x price mantissa with the size mantissa in lots, in order. Returns the index of the first level it left
+   * (its decimals differ: the book converts it, maybe rescaling), or `end`. setMany's loop with the conversion in it:
+   * one pass over the levels instead of two (a fifth of the book's time on COIN-M).
+   */
+  applyDecimal(pm: Float64Array, pd: Uint8Array, qm: Float64Array, qd: Uint8Array, from: number, end: number, sign: number, pxDec: number, qtyDec: number): number {
+    const w = this.#slots, sz = this.#size, bits = this.#bits;
+    for (let m = from; m < end; m++) {
+      const size = qm[m];
+      if (!((size === 0 || qd[m] === qtyDec) && pd[m] === pxDec)) return m;
+      const key = sign * pm[m];
+      const d = (key - this.#base) / this.#stride;
+      const i = d | 0;
+      if (!(i === d && d >= 0 && i < w)) { this.set(key, size); continue; }
+      const old = sz[i];
+      if (size > 0) {
+        sz[i] = size;
+        if (old === 0) {
+          bits[i >> 5] |= 1 << (i & 31);
+          this.#n++;
+          if (i < this.#best >>> 0) this.#best = i;
+        }
+        const delta = size - old;
+        this.#wTotal += delta;
+        if (i <= this.#cur) this.#curSum += delta;
+      } else if (old !== 0) {
+        this.#removeAt(i, old);
+      }
+    }
+    return end;
+  }
+
   /** Set the level at `key` to `size` lots; a size of 0 removes it (and is a no-op for an absent level). */
   set(key: number, size: number): void {
     if (this.#n === 0) {

@@ -259,9 +259,6 @@ export class OrderBook {
   #qtyDec = -1;
   #pxScale = NaN;
   #qtyScale = NaN;
-  /** A message's levels of one side in ticks and lots, for BookSide.setMany. */
-  #keysScratch = new Float64Array(256);
-  #lotsScratch = new Float64Array(256);
 
   constructor(symbol: string, opts: BookOptions = {}) {
     const levels = opts.depthLevels ?? DEFAULT_DEPTH_LEVELS;
@@ -457,43 +454,21 @@ export class OrderBook {
   #apply(side: BookSide, src: LevelSource, from: number, n: number, negate: boolean): boolean {
     const pm = src.pxMant, pd = src.pxDec, qm = src.qtyMant, qd = src.qtyDec;
     const sign = negate ? -1 : 1;
-    if (n > this.#keysScratch.length) this.#growScratch(n);
-    // Converted to ticks and lots first, then set in one call (Ladder.setMany): a call per level cost more than
-    // the level. A level whose decimals are not the book's takes the slow path, which may rescale the book: the
-    // levels converted before it are set first, so that every level is set in the units of its moment, as one by one.
-    const keys = this.#keysScratch, lotsOut = this.#lotsScratch;
-    const pxDec = this.#pxDec, qtyDec = this.#qtyDec;
-    let k = 0;
+    // The side converts and sets the levels itself while their decimals are the book's (a call per level cost more
+    // than the level). A level with other decimals takes the slow path here, which may rescale the book; every level
+    // is set in the units of its moment, as one by one.
     for (let i = from, end = from + n; i < end; i++) {
+      i = side.applyDecimal(pm, pd, qm, qd, i, end, sign, this.#pxDec, this.#qtyDec);
+      if (i === end) break;
       const q = qm[i];
-      if ((q === 0 || qd[i] === qtyDec) && pd[i] === pxDec) {
-        keys[k] = sign * pm[i];
-        lotsOut[k] = q;
-        k++;
-        continue;
-      }
-      side.setMany(keys, lotsOut, k);
-      k = 0;
       const lots = q === 0 || qd[i] === this.#qtyDec ? q : this.#lots(q, qd[i]);
       const key = pd[i] === this.#pxDec ? pm[i] : this.#ticks(pm[i], pd[i]);
       if (key !== key || lots !== lots) return false;
       side.set(sign * key, lots);
-      if (this.#pxDec !== pxDec || this.#qtyDec !== qtyDec) {
-        // The book's decimals changed: convert the rest of the message against the new ones.
-        return this.#apply(side, src, i + 1, end - i - 1, negate);
-      }
     }
-    side.setMany(keys, lotsOut, k);
     this.stats.bidLevels = this.bids.length;
     this.stats.askLevels = this.asks.length;
     return true;
-  }
-
-  #growScratch(n: number): void {
-    let cap = this.#keysScratch.length;
-    while (cap < n) cap *= 2;
-    this.#keysScratch = new Float64Array(cap);
-    this.#lotsScratch = new Float64Array(cap);
   }
 
   /** A price m / 10^k in the book's ticks; rescales the book to k decimals when m has a finer tick; NaN if inexact. */
