@@ -12,6 +12,7 @@
 // Numbers: a decimal string of at most 15-16 digits is read as an integer mantissa m and a count of decimals k;
 // m / 10^k is then the correctly rounded double of the decimal (both operands are exact and IEEE division rounds
 // once), the same double JSON.parse + unary plus give. Longer ones go to the fallback.
+import { MAX_LINE, ScanWasm } from '../wasm/scan.js';
 import {
   isDiffDepthType, isMarkPriceType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT,
   MSG_TRADE, POW10, parseJsonMessage, type ParsedMessage,
@@ -125,19 +126,26 @@ export class BinanceScanner {
   fallbacks = 0;
   /** Whether the last parse went to parseJsonMessage. */
   fellBack = false;
+  /** Lines the WebAssembly fast path accepted (the rest went through the TypeScript scanner, its twin). */
+  wasmLines = 0;
   #buf: Uint8Array = Buffer.alloc(0);
   #end = 0;
   #out: ParsedMessage | undefined;
-  /** Per (frame, field): the line it was last seen on (a generation), its value kind, span or integer value. */
-  readonly #gen = new Int32Array(2 * NF);
-  readonly #kind = new Uint8Array(2 * NF);
-  readonly #from = new Int32Array(2 * NF);
-  readonly #to = new Int32Array(2 * NF);
-  readonly #int = new Float64Array(2 * NF);
+  /** The fast path (build/scan.wasm), undefined when it is off or not built. */
+  readonly #w: ScanWasm | undefined;
+  /**
+   * Per (frame, field): the line it was last seen on (a generation), its value kind, span or integer value. With the
+   * fast path these are views on its memory, which both it and the twin write.
+   */
+  readonly #gen: Int32Array;
+  readonly #kind: Uint8Array;
+  readonly #from: Int32Array;
+  readonly #to: Int32Array;
+  readonly #int: Float64Array;
   /** A string value read as a plain decimal (-?digits(.digits)?): mantissa (NaN when it is not one), decimals, sign. */
-  readonly #mant = new Float64Array(2 * NF);
-  readonly #dec = new Uint8Array(2 * NF);
-  readonly #neg = new Uint8Array(2 * NF);
+  readonly #mant: Float64Array;
+  readonly #dec: Uint8Array;
+  readonly #neg: Uint8Array;
   #line = 0;
   /** The (frame, field) slot whose array filled out.bids / out.asks on this line, or -1. */
   #bidsSlot = -1;
@@ -148,10 +156,75 @@ export class BinanceScanner {
   #dIsDepth = false;
 
   /**
+   * `wasm: false` runs the TypeScript scanner alone (the twin of the WebAssembly fast path, which is on by default
+   * when build/scan.wasm exists).
+   */
+  constructor(opts: { wasm?: boolean } = {}) {
+    const w = (this.#w = opts.wasm === false ? undefined : ScanWasm.create());
+    this.#gen = w ? w.gen : new Int32Array(2 * NF);
+    this.#kind = w ? w.kind : new Uint8Array(2 * NF);
+    this.#from = w ? w.from : new Int32Array(2 * NF);
+    this.#to = w ? w.to : new Int32Array(2 * NF);
+    this.#int = w ? w.int : new Float64Array(2 * NF);
+    this.#mant = w ? w.mant : new Float64Array(2 * NF);
+    this.#dec = w ? w.dec : new Uint8Array(2 * NF);
+    this.#neg = w ? w.neg : new Uint8Array(2 * NF);
+  }
+
+  /** Whether the WebAssembly fast path is on. */
+  get wasm(): boolean { return this.#w !== undefined; }
+
+  /**
+   * An input region of the fast path's memory for a reader's chunks (-1: none free, or no fast path): a chunk copied
+   * there with loadInput() is scanned in place. Release it when the reader is done.
+   */
+  acquireInput(): number { return this.#w ? this.#w.acquireInput() : -1; }
+  releaseInput(r: number): void { this.#w?.releaseInput(r); }
+  /** The chunk copied into input region r (from acquireInput), as a Buffer over the fast path's memory. */
+  loadInput(r: number, chunk: Uint8Array): Buffer { return this.#w!.loadInput(r, chunk); }
+
+  /**
    * Parse the message in buf[start, end) (the line after its receive time, without the newline) into `out`;
    * returns an MSG_ kind exactly as parseJsonMessage would on the same text.
    */
   parse(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    const w = this.#w;
+    if (w !== undefined && end - start <= MAX_LINE) {
+      // The fast path: if it takes the line, the slots and levels are the twin's; classify them as the twin does.
+      const gen = this.#nextLine();
+      let r: number;
+      if (buf.buffer === w.buffer) {
+        r = w.scanIn(buf, start, end, gen);
+        this.#buf = buf;
+        this.#end = end;
+      } else {
+        r = w.scanCopy(buf, start, end, gen);
+        this.#buf = w.lineBytes;
+        this.#end = end - start;
+      }
+      if (r === 0) {
+        this.wasmLines++;
+        this.#out = out;
+        const st = w.state;
+        this.#bidsSlot = st[0];
+        this.#asksSlot = st[1];
+        if (this.#bidsSlot !== -1) {
+          const l = out.bids;
+          if (l.pxMant !== w.bidsPxMant) { l.pxMant = w.bidsPxMant; l.pxDec = w.bidsPxDec; l.qtyMant = w.bidsQtyMant; l.qtyDec = w.bidsQtyDec; }
+          l.n = st[2];
+        }
+        if (this.#asksSlot !== -1) {
+          const l = out.asks;
+          if (l.pxMant !== w.asksPxMant) { l.pxMant = w.asksPxMant; l.pxDec = w.asksPxDec; l.qtyMant = w.asksQtyMant; l.qtyDec = w.asksQtyDec; }
+          l.n = st[3];
+        }
+        const kind = this.#classify(out);
+        this.fellBack = kind === FAIL;
+        if (kind !== FAIL) return kind;
+        this.fallbacks++;
+        return parseJsonMessage(textDecoder.decode(buf.subarray(start, end)), 0, out);
+      }
+    }
     const kind = this.#scan(buf, start, end, out);
     this.fellBack = kind === FAIL;
     if (kind !== FAIL) return kind;
@@ -168,9 +241,7 @@ export class BinanceScanner {
     this.#buf = buf;
     this.#end = end;
     this.#out = out;
-    // A new generation marks every field of the previous line as absent without clearing anything.
-    this.#line = (this.#line + 1) | 0;
-    if (this.#line === 0) { this.#gen.fill(0); this.#line = 1; }
+    this.#nextLine();
     this.#bidsSlot = -1;
     this.#asksSlot = -1;
     let pos = this.#ws(start);
@@ -179,6 +250,13 @@ export class BinanceScanner {
     if (pos === FAIL) return FAIL;
     if (this.#ws(pos) !== end) return FAIL;
     return this.#classify(out);
+  }
+
+  /** A new generation marks every field of the previous line as absent without clearing anything. */
+  #nextLine(): number {
+    this.#line = (this.#line + 1) | 0;
+    if (this.#line === 0) { this.#gen.fill(0); this.#line = 1; }
+    return this.#line;
   }
 
   #has(slot: number): boolean { return this.#gen[slot] === this.#line; }

@@ -46,6 +46,7 @@ import {
 import { ReceiveTime, scanReceiveTime, sharedScanner, TIME_BAD, TIME_BLANK } from './binance-scan.js';
 import { DIFF_APPLIED, DIFF_GAP, GAPS_KEPT, OrderBook, type BookOptions, type BookStats, type StalePeriod } from './book.js';
 import { ByteChunks, LineSplitter } from './chunks.js';
+import { INPUT_BYTES } from '../wasm/scan.js';
 
 export {
   isMarkPriceType, Levels, MALFORMED_REASONS, MSG_DEPTH, MSG_MALFORMED, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE,
@@ -305,18 +306,26 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     const input = new ByteChunks(this.path);
     const split = new LineSplitter();
     const size = this.#batchSize;
-    for await (const chunk of input) {
-      stats.gzip = input.gzip;
-      split.push(chunk);
-      while (split.next()) {
-        this.#line(split.bytes, split.start, split.end);
-        if (this.#batch.length === size) {
-          this.#syncStats(input);
-          yield this.#batch;
-          this.#batch = this.#startBatch(this.#reuse ? this.#batch : new EventBatch(size));
+    // A region of the scanner's WebAssembly memory for this reader's chunks, so that its lines are scanned in place
+    // (one copy a chunk instead of one a line); none when the scanner is not used or has no region free.
+    const scanner = this.#scanner;
+    const region = this.#parser ? -1 : scanner.acquireInput();
+    try {
+      for await (const chunk of input) {
+        stats.gzip = input.gzip;
+        split.push(region >= 0 && chunk.length <= INPUT_BYTES ? scanner.loadInput(region, chunk) : chunk);
+        while (split.next()) {
+          this.#line(split.bytes, split.start, split.end);
+          if (this.#batch.length === size) {
+            this.#syncStats(input);
+            yield this.#batch;
+            this.#batch = this.#startBatch(this.#reuse ? this.#batch : new EventBatch(size));
+          }
         }
+        this.#syncStats(input);
       }
-      this.#syncStats(input);
+    } finally {
+      scanner.releaseInput(region);
     }
     if (input.damage) {
       this.#count(stats.malformed, input.damage, this.#lineNo + 1, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`);
