@@ -119,36 +119,39 @@ const SAT: usize = memory.data<u64>([9007199254740992, 900719925474100, 90071992
   return m;
 }
 
-const HIGHS: u64 = 0x8080808080808080;
 
-/** High bit of each byte of y that is not zero (exact: no byte here exceeds 0x7f, nothing carries). */
-@inline function nonZeroBytes(y: u64): u64 { return ((y & 0x7F7F7F7F7F7F7F7F) + 0x7F7F7F7F7F7F7F7F | y) & HIGHS; }
+
+/**
+ * High bit of each of the first L (0..8) bytes of x that is not an ASCII digit. Exact for bytes up to 0x7e (stage 1
+ * sees to that inside the line; the bytes past L may be anything, and nothing carries down from them): b + 0x46 has
+ * its high bit set for b > '9', and b + 0x50 its high bit clear for b < '0'.
+ */
+@inline function nonDigits(x: u64, L: i32): u64 {
+  return ((x + 0x4646464646464646) | ~(x + 0x5050505050505050)) & load<u64>(KEEP + (<usize>L << 3));
+}
+
+/** The value of n (1..8) digit bytes at the bottom of x. */
+@inline function digitsOf(x: u64, n: i32): u64 {
+  let v = (x - 0x3030303030303030) << (<u64>(8 - n) << 3);
+  v = v * 10 + (v >> 8);
+  return (((v & 0x000000FF000000FF) * 0x000F424000000064) + (((v >> 16) & 0x000000FF000000FF) * 0x0000271000000001)) >> 32;
+}
 
 /** decimal16 for L <= 8, in one 64-bit word: about half the instructions. */
 @inline function decimal8(q: usize, L: i32, allowDot: bool): i64 {
   const x = load<u64>(q);
-  const keep = L == 8 ? HIGHS : HIGHS & ((<u64>1 << (<u64>L << 3)) - 1);
-  const y = ((x & 0xF0F0F0F0F0F0F0F0) ^ 0x3030303030303030) | (((x + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) ^ 0x3030303030303030);
-  const nonDigit = nonZeroBytes(y) & keep;
-  const dots = ~nonZeroBytes(x ^ 0x2E2E2E2E2E2E2E2E) & keep;
-  if (nonDigit != dots) return -1;
-  let w = x;
-  let n = L;
-  let k = 0;
-  if (dots != 0) {
-    const di = <i32>(ctz(dots) >> 3);
-    if (!allowDot || (dots & (dots - 1)) != 0 || di == 0 || di == L - 1) return -1;
-    // Drop the dot: the bytes after it move down one.
-    const low = (<u64>1 << (<u64>di << 3)) - 1;
-    w = (x & low) | ((x >> 8) & ~low);
-    n = L - 1;
-    k = L - 1 - di;
-  }
-  let v = (w - 0x3030303030303030) << (<u64>(8 - n) << 3);
-  v = v * 10 + (v >> 8);
-  const m = (((v & 0x000000FF000000FF) * 0x000F424000000064) + (((v >> 16) & 0x000000FF000000FF) * 0x0000271000000001)) >> 32;
-  return <i64>(m << 5) | <i64>k;
+  const nd = nonDigits(x, L);
+  if (nd == 0) return <i64>(digitsOf(x, L) << 5);
+  // One non-digit, a dot with a digit on each side: drop it (the bytes after it move down one).
+  const di = <i32>(ctz(nd) >> 3);
+  if (!allowDot || (nd & (nd - 1)) != 0 || ((x >> (<u64>di << 3)) & 0xff) != 46 || di == 0 || di == L - 1) return -1;
+  const low = (load<u64>(KEEP + (<usize>di << 3)) >> 7) * 0xff; // the first di bytes
+  const w = (x & low) | ((x >> 8) & ~low);
+  return <i64>(digitsOf(w, L - 1) << 5) | <i64>(L - 1 - di);
 }
+
+/** KEEP[L]: the high bits of the first L bytes (L = 0..8). */
+const KEEP: usize = memory.data<u64>([0, 0x80, 0x8080, 0x808080, 0x80808080, 0x8080808080, 0x808080808080, 0x80808080808080, 0x8080808080808080]);
 
 /**
  * The decimal of the L (1..16) bytes at q, when they are digits with at most one '.' between two of them: returns
@@ -183,20 +186,6 @@ const HIGHS: u64 = 0x8080808080808080;
   const lo = <i64>i32x4.extract_lane(fours, 2) * 10000 + <i64>i32x4.extract_lane(fours, 3);
   const m = hi * 100000000 + lo;
   return (m << 5) | <i64>(di == 16 ? 0 : L - 1 - di);
-}
-
-/** High bit of each of the first L (0..8) bytes of x that is not a digit. */
-@inline function nonDigits(x: u64, L: i32): u64 {
-  const keep = L >= 8 ? HIGHS : HIGHS & ((<u64>1 << (<u64>L << 3)) - 1);
-  const y = ((x & 0xF0F0F0F0F0F0F0F0) ^ 0x3030303030303030) | (((x + 0x0606060606060606) & 0xF0F0F0F0F0F0F0F0) ^ 0x3030303030303030);
-  return nonZeroBytes(y) & keep;
-}
-
-/** The value of n (1..8) digit bytes at the bottom of x. */
-@inline function digitsOf(x: u64, n: i32): u64 {
-  let v = (x - 0x3030303030303030) << (<u64>(8 - n) << 3);
-  v = v * 10 + (v >> 8);
-  return (((v & 0x000000FF000000FF) * 0x000F424000000064) + (((v >> 16) & 0x000000FF000000FF) * 0x0000271000000001)) >> 32;
 }
 
 /** The integer of the L (1..16) digits at q, or -1 when one is not a digit: two words, no vector. */

@@ -131,6 +131,8 @@ export class BinanceScanner {
   #buf: Uint8Array = Buffer.alloc(0);
   #end = 0;
   #out: ParsedMessage | undefined;
+  /** The last buffer seen to lie in the fast path's memory. */
+  #inModule: Uint8Array | undefined = undefined;
   /** The fast path (build/scan.wasm), undefined when it is off or not built. */
   readonly #w: ScanWasm | undefined;
   /**
@@ -193,7 +195,9 @@ export class BinanceScanner {
       // The fast path: if it takes the line, the slots and levels are the twin's; classify them as the twin does.
       const gen = this.#nextLine();
       let r: number;
-      if (buf.buffer === w.buffer) {
+      // In the module's memory (a reader's input region): the last such buffer is remembered, since `.buffer` is
+      // a call per line where an identity test is not.
+      if (buf === this.#inModule || (buf.buffer === w.buffer && (this.#inModule = buf) === buf)) {
         r = w.scanIn(buf, start, end, gen);
         this.#buf = buf;
         this.#end = end;
