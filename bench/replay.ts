@@ -29,6 +29,7 @@ import { OrderBook } from '../src/adapters/book.js';
 import { ByteChunks, LineSplitter } from '../src/adapters/chunks.js';
 import { Engine } from '../src/engine.js';
 import { EventBatch } from '../src/events.js';
+import { sharedBinanceWasm } from '../src/wasm/binance.js';
 import { consume, sink } from './common.js';
 
 const STAGES = ['read', 'parse', 'parseJson', 'book', 'engine', 'endToEnd'] as const;
@@ -210,9 +211,15 @@ async function runStage(stage: StageName | 'info', path: string, runs: number, w
       return acc;
     });
   }
-  // book: one book, reset before each run (a replay keeps its books for the whole file).
+  // book: one book, reset before each run (a replay keeps its books for the whole file). The message's levels lie in
+  // the WebAssembly module's memory, as the reader's scanner leaves them, so that the book's kernels set them.
   const book = new OrderBook('bench');
   const m = newParsedMessage();
+  const w = sharedBinanceWasm();
+  if (w) {
+    m.bids.pxMant = w.bidsPxMant; m.bids.pxDec = w.bidsPxDec; m.bids.qtyMant = w.bidsQtyMant; m.bids.qtyDec = w.bidsQtyDec;
+    m.asks.pxMant = w.asksPxMant; m.asks.pxDec = w.asksPxDec; m.asks.qtyMant = w.asksQtyMant; m.asks.qtyDec = w.asksQtyDec;
+  }
   return time(runs, warmup, () => {
     let acc = 0;
     for (const d of depth) {

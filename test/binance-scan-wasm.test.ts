@@ -1,4 +1,4 @@
-// The scanner's WebAssembly fast path (build/scan.wasm) against its TypeScript twin (BinanceScanner with
+// The scanner's WebAssembly fast path (build/binance.wasm) against its TypeScript twin (BinanceScanner with
 // { wasm: false }): the same message, the same fallback decision, on every line of the committed samples, on
 // hand-made lines at the edges of what the fast path takes (numbers near 2^53, 16 and 17 digits, 18 and 22
 // decimals, signs, dots, literals, duplicate keys, whitespace, escapes, non-ASCII), and on seeded mutations of real
@@ -13,7 +13,7 @@ import { newParsedMessage, parseJsonMessage, type ParsedMessage } from '../src/a
 import { BinanceScanner } from '../src/adapters/binance-scan.js';
 import { BinanceReader, sharedScanner } from '../src/adapters/binance.js';
 import { mulberry32 } from '../src/random.js';
-import { INPUT_BYTES, MAX_LINE, ScanWasm } from '../src/wasm/scan.js';
+import { INPUT_BYTES, MAX_LINE, BinanceWasm } from '../src/wasm/binance.js';
 import { view } from './binance-reference.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -138,11 +138,11 @@ const EDGES = [
   '{}', '{', '}', '', '[]', '{"a"}', '{"a":}', '{"a":1,}', '{"a":1', '{"a":"', '{"":1}', '"x"', '{"e":"trade"',
 ];
 
-describe('the scanner fast path (build/scan.wasm) against its TypeScript twin', () => {
+describe('the scanner fast path (build/binance.wasm) against its TypeScript twin', () => {
   it('loads, and checks its layout against the host', () => {
-    const w = ScanWasm.create();
+    const w = BinanceWasm.create();
     expect(w).toBeDefined();
-    expect(ScanWasm.create('debug')).toBeDefined();
+    expect(BinanceWasm.create('debug')).toBeDefined();
     expect(sharedScanner().wasm).toBe(true);
   });
 

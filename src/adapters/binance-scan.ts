@@ -12,7 +12,7 @@
 // Numbers: a decimal string of at most 15-16 digits is read as an integer mantissa m and a count of decimals k;
 // m / 10^k is then the correctly rounded double of the decimal (both operands are exact and IEEE division rounds
 // once), the same double JSON.parse + unary plus give. Longer ones go to the fallback.
-import { MAX_LINE, ScanWasm } from '../wasm/scan.js';
+import { BinanceWasm, LEVEL_CAP, MAX_LINE, sharedBinanceWasm } from '../wasm/binance.js';
 import {
   isDiffDepthType, isMarkPriceType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT,
   MSG_TRADE, POW10, parseJsonMessage, type ParsedMessage,
@@ -131,10 +131,15 @@ export class BinanceScanner {
   #buf: Uint8Array = Buffer.alloc(0);
   #end = 0;
   #out: ParsedMessage | undefined;
-  /** The last buffer seen to lie in the fast path's memory. */
+  /** The last buffer seen to lie in the fast path's memory, and its offset there. */
   #inModule: Uint8Array | undefined = undefined;
-  /** The fast path (build/scan.wasm), undefined when it is off or not built. */
-  readonly #w: ScanWasm | undefined;
+  #inModuleAt = 0;
+  /** The fast path's scan_line and its regions, held here (a property of the exports object is a generic load). */
+  readonly #scanLine: BinanceWasm['x']['scan_line'] | undefined;
+  readonly #outAt: number = 0;
+  readonly #quotesAt: number = 0;
+  /** The fast path (build/binance.wasm), undefined when it is off or not built. */
+  readonly #w: BinanceWasm | undefined;
   /**
    * Per (frame, field): the line it was last seen on (a generation), its value kind, span or integer value. With the
    * fast path these are views on its memory, which both it and the twin write.
@@ -159,10 +164,13 @@ export class BinanceScanner {
 
   /**
    * `wasm: false` runs the TypeScript scanner alone (the twin of the WebAssembly fast path, which is on by default
-   * when build/scan.wasm exists).
+   * when build/binance.wasm exists); `wasm` an instance to use (sharedScanner() uses the process's, which books share).
    */
-  constructor(opts: { wasm?: boolean } = {}) {
-    const w = (this.#w = opts.wasm === false ? undefined : ScanWasm.create());
+  constructor(opts: { wasm?: boolean | BinanceWasm } = {}) {
+    const w = (this.#w = opts.wasm === false ? undefined : opts.wasm instanceof BinanceWasm ? opts.wasm : BinanceWasm.create());
+    this.#scanLine = w?.x.scan_line;
+    this.#outAt = w ? w.out : 0;
+    this.#quotesAt = w ? w.quotes : 0;
     this.#gen = w ? w.gen : new Int32Array(2 * NF);
     this.#kind = w ? w.kind : new Uint8Array(2 * NF);
     this.#from = w ? w.from : new Int32Array(2 * NF);
@@ -197,8 +205,8 @@ export class BinanceScanner {
       let r: number;
       // In the module's memory (a reader's input region): the last such buffer is remembered, since `.buffer` is
       // a call per line where an identity test is not.
-      if (buf === this.#inModule || (buf.buffer === w.buffer && (this.#inModule = buf) === buf)) {
-        r = w.scanIn(buf, start, end, gen);
+      if (buf === this.#inModule || (buf.buffer === w.buffer && this.#remember(buf))) {
+        r = this.#scanLine!(this.#inModuleAt, start, end, gen, this.#outAt, LEVEL_CAP, this.#quotesAt);
         this.#buf = buf;
         this.#end = end;
       } else {
@@ -254,6 +262,12 @@ export class BinanceScanner {
     if (pos === FAIL) return FAIL;
     if (this.#ws(pos) !== end) return FAIL;
     return this.#classify(out);
+  }
+
+  #remember(buf: Uint8Array): boolean {
+    this.#inModule = buf;
+    this.#inModuleAt = buf.byteOffset;
+    return true;
   }
 
   /** A new generation marks every field of the previous line as absent without clearing anything. */
@@ -717,7 +731,7 @@ let shared: BinanceScanner | undefined;
 
 /** The process's scanner, shared by every reader (see BinanceScanner). */
 export function sharedScanner(): BinanceScanner {
-  return (shared ??= new BinanceScanner());
+  return (shared ??= new BinanceScanner({ wasm: sharedBinanceWasm() ?? false }));
 }
 
 // ---- The receive time -------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ import {
 import { ReceiveTime, scanReceiveTime, sharedScanner, TIME_BAD, TIME_BLANK } from './binance-scan.js';
 import { DIFF_APPLIED, DIFF_GAP, GAPS_KEPT, OrderBook, type BookOptions, type BookStats, type StalePeriod } from './book.js';
 import { ByteChunks, LineSplitter } from './chunks.js';
-import { INPUT_BYTES } from '../wasm/scan.js';
+import { INPUT_BYTES } from '../wasm/binance.js';
 
 export {
   isMarkPriceType, Levels, MALFORMED_REASONS, MSG_DEPTH, MSG_MALFORMED, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE,
@@ -233,7 +233,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     this.#parser = opts.parser;
     this.#reuse = opts.reuseBatch ?? true;
     this.#bookOptions = opts.book === false ? undefined : opts.book === true || opts.book === undefined ? {} : opts.book;
-    if (this.#bookOptions) new OrderBook('', this.#bookOptions); // check the options now, not at the first diff
+    if (this.#bookOptions) new OrderBook('', { ...this.#bookOptions, wasm: false }); // check the options now, not at the first diff
     this.stats = {
       lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 },
       quotes: { fromTicker: 0, fromBook: 0, withDepth: 0, superseded: 0 }, skipped: {}, malformed: {}, outOfOrder: {}, bookGaps: 0,
@@ -326,6 +326,9 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
       }
     } finally {
       scanner.releaseInput(region);
+      // The books' blocks go back to the WebAssembly module for the next file's books; these carry on in TypeScript.
+      for (const inst of this.#instruments.values()) inst.book?.release();
+      this.#pendingBook?.release();
     }
     if (input.damage) {
       this.#count(stats.malformed, input.damage, this.#lineNo + 1, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`);

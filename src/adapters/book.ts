@@ -27,7 +27,8 @@
 // cost the book nothing.
 import type { Levels } from './binance-message.js';
 import { POW10 } from './binance-message.js';
-import { BookSide } from './book-side.js';
+import { BookSide, DEFAULT_WINDOW_SLOTS } from './book-side.js';
+import { D_ASK_BAND_TAIL, D_ASK_BEST_TAIL, D_BID_BAND_TAIL, D_BID_BEST_TAIL, D_CROSSED, D_EMPTY, sharedBinanceWasm, type BinanceWasm } from '../wasm/binance.js';
 
 export interface BookOptions {
   /** Levels a side summed into the depth "within N levels" (default 10). */
@@ -45,6 +46,11 @@ export interface BookOptions {
   quoteDepth?: 'bps' | 'levels';
   /** Diffs held while waiting for a snapshot (default 4096); beyond it the oldest go. */
   maxBufferedDiffs?: number;
+  /**
+   * false: both sides in TypeScript alone (the twin of the book's WebAssembly kernels, which are on by default when
+   * build/binance.wasm exists and lends blocks).
+   */
+  wasm?: boolean;
 }
 
 export const DEFAULT_DEPTH_LEVELS = 10;
@@ -216,8 +222,12 @@ type LevelSource = Pick<Levels, 'pxMant' | 'pxDec' | 'qtyMant' | 'qtyDec'>;
 
 export class OrderBook {
   symbol: string;
-  readonly bids = new BookSide({ negative: true });
-  readonly asks = new BookSide();
+  readonly bids: BookSide;
+  readonly asks: BookSide;
+  /** The module whose memory lends both sides' blocks (its kernels then set levels and derive), or undefined. */
+  #w: BinanceWasm | undefined;
+  /** Its book_derive, held here (a property of the exports object is a generic load per call). */
+  #bookDerive: BinanceWasm['x']['book_derive'] | undefined;
   /** Last update id applied: the snapshot's lastUpdateId, then each diff's u. NaN before a snapshot. */
   updateId = NaN;
   /** True once a diff carried pu (futures): its chain is checked by pu. */
@@ -273,6 +283,24 @@ export class OrderBook {
     }
     if (!Number.isInteger(maxBuffered) || maxBuffered < 1) throw new RangeError(`book maxBufferedDiffs must be a positive integer, got ${maxBuffered}`);
     this.symbol = symbol;
+    // Both sides in blocks lent by the process's WebAssembly module when it has two free, else in blocks of their own.
+    const w = opts.wasm === false ? undefined : sharedBinanceWasm();
+    const bidBlock = w ? w.acquireSide() : -1;
+    const askBlock = bidBlock >= 0 ? w!.acquireSide() : -1;
+    if (askBlock >= 0) {
+      this.bids = new BookSide({ negative: true, block: { buffer: w!.buffer, offset: bidBlock, slots: DEFAULT_WINDOW_SLOTS }, kernel: w });
+      this.asks = new BookSide({ block: { buffer: w!.buffer, offset: askBlock, slots: DEFAULT_WINDOW_SLOTS }, kernel: w });
+      this.#w = w;
+      this.#bookDerive = w!.x.book_derive;
+      LENT.register(this.bids, { w: w!, offset: bidBlock }, this.bids);
+      LENT.register(this.asks, { w: w!, offset: askBlock }, this.asks);
+    } else {
+      if (bidBlock >= 0) w!.releaseSide(bidBlock);
+      this.bids = new BookSide({ negative: true });
+      this.asks = new BookSide();
+      this.#w = undefined;
+      this.#bookDerive = undefined;
+    }
     this.depthLevels = levels;
     this.depthBps = bps;
     this.#bandBelow = BAND_DENOMINATOR - Math.round(bps * 100);
@@ -304,6 +332,26 @@ export class OrderBook {
     st.stale.length = 0;
     st.firstLiveLine = undefined;
   }
+
+  /**
+   * Give the WebAssembly module back the sides' blocks (the book carries on in TypeScript, unchanged): a reader does
+   * at its end, so that the next file's books find blocks free. Idempotent.
+   */
+  release(): void {
+    const w = this.#w;
+    if (w === undefined) return;
+    this.#w = undefined;
+    this.#bookDerive = undefined;
+    for (const side of [this.bids, this.asks]) {
+      const offset = side.blockOffset;
+      side.detach();
+      LENT.unregister(side);
+      w.releaseSide(offset);
+    }
+  }
+
+  /** Whether the sides live in the WebAssembly module's memory (its kernels then do the common work). */
+  get wasm(): boolean { return this.#w !== undefined; }
 
   get state(): BookState { return BOOK_STATES[this.#state]; }
   get live(): boolean { return this.#state === LIVE; }
@@ -523,6 +571,8 @@ export class OrderBook {
 
   /** Everything a quote reads, once per change. */
   #derive(): void {
+    const w = this.#w;
+    if (w !== undefined) { this.#deriveWasm(w); return; }
     const bids = this.bids, asks = this.asks;
     if (bids.length === 0 || asks.length === 0) { this.#clearDerived(); return; }
     const px = this.#pxScale, qty = this.#qtyScale;
@@ -544,7 +594,34 @@ export class OrderBook {
     if (this.#depthByBps) { this.bidDepth = this.bidDepthBps; this.askDepth = this.askDepthBps; }
     else { this.bidDepth = this.bidDepthLevels; this.askDepth = this.askDepthLevels; }
   }
+
+  /**
+   * #derive by the module's kernel (assembly/book-window.ts book_derive: the same operations on the same blocks); a sum
+   * that may reach a side's B+tree tail is redone here by the side itself (its window part the same, the prefix sum
+   * already moved).
+   */
+  #deriveWasm(w: BinanceWasm): void {
+    const qty = this.#qtyScale;
+    const flags = this.#bookDerive!(this.bids.blockOffset, this.asks.blockOffset, this.depthLevels, this.#bandBelow, this.#bandAbove, this.#pxScale, qty, w.derive);
+    if (flags & D_EMPTY) { this.#clearDerived(); return; }
+    const d = w.derived;
+    this.bestBid = d[0];
+    this.bestBidSize = d[1];
+    this.bestAsk = d[2];
+    this.bestAskSize = d[3];
+    this.crossed = (flags & D_CROSSED) !== 0;
+    if (this.crossed) this.stats.crossed++;
+    this.bidDepthLevels = flags & D_BID_BEST_TAIL ? this.bids.sumBest(this.depthLevels) / qty : d[4];
+    this.askDepthLevels = flags & D_ASK_BEST_TAIL ? this.asks.sumBest(this.depthLevels) / qty : d[5];
+    this.bidDepthBps = flags & D_BID_BAND_TAIL ? this.bids.sumUpTo(d[8]) / qty : d[6];
+    this.askDepthBps = flags & D_ASK_BAND_TAIL ? this.asks.sumUpTo(d[9]) / qty : d[7];
+    if (this.#depthByBps) { this.bidDepth = this.bidDepthBps; this.askDepth = this.askDepthBps; }
+    else { this.bidDepth = this.bidDepthLevels; this.askDepth = this.askDepthLevels; }
+  }
 }
+
+/** A side's lent block goes back to the module when the side is collected without release(). */
+const LENT = new FinalizationRegistry<{ w: BinanceWasm; offset: number }>(({ w, offset }) => w.releaseSide(offset));
 
 const BAND_DENOMINATOR = 1_000_000;
 const BAND_D = 2 * BAND_DENOMINATOR;
@@ -580,4 +657,4 @@ function imbalance(b: number, a: number): number {
 
 
 /** One book for the module's lifetime, so that the class's hidden class outlives every reader (see ladder.ts). */
-export const KEEP_ALIVE: readonly OrderBook[] = [new OrderBook('')];
+export const KEEP_ALIVE: readonly OrderBook[] = [new OrderBook('', { wasm: false })];
