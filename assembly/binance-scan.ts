@@ -27,6 +27,7 @@
 //   out + 1218   u8[42]   dec    the decimal's count of decimals
 //   out + 1260   u8[42]   neg    1 when the string starts with '-'
 //   out + 1304   i32 x 4  the slot whose array filled the bids, the asks (-1: none), their counts
+//   out + 1320   time     scan_timed's receive time: f64 seconds, f64 nanoseconds, u32 low and high halves of the ns
 //   out + 1344   levels   bids then asks, `cap` levels each: f64 pxMant[cap], f64 qtyMant[cap], u8 pxDec[cap],
 //                         u8 qtyDec[cap] (cap a multiple of 8)
 //
@@ -506,6 +507,35 @@ export function scan_line(p: usize, start: i32, end: i32, gen: i32, out: usize, 
     if (at(p, pos) != Q) return PASS;
   }
   return PASS; // not reached: every path of the loop returns or continues
+}
+
+/** The line's receive time: f64 seconds, f64 nanoseconds, the i64 nanoseconds as u32 low and high halves. */
+export const O_TIME: i32 = 1320;
+/** Not a receive time this path reads (no digits, more than 19, no space after them, past the i64 range). */
+const TIME_PASS: i32 = -2147483648;
+const MAX_SEC: i64 = 9223372036, MAX_SEC_NS: i64 = 854775807;
+
+/**
+ * A whole capture line [start, end): `<receive ns> <json>`. The receive time (1 to 19 digits, then a space, at most
+ * the i64 maximum; scanReceiveTime in binance-scan.ts, the twin) goes to O_TIME, then the JSON to scan_line.
+ * Returns the space's position when scan_line took the JSON, -1 - that position when it did not (the host runs the
+ * twin on the JSON), or TIME_PASS when the time is not of that form (the host runs the twin on the line).
+ */
+export function scan_timed(p: usize, start: i32, end: i32, gen: i32, out: usize, cap: i32, qp: usize): i32 {
+  const n = digitRun(p, start);
+  const space = start + n;
+  if (n < 1 || n > 19 || space >= end || at(p, space) != 32) return TIME_PASS;
+  // Seconds are the digits before the last nine, nanoseconds the last nine.
+  const split = space - 9 > start ? space - 9 : start;
+  const sec = accumulate(p, start, split - start, 0);
+  const nsec = accumulate(p, split, space - split, 0);
+  if (sec > MAX_SEC || (sec == MAX_SEC && nsec > MAX_SEC_NS)) return TIME_PASS;
+  const ns = sec * 1000000000 + nsec;
+  store<f64>(out + O_TIME, <f64>sec);
+  store<f64>(out + O_TIME + 8, <f64>nsec);
+  store<u32>(out + O_TIME + 16, <u32>ns);
+  store<u32>(out + O_TIME + 20, <u32>(ns >>> 32));
+  return scan_line(p, space + 1, end, gen, out, cap, qp) == 0 ? space : -1 - space;
 }
 
 /** Offsets of the output block (k = 0..9: gen, from, to, int, mant, kind, dec, neg, bids slot, levels) for the host's check. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { newParsedMessage, parseJsonMessage, type ParsedMessage } from '../src/adapters/binance-message.js';
-import { BinanceScanner } from '../src/adapters/binance-scan.js';
+import { BinanceScanner, ReceiveTime } from '../src/adapters/binance-scan.js';
 import { BinanceReader, sharedScanner } from '../src/adapters/binance.js';
 import { mulberry32 } from '../src/random.js';
 import { INPUT_BYTES, MAX_LINE, BinanceWasm } from '../src/wasm/binance.js';
@@ -189,6 +189,46 @@ describe('the scanner fast path (build/binance.wasm) against its TypeScript twin
     }
     expect(mutated.length).toBeGreaterThan(10_000);
     for (const inPlace of [true, false]) compare(mutated, inPlace);
+  });
+
+  it('whole lines: the receive time (and its i64 halves) read with the message, as scanReceiveTime and BigInt give it', () => {
+    const fast = new BinanceScanner();
+    const twin = new BinanceScanner({ wasm: false });
+    const rand = mulberry32(77);
+    const msgs = sampleMessages().filter((_, i) => i % 50 === 0);
+    const times = ['1', '0', '1723161254087891268', '9223372036854775807', '9223372036854775808', '9223372036999999999', '99999999999999999999',
+      '12345678901234567890', '1000000000', '999999999', '', ' ', '12a4', '-5', '+5', '\t', '00000000000000000001', '9223372035999999999'];
+    for (let t = 0; t < 300; t++) times.push(String(Math.floor(rand() * 2 ** 53)) + String(Math.floor(rand() * 1e3)).padStart(3, '0'));
+    const lines: string[] = [];
+    for (const t of times) for (const sep of [' ', '  ', '\t', '']) lines.push(`${t}${sep}${msgs[lines.length % msgs.length]}`);
+    lines.push('', '\t\r', '\r', ' ', '123', '123 ');
+    const region = fast.acquireInput();
+    try {
+      const chunk = Buffer.from(lines.join('\n') + '\n');
+      const buf = fast.loadInput(region, chunk);
+      const a = newParsedMessage(), b = newParsedMessage();
+      const ta = new ReceiveTime(), tb = new ReceiveTime();
+      let from = 0, halves = 0;
+      for (const line of lines) {
+        const end = from + Buffer.byteLength(line);
+        const ka = fast.parseLine(buf, from, end, a, ta);
+        const kb = twin.parseLine(chunk, from, end, b, tb);
+        expect({ line, k: ka }).toEqual({ line, k: kb });
+        if (ka >= 0) {
+          expect([ta.sec, ta.nsec]).toEqual([tb.sec, tb.nsec]);
+          expect(ka < 0 ? {} : view(ka, a)).toEqual(view(kb, b));
+          if (ta.halves) {
+            halves++;
+            const ns = BigInt(ta.sec) * 1_000_000_000n + BigInt(ta.nsec);
+            expect(BigInt(ta.hi) * 2n ** 32n + BigInt(ta.lo)).toBe(ns);
+          }
+        }
+        from = end + 1;
+      }
+      expect(halves).toBeGreaterThan(300);
+    } finally {
+      fast.releaseInput(region);
+    }
   });
 
   it('long digit strings and long lines: the fast path or the twin, never a difference', () => {

@@ -12,7 +12,7 @@
 // Numbers: a decimal string of at most 15-16 digits is read as an integer mantissa m and a count of decimals k;
 // m / 10^k is then the correctly rounded double of the decimal (both operands are exact and IEEE division rounds
 // once), the same double JSON.parse + unary plus give. Longer ones go to the fallback.
-import { BinanceWasm, LEVEL_CAP, MAX_LINE, sharedBinanceWasm } from '../wasm/binance.js';
+import { BinanceWasm, LEVEL_CAP, MAX_LINE, sharedBinanceWasm, TIME_PASS } from '../wasm/binance.js';
 import {
   isDiffDepthType, isMarkPriceType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT,
   MSG_TRADE, POW10, parseJsonMessage, type ParsedMessage,
@@ -136,6 +136,7 @@ export class BinanceScanner {
   #inModuleAt = 0;
   /** The fast path's scan_line and its regions, held here (a property of the exports object is a generic load). */
   readonly #scanLine: BinanceWasm['x']['scan_line'] | undefined;
+  readonly #scanTimed: BinanceWasm['x']['scan_timed'] | undefined;
   readonly #outAt: number = 0;
   readonly #quotesAt: number = 0;
   /** The fast path (build/binance.wasm), undefined when it is off or not built. */
@@ -169,6 +170,7 @@ export class BinanceScanner {
   constructor(opts: { wasm?: boolean | BinanceWasm } = {}) {
     const w = (this.#w = opts.wasm === false ? undefined : opts.wasm instanceof BinanceWasm ? opts.wasm : BinanceWasm.create());
     this.#scanLine = w?.x.scan_line;
+    this.#scanTimed = w?.x.scan_timed;
     this.#outAt = w ? w.out : 0;
     this.#quotesAt = w ? w.quotes : 0;
     this.#gen = w ? w.gen : new Int32Array(2 * NF);
@@ -214,29 +216,68 @@ export class BinanceScanner {
         this.#buf = w.lineBytes;
         this.#end = end - start;
       }
-      if (r === 0) {
-        this.wasmLines++;
-        this.#out = out;
-        const st = w.state;
-        this.#bidsSlot = st[0];
-        this.#asksSlot = st[1];
-        if (this.#bidsSlot !== -1) {
-          const l = out.bids;
-          if (l.pxMant !== w.bidsPxMant) { l.pxMant = w.bidsPxMant; l.pxDec = w.bidsPxDec; l.qtyMant = w.bidsQtyMant; l.qtyDec = w.bidsQtyDec; }
-          l.n = st[2];
+      if (r === 0) return this.#accepted(w, buf, start, end, out);
+    }
+    return this.#twin(buf, start, end, out);
+  }
+
+  /**
+   * A whole capture line buf[start, end) (`<receive ns> <json>`): its receive time into `time` (seconds, nanoseconds
+   * and the i64's 32-bit halves), then the message into `out` as parse() would. Returns the MSG_ kind, or TIME_BAD or
+   * TIME_BLANK as scanReceiveTime would. A line in the fast path's memory has both read there in one call.
+   */
+  parseLine(buf: Uint8Array, start: number, end: number, out: ParsedMessage, time: ReceiveTime): number {
+    const w = this.#w;
+    if (w !== undefined && end - start <= MAX_LINE && (buf === this.#inModule || (buf.buffer === w.buffer && this.#remember(buf)))) {
+      const gen = this.#nextLine();
+      const r = this.#scanTimed!(this.#inModuleAt, start, end, gen, this.#outAt, LEVEL_CAP, this.#quotesAt);
+      if (r !== TIME_PASS) {
+        const t = w.time, h = w.timeHalves;
+        time.sec = t[0];
+        time.nsec = t[1];
+        time.lo = h[0];
+        time.hi = h[1];
+        time.halves = true;
+        if (r >= 0) {
+          this.#buf = buf;
+          this.#end = end;
+          return this.#accepted(w, buf, r + 1, end, out);
         }
-        if (this.#asksSlot !== -1) {
-          const l = out.asks;
-          if (l.pxMant !== w.asksPxMant) { l.pxMant = w.asksPxMant; l.pxDec = w.asksPxDec; l.qtyMant = w.asksQtyMant; l.qtyDec = w.asksQtyDec; }
-          l.n = st[3];
-        }
-        const kind = this.#classify(out);
-        this.fellBack = kind === FAIL;
-        if (kind !== FAIL) return kind;
-        this.fallbacks++;
-        return parseJsonMessage(textDecoder.decode(buf.subarray(start, end)), 0, out);
+        return this.#twin(buf, -r, end, out); // the time was read; the JSON, from -1 - r + 1, is the twin's
       }
     }
+    const space = scanReceiveTime(buf, start, end, time);
+    time.halves = false;
+    if (space < 0) return space;
+    return this.parse(buf, space + 1, end, out);
+  }
+
+  /** The fast path took buf[start, end): its slots and levels are the twin's; classify them as the twin does. */
+  #accepted(w: BinanceWasm, buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    this.wasmLines++;
+    this.#out = out;
+    const st = w.state;
+    this.#bidsSlot = st[0];
+    this.#asksSlot = st[1];
+    if (this.#bidsSlot !== -1) {
+      const l = out.bids;
+      if (l.pxMant !== w.bidsPxMant) { l.pxMant = w.bidsPxMant; l.pxDec = w.bidsPxDec; l.qtyMant = w.bidsQtyMant; l.qtyDec = w.bidsQtyDec; }
+      l.n = st[2];
+    }
+    if (this.#asksSlot !== -1) {
+      const l = out.asks;
+      if (l.pxMant !== w.asksPxMant) { l.pxMant = w.asksPxMant; l.pxDec = w.asksPxDec; l.qtyMant = w.asksQtyMant; l.qtyDec = w.asksQtyDec; }
+      l.n = st[3];
+    }
+    const kind = this.#classify(out);
+    this.fellBack = kind === FAIL;
+    if (kind !== FAIL) return kind;
+    this.fallbacks++;
+    return parseJsonMessage(textDecoder.decode(buf.subarray(start, end)), 0, out);
+  }
+
+  /** The TypeScript scanner on buf[start, end), and JSON.parse after it where it must. */
+  #twin(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
     const kind = this.#scan(buf, start, end, out);
     this.fellBack = kind === FAIL;
     if (kind !== FAIL) return kind;
@@ -746,6 +787,10 @@ export const TIME_BLANK = -2;
 export class ReceiveTime {
   sec = 0;
   nsec = 0;
+  /** The i64 nanoseconds' low and high 32 bits, when `halves` (BinanceScanner.parseLine's fast path sets them). */
+  lo = 0.5;
+  hi = 0;
+  halves = false;
 }
 
 /**

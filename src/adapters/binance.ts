@@ -354,20 +354,22 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
   #line(bytes: Buffer, start: number, end: number): void {
     const lineNo = ++this.#lineNo;
     const time = this.#time;
-    const space = scanReceiveTime(bytes, start, end, time);
-    if (space === TIME_BLANK) return;
     const msg = this.#msg;
-    if (space === TIME_BAD) {
+    let kind: number;
+    if (this.#parser) {
+      const space = scanReceiveTime(bytes, start, end, time);
+      time.halves = false;
+      kind = space < 0 ? space : this.#parser(bytes.toString('utf8', start, end), space - start + 1, msg);
+    } else {
+      // The receive time and the message in one call (one WebAssembly call for a line in the scanner's memory).
+      kind = this.#scanner.parseLine(bytes, start, end, msg, time);
+      if (kind >= 0 && this.#scanner.fellBack) this.#fallbacks++;
+    }
+    if (kind === TIME_BLANK) return;
+    if (kind === TIME_BAD) {
       const text = bytes.toString('utf8', start, Math.min(end, start + 160)).slice(0, 40);
       this.#count(this.stats.malformed, 'badTimestamp', lineNo, `expected "<receive ns> <json>", got ${JSON.stringify(text)}`);
       return;
-    }
-    let kind: number;
-    if (this.#parser) {
-      kind = this.#parser(bytes.toString('utf8', start, end), space - start + 1, msg);
-    } else {
-      kind = this.#scanner.parse(bytes, space + 1, end, msg);
-      if (this.#scanner.fellBack) this.#fallbacks++;
     }
     if (kind === MSG_SKIP) {
       this.stats.skipped[msg.what] = (this.stats.skipped[msg.what] ?? 0) + 1;
@@ -388,7 +390,8 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
 
   /** Keep receive times monotonic (counting lines that go back), and set the i64 halves of the line's time. */
   #order(): void {
-    let sec = this.#time.sec, nsec = this.#time.nsec;
+    const time = this.#time;
+    let sec = time.sec, nsec = time.nsec;
     this.#t[T_SEC] = sec;
     this.#t[T_NSEC] = nsec;
     if (sec < this.#t[T_MAX_SEC] || (sec === this.#t[T_MAX_SEC] && nsec < this.#t[T_MAX_NSEC])) {
@@ -398,6 +401,12 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     } else {
       this.#t[T_MAX_SEC] = sec;
       this.#t[T_MAX_NSEC] = nsec;
+      if (time.halves) {
+        // The scanner read the i64's halves with the time.
+        this.#t[T_LO] = time.lo;
+        this.#t[T_HI] = time.hi;
+        return;
+      }
     }
     // ns = sec * 1e9 + nsec exceeds 2^53: assemble it in 32-bit halves with exact double arithmetic.
     // sec = hi16 * 2^16 + lo16, so ns = (hi16 * 1e9) * 2^16 + (lo16 * 1e9 + nsec), each product below 2^53.

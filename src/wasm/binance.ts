@@ -23,6 +23,7 @@ export type BinanceBuild = 'release' | 'debug';
 
 export interface BinanceExports {
   scan_line(p: number, start: number, end: number, gen: number, out: number, cap: number, qp: number): number;
+  scan_timed(p: number, start: number, end: number, gen: number, out: number, cap: number, qp: number): number;
   scan_layout(k: number): number;
   scan_heap_base(): number;
   side_apply(s: number, pm: number, pd: number, qm: number, qd: number, from: number, end: number, sign: number, pxDec: number, qtyDec: number): number;
@@ -36,7 +37,9 @@ export const D_EMPTY = 1, D_CROSSED = 2, D_BID_BEST_TAIL = 4, D_ASK_BEST_TAIL = 
 
 /** Output block offsets: assembly/binance-scan.ts's O_* (checked against scan_layout at load). */
 export const O_GEN = 0, O_FROM = 168, O_TO = 336, O_INT = 504, O_MANT = 840, O_KIND = 1176, O_DEC = 1218, O_NEG = 1260;
-export const O_BIDS_SLOT = 1304, O_LEVELS = 1344;
+export const O_BIDS_SLOT = 1304, O_TIME = 1320, O_LEVELS = 1344;
+/** scan_timed's answer when the receive time is not of its form. */
+export const TIME_PASS = -2147483648;
 /** Slots: (frame, field) pairs, 2 x 21. */
 export const SLOTS = 42;
 /** Levels a side of one line may hold; a line of MAX_LINE bytes has fewer (a level takes at least 9 bytes). */
@@ -91,6 +94,9 @@ export class BinanceWasm {
   readonly neg: Uint8Array;
   /** bids slot, asks slot, bids count, asks count. */
   readonly state: Int32Array;
+  /** scan_timed's receive time: seconds, nanoseconds; and the i64 nanoseconds' low and high halves. */
+  readonly time: Float64Array;
+  readonly timeHalves: Uint32Array;
   readonly bidsPxMant: Float64Array;
   readonly bidsQtyMant: Float64Array;
   readonly bidsPxDec: Uint8Array;
@@ -139,6 +145,8 @@ export class BinanceWasm {
     this.dec = new Uint8Array(buf, o + O_DEC, SLOTS);
     this.neg = new Uint8Array(buf, o + O_NEG, SLOTS);
     this.state = new Int32Array(buf, o + O_BIDS_SLOT, 4);
+    this.time = new Float64Array(buf, o + O_TIME, 2);
+    this.timeHalves = new Uint32Array(buf, o + O_TIME + 16, 2);
     const side = (s: number) => o + O_LEVELS + s * 18 * LEVEL_CAP;
     this.bidsPxMant = new Float64Array(buf, side(0), LEVEL_CAP);
     this.bidsQtyMant = new Float64Array(buf, side(0) + 8 * LEVEL_CAP, LEVEL_CAP);
