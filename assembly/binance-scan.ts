@@ -28,7 +28,10 @@
 //   out + 1260   u8[42]   neg    1 when the string starts with '-'
 //   out + 1304   i32 x 4  the slot whose array filled the bids, the asks (-1: none), their counts
 //   out + 1320   time     scan_timed's receive time: f64 seconds, f64 nanoseconds, u32 low and high halves of the ns
-//   out + 1344   levels   bids then asks, `cap` levels each: f64 pxMant[cap], f64 qtyMant[cap], u8 pxDec[cap],
+//   out + 1344   i32 x 4  lineFacts: where the stream's type starts, the type (1 trade, 2 bookTicker, 0 another),
+//                         whether the symbol is the previous accepted line's, that symbol's length (-1: none)
+//   out + 1360   u8[48]   that symbol's bytes
+//   out + 1408   levels   bids then asks, `cap` levels each: f64 pxMant[cap], f64 qtyMant[cap], u8 pxDec[cap],
 //                         u8 qtyDec[cap] (cap a multiple of 8)
 //
 // Slots: frame + field, frame 0 the top-level object and 21 the "data" object of a combined-stream message. The
@@ -58,7 +61,10 @@ const NO_QUOTE: i32 = 0x7fffffff;
 export const O_GEN: i32 = 0, O_FROM: i32 = 168, O_TO: i32 = 336, O_INT: i32 = 504, O_MANT: i32 = 840;
 export const O_KIND: i32 = 1176, O_DEC: i32 = 1218, O_NEG: i32 = 1260;
 export const O_BIDS_SLOT: i32 = 1304, O_ASKS_SLOT: i32 = 1308, O_BIDS_N: i32 = 1312, O_ASKS_N: i32 = 1316;
-export const O_LEVELS: i32 = 1344;
+/** What the classifier asks of an accepted line (see lineFacts): i32 type start, i32 type, i32 symbol same, the last symbol. */
+export const O_TYPE_FROM: i32 = 1344, O_TYPE: i32 = 1348, O_SYM_SAME: i32 = 1352, O_SYM_LEN: i32 = 1356, O_SYM: i32 = 1360;
+const SYM_CAP: i32 = 48;
+export const O_LEVELS: i32 = 1408;
 
 /** Field ids of one-letter keys by byte (-1 for the rest): e s p q m b B a A u U t i r (binance-scan.ts). */
 const ONE_LETTER: usize = memory.data<i8>([
@@ -360,6 +366,52 @@ function fieldOf(p: usize, from: i32, to: i32): i32 {
   }
 }
 
+const F_S: i32 = 3;
+
+/**
+ * Facts the classifier (BinanceScanner.#classify, #typeOf, #symbol) would otherwise find with a loop over bytes in
+ * TypeScript, for a line this path took: where the type starts in a combined stream's name (after its first '@'),
+ * whether that type is exactly "trade" or "bookTicker", and whether the symbol the classifier reads (the "data"
+ * frame's "s" in a combined message, else the top frame's) has the bytes of the previous accepted line's, which this
+ * block keeps (up to SYM_CAP bytes).
+ */
+function lineFacts(p: usize, gen: i32, out: usize): void {
+  let type = 0;
+  const stream = <usize>(TOP + F_STREAM);
+  const combined = load<i32>(out + O_GEN + (stream << 2)) == gen;
+  if (combined && load<u8>(out + O_KIND + stream) == V_STRING) {
+    const from = load<i32>(out + O_FROM + (stream << 2)), to = load<i32>(out + O_TO + (stream << 2));
+    let t = from;
+    while (t < to && at(p, t) != 64) t++;
+    t = t < to ? t + 1 : from;
+    store<i32>(out + O_TYPE_FROM, t);
+    const n = to - t;
+    if (n == 5 && load<u32>(p + <usize>t) == 0x64617274 && at(p, t + 4) == 101) type = 1; // "trad" "e"
+    else if (n == 10 && load<u64>(p + <usize>t) == 0x6b6369546b6f6f62 && load<u16>(p + <usize>t + 8) == 0x7265) type = 2; // "bookTick" "er"
+  }
+  store<i32>(out + O_TYPE, type);
+  // The symbol: the same bytes as the last accepted line's?
+  const sym = <usize>((combined ? DATA : TOP) + F_S);
+  let same = 0, len = -1;
+  if (load<i32>(out + O_GEN + (sym << 2)) == gen && load<u8>(out + O_KIND + sym) == V_STRING) {
+    const from = load<i32>(out + O_FROM + (sym << 2)), to = load<i32>(out + O_TO + (sym << 2));
+    const n = to - from;
+    if (n > 0 && n <= SYM_CAP) {
+      len = n;
+      const q = p + <usize>from, b = out + O_SYM;
+      if (load<i32>(out + O_SYM_LEN) == n) {
+        let k = 0;
+        while (k + 8 <= n && load<u64>(q + <usize>k) == load<u64>(b + <usize>k)) k += 8;
+        while (k < n && load<u8>(q + <usize>k) == load<u8>(b + <usize>k)) k++;
+        same = k == n ? 1 : 0;
+      }
+      if (!same) memory.copy(b, q, <usize>n);
+    }
+  }
+  store<i32>(out + O_SYM_SAME, same);
+  store<i32>(out + O_SYM_LEN, len);
+}
+
 /**
  * The JSON object of bytes [start, end) at p, nothing else on the line: 0 when this fast path accepts it, every slot
  * and level then recorded under generation `gen` (a value no slot holds yet) as the twin would; PASS otherwise.
@@ -403,7 +455,11 @@ export function scan_line(p: usize, start: i32, end: i32, gen: i32, out: usize, 
   let qi = 0;
   let frame = TOP;
   let c = at(p, pos);
-  if (c == RBRACE) return pos + 1 == end ? 0 : PASS;
+  if (c == RBRACE) {
+    if (pos + 1 != end) return PASS;
+    lineFacts(p, gen, out);
+    return 0;
+  }
   for (;;) {
     // A key: the next two quotes.
     const keyFrom = pos + 1;
@@ -501,7 +557,11 @@ export function scan_line(p: usize, start: i32, end: i32, gen: i32, out: usize, 
       if (c == COMMA) { pos++; break; }
       if (c != RBRACE) return PASS;
       pos++;
-      if (frame == TOP) return pos == end && quote(qp, qi) == NO_QUOTE ? 0 : PASS;
+      if (frame == TOP) {
+        if (pos != end) return PASS;
+        lineFacts(p, gen, out);
+        return 0;
+      }
       frame = TOP;
     }
     if (at(p, pos) != Q) return PASS;

@@ -131,6 +131,16 @@ export class BinanceScanner {
   #buf: Uint8Array = Buffer.alloc(0);
   #end = 0;
   #out: ParsedMessage | undefined;
+  /**
+   * The fast path's facts for the line being classified (#facts true only then): where its stream type starts, the
+   * type when it is trade or bookTicker (else 0), and the previous accepted line's symbol when this line's has the
+   * same bytes (#lineSymbol: the symbol #symbol returned on this line).
+   */
+  #facts = false;
+  #factTypeFrom = 0;
+  #factType = 0;
+  #prevSymbol: string | undefined = undefined;
+  #lineSymbol: string | undefined = undefined;
   /** The last buffer seen to lie in the fast path's memory, and its offset there. */
   #inModule: Uint8Array | undefined = undefined;
   #inModuleAt = 0;
@@ -269,7 +279,16 @@ export class BinanceScanner {
       if (l.pxMant !== w.asksPxMant) { l.pxMant = w.asksPxMant; l.pxDec = w.asksPxDec; l.qtyMant = w.asksQtyMant; l.qtyDec = w.asksQtyDec; }
       l.n = st[3];
     }
+    // What the module found for the classifier (lineFacts): used for this line only.
+    const f = w.facts;
+    this.#factTypeFrom = f[0];
+    this.#factType = f[1];
+    this.#prevSymbol = f[2] === 1 ? this.#lineSymbol : undefined;
+    this.#lineSymbol = undefined;
+    this.#facts = true;
     const kind = this.#classify(out);
+    this.#facts = false;
+    this.#prevSymbol = undefined;
     this.fellBack = kind === FAIL;
     if (kind !== FAIL) return kind;
     this.fallbacks++;
@@ -278,6 +297,9 @@ export class BinanceScanner {
 
   /** The TypeScript scanner on buf[start, end), and JSON.parse after it where it must. */
   #twin(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    // No facts for this line, and none of it for the next.
+    this.#prevSymbol = undefined;
+    this.#lineSymbol = undefined;
     const kind = this.#scan(buf, start, end, out);
     this.fellBack = kind === FAIL;
     if (kind !== FAIL) return kind;
@@ -328,11 +350,17 @@ export class BinanceScanner {
     const buf = this.#buf;
     if (this.#has(TOP + F_STREAM)) {
       if (this.#kindOf(TOP + F_STREAM) !== V_STRING || this.#kindOf(TOP + F_DATA) !== V_OBJECT) return FAIL;
-      typeFrom = this.#from[TOP + F_STREAM];
       typeTo = this.#to[TOP + F_STREAM];
-      for (let i = typeFrom; i < typeTo; i++) if (buf[i] === AT) { typeFrom = i + 1; break; }
       frame = DATA;
-      type = this.#typeOf(typeFrom, typeTo);
+      if (this.#facts) {
+        // The fast path found the '@' and compared the type with "trade" and "bookTicker".
+        typeFrom = this.#factTypeFrom;
+        type = this.#factType !== 0 ? this.#factType : this.#typeOf(typeFrom, typeTo);
+      } else {
+        typeFrom = this.#from[TOP + F_STREAM];
+        for (let i = typeFrom; i < typeTo; i++) if (buf[i] === AT) { typeFrom = i + 1; break; }
+        type = this.#typeOf(typeFrom, typeTo);
+      }
     } else if (this.#has(TOP + F_LAST_ID)) {
       return this.#snapshot(out);
     } else if (this.#kindOf(TOP + F_E) === V_STRING) {
@@ -373,7 +401,11 @@ export class BinanceScanner {
   #symbol(frame: number): string {
     const slot = frame + F_S;
     if (this.#kindOf(slot) !== V_STRING || this.#to[slot] === this.#from[slot]) return '';
-    return this.#interner.get(this.#buf, this.#from[slot], this.#to[slot]);
+    // The same bytes as the previous accepted line's symbol (the fast path compared them): the same interned string.
+    const s = this.#prevSymbol ?? this.#interner.get(this.#buf, this.#from[slot], this.#to[slot]);
+    // Remembered for the next line only from a line the fast path took: its bytes are the ones the module keeps.
+    if (this.#facts) this.#lineSymbol = s;
+    return s;
   }
 
   /** Whether a slot holds a plain decimal string (its value is then #mant / 10^#dec, negated when #neg). */

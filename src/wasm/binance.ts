@@ -37,7 +37,7 @@ export const D_EMPTY = 1, D_CROSSED = 2, D_BID_BEST_TAIL = 4, D_ASK_BEST_TAIL = 
 
 /** Output block offsets: assembly/binance-scan.ts's O_* (checked against scan_layout at load). */
 export const O_GEN = 0, O_FROM = 168, O_TO = 336, O_INT = 504, O_MANT = 840, O_KIND = 1176, O_DEC = 1218, O_NEG = 1260;
-export const O_BIDS_SLOT = 1304, O_TIME = 1320, O_LEVELS = 1344;
+export const O_BIDS_SLOT = 1304, O_TIME = 1320, O_FACTS = 1344, O_LEVELS = 1408;
 /** scan_timed's answer when the receive time is not of its form. */
 export const TIME_PASS = -2147483648;
 /** Slots: (frame, field) pairs, 2 x 21. */
@@ -97,6 +97,8 @@ export class BinanceWasm {
   /** scan_timed's receive time: seconds, nanoseconds; and the i64 nanoseconds' low and high halves. */
   readonly time: Float64Array;
   readonly timeHalves: Uint32Array;
+  /** lineFacts: the stream type's start, the type (1 trade, 2 bookTicker, 0 another), whether the symbol is the last one's. */
+  readonly facts: Int32Array;
   readonly bidsPxMant: Float64Array;
   readonly bidsQtyMant: Float64Array;
   readonly bidsPxDec: Uint8Array;
@@ -147,6 +149,7 @@ export class BinanceWasm {
     this.state = new Int32Array(buf, o + O_BIDS_SLOT, 4);
     this.time = new Float64Array(buf, o + O_TIME, 2);
     this.timeHalves = new Uint32Array(buf, o + O_TIME + 16, 2);
+    this.facts = new Int32Array(buf, o + O_FACTS, 3);
     const side = (s: number) => o + O_LEVELS + s * 18 * LEVEL_CAP;
     this.bidsPxMant = new Float64Array(buf, side(0), LEVEL_CAP);
     this.bidsQtyMant = new Float64Array(buf, side(0) + 8 * LEVEL_CAP, LEVEL_CAP);
