@@ -38,8 +38,8 @@ function outcome(scanner: BinanceScanner, bytes: Uint8Array, start: number, end:
 }
 
 /** Compare the fast path and the twin on each message; returns how many lines the fast path took. */
-function compare(messages: string[], inPlace: boolean): number {
-  const fast = new BinanceScanner();
+function compare(messages: string[], inPlace: boolean, build: 'release' | 'debug' = 'release'): number {
+  const fast = new BinanceScanner({ wasm: BinanceWasm.create(build)! });
   const twin = new BinanceScanner({ wasm: false });
   expect(fast.wasm).toBe(true);
   expect(twin.wasm).toBe(false);
@@ -153,6 +153,12 @@ describe('the scanner fast path (build/binance.wasm) against its TypeScript twin
       const taken = compare(messages, inPlace);
       expect(taken).toBe(messages.length); // Binance's own lines: every one
     }
+  });
+
+  it('the debug build too: the committed samples copied in, the edges and some mutations', () => {
+    const messages = sampleMessages().filter((_, i) => i % 5 === 0);
+    expect(compare(messages, false, 'debug')).toBe(messages.length);
+    compare(EDGES, true, 'debug');
   });
 
   it('hand-made lines at the edges', () => {
