@@ -2,10 +2,13 @@
 // ../shared/data/binance/*.gz), in messages per second, stage by stage and end to end, on one thread:
 //   (a) read + gunzip + line split   the file streamed from disk through zlib and cut into lines
 //   (b) parse                        receive time and message of every line (the byte scanner), the file inflated in
-//                                    memory first; "JSON.parse" is the same with parseJsonMessage, for comparison
+//                                    memory first, then copied chunk by chunk into the scanner's WebAssembly memory and
+//                                    read there, as the reader does; "JSON.parse" is parseJsonMessage on each line's
+//                                    text, for comparison
 //   (c) book                         the capture's depth diffs and snapshot applied to an order book, depth derived
 //                                    after each (the messages parsed before timing, each copied into one reused
-//                                    message before it is applied, as the scanner fills one)
+//                                    message whose levels lie in the WebAssembly module's memory before it is
+//                                    applied, as the scanner fills one)
 //   (d) engine                       the replay's events (read before timing) through a fresh engine, 4096 at a time
 //   (e) end to end                   BinanceReader streaming the file into Engine.ingest: the real path, parsing,
 //                                    books and all
@@ -24,11 +27,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { BinanceReader, Levels, MSG_DEPTH, MSG_SNAPSHOT, newParsedMessage, parseJsonMessage } from '../src/adapters/binance.js';
-import { BinanceScanner, ReceiveTime, scanReceiveTime } from '../src/adapters/binance-scan.js';
+import { BinanceScanner, ReceiveTime, scanReceiveTime, sharedScanner } from '../src/adapters/binance-scan.js';
 import { OrderBook } from '../src/adapters/book.js';
 import { ByteChunks, LineSplitter } from '../src/adapters/chunks.js';
 import { Engine } from '../src/engine.js';
 import { EventBatch } from '../src/events.js';
+import { INPUT_BYTES, sharedBinanceWasm } from '../src/wasm/binance.js';
 import { consume, sink } from './common.js';
 
 const STAGES = ['read', 'parse', 'parseJson', 'book', 'engine', 'endToEnd'] as const;
@@ -189,14 +193,28 @@ async function runStage(stage: StageName | 'info', path: string, runs: number, w
     };
   }
   if (stage === 'parse') {
-    // One scanner for every run, as the reader shares one (see BinanceScanner).
-    const sc = new BinanceScanner();
+    // The reader's scanner (one per process, see BinanceScanner), and its path: the inflated file copied in chunks of
+    // at most 1 MiB (cut at line ends) into a region of the scanner's WebAssembly memory, each line's receive time
+    // and message read there in one call.
+    const sc = sharedScanner();
+    const region = sc.acquireInput();
+    const chunks: { from: number; to: number; firstLine: number; lines: number }[] = [];
+    for (let i = 0; i < nLines;) {
+      const from = spans[2 * i];
+      let j = i;
+      while (j < nLines && spans[2 * j + 1] + 1 - from <= INPUT_BYTES) j++;
+      if (j === i) j = i + 1; // a line longer than a region: alone (the scanner copies it line by line)
+      chunks.push({ from, to: Math.min(buf.length, spans[2 * (j - 1) + 1] + 1), firstLine: i, lines: j - i });
+      i = j;
+    }
     return time(runs, warmup, () => {
       let acc = 0;
-      for (let i = 0; i < nLines; i++) {
-        const s = spans[2 * i], e = spans[2 * i + 1];
-        const space = scanReceiveTime(buf, s, e, rt);
-        if (space >= 0) acc += sc.parse(buf, space + 1, e, msg);
+      for (const c of chunks) {
+        const bytes = region >= 0 && c.to - c.from <= INPUT_BYTES ? sc.loadInput(region, buf.subarray(c.from, c.to)) : buf.subarray(c.from, c.to);
+        for (let i = c.firstLine, last = c.firstLine + c.lines; i < last; i++) {
+          const k = sc.parseLine(bytes, spans[2 * i] - c.from, spans[2 * i + 1] - c.from, msg, rt);
+          if (k >= 0) acc += k;
+        }
       }
       return acc;
     });
@@ -210,9 +228,15 @@ async function runStage(stage: StageName | 'info', path: string, runs: number, w
       return acc;
     });
   }
-  // book: one book, reset before each run (a replay keeps its books for the whole file).
+  // book: one book, reset before each run (a replay keeps its books for the whole file). The message's levels lie in
+  // the WebAssembly module's memory, as the reader's scanner leaves them, so that the book's kernels set them.
   const book = new OrderBook('bench');
   const m = newParsedMessage();
+  const w = sharedBinanceWasm();
+  if (w) {
+    m.bids.pxMant = w.bidsPxMant; m.bids.pxDec = w.bidsPxDec; m.bids.qtyMant = w.bidsQtyMant; m.bids.qtyDec = w.bidsQtyDec;
+    m.asks.pxMant = w.asksPxMant; m.asks.pxDec = w.asksPxDec; m.asks.qtyMant = w.asksQtyMant; m.asks.qtyDec = w.asksQtyDec;
+  }
   return time(runs, warmup, () => {
     let acc = 0;
     for (const d of depth) {

@@ -12,6 +12,7 @@
 // Numbers: a decimal string of at most 15-16 digits is read as an integer mantissa m and a count of decimals k;
 // m / 10^k is then the correctly rounded double of the decimal (both operands are exact and IEEE division rounds
 // once), the same double JSON.parse + unary plus give. Longer ones go to the fallback.
+import { BinanceWasm, LEVEL_CAP, MAX_LINE, sharedBinanceWasm, TIME_PASS } from '../wasm/binance.js';
 import {
   isDiffDepthType, isMarkPriceType, Levels, MAX_DECIMALS, MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT,
   MSG_TRADE, POW10, parseJsonMessage, type ParsedMessage,
@@ -125,19 +126,44 @@ export class BinanceScanner {
   fallbacks = 0;
   /** Whether the last parse went to parseJsonMessage. */
   fellBack = false;
+  /** Lines the WebAssembly fast path accepted (the rest went through the TypeScript scanner, its twin). */
+  wasmLines = 0;
   #buf: Uint8Array = Buffer.alloc(0);
   #end = 0;
   #out: ParsedMessage | undefined;
-  /** Per (frame, field): the line it was last seen on (a generation), its value kind, span or integer value. */
-  readonly #gen = new Int32Array(2 * NF);
-  readonly #kind = new Uint8Array(2 * NF);
-  readonly #from = new Int32Array(2 * NF);
-  readonly #to = new Int32Array(2 * NF);
-  readonly #int = new Float64Array(2 * NF);
+  /**
+   * The fast path's facts for the line being classified (#facts true only then): where its stream type starts, the
+   * type when it is trade or bookTicker (else 0), and the previous accepted line's symbol when this line's has the
+   * same bytes (#lineSymbol: the symbol #symbol returned on this line).
+   */
+  #facts = false;
+  #factTypeFrom = 0;
+  #factType = 0;
+  #prevSymbol: string | undefined = undefined;
+  #lineSymbol: string | undefined = undefined;
+  /** The last buffer seen to lie in the fast path's memory, and its offset there. */
+  #inModule: Uint8Array | undefined = undefined;
+  #inModuleAt = 0;
+  /** The fast path's scan_line and its regions, held here (a property of the exports object is a generic load). */
+  readonly #scanLine: BinanceWasm['x']['scan_line'] | undefined;
+  readonly #scanTimed: BinanceWasm['x']['scan_timed'] | undefined;
+  readonly #outAt: number = 0;
+  readonly #quotesAt: number = 0;
+  /** The fast path (build/binance.wasm), undefined when it is off or not built. */
+  readonly #w: BinanceWasm | undefined;
+  /**
+   * Per (frame, field): the line it was last seen on (a generation), its value kind, span or integer value. With the
+   * fast path these are views on its memory, which both it and the twin write.
+   */
+  readonly #gen: Int32Array;
+  readonly #kind: Uint8Array;
+  readonly #from: Int32Array;
+  readonly #to: Int32Array;
+  readonly #int: Float64Array;
   /** A string value read as a plain decimal (-?digits(.digits)?): mantissa (NaN when it is not one), decimals, sign. */
-  readonly #mant = new Float64Array(2 * NF);
-  readonly #dec = new Uint8Array(2 * NF);
-  readonly #neg = new Uint8Array(2 * NF);
+  readonly #mant: Float64Array;
+  readonly #dec: Uint8Array;
+  readonly #neg: Uint8Array;
   #line = 0;
   /** The (frame, field) slot whose array filled out.bids / out.asks on this line, or -1. */
   #bidsSlot = -1;
@@ -148,10 +174,132 @@ export class BinanceScanner {
   #dIsDepth = false;
 
   /**
+   * `wasm: false` runs the TypeScript scanner alone (the twin of the WebAssembly fast path, which is on by default
+   * when build/binance.wasm exists); `wasm` an instance to use (sharedScanner() uses the process's, which books share).
+   */
+  constructor(opts: { wasm?: boolean | BinanceWasm } = {}) {
+    const w = (this.#w = opts.wasm === false ? undefined : opts.wasm instanceof BinanceWasm ? opts.wasm : BinanceWasm.create());
+    this.#scanLine = w?.x.scan_line;
+    this.#scanTimed = w?.x.scan_timed;
+    this.#outAt = w ? w.out : 0;
+    this.#quotesAt = w ? w.quotes : 0;
+    this.#gen = w ? w.gen : new Int32Array(2 * NF);
+    this.#kind = w ? w.kind : new Uint8Array(2 * NF);
+    this.#from = w ? w.from : new Int32Array(2 * NF);
+    this.#to = w ? w.to : new Int32Array(2 * NF);
+    this.#int = w ? w.int : new Float64Array(2 * NF);
+    this.#mant = w ? w.mant : new Float64Array(2 * NF);
+    this.#dec = w ? w.dec : new Uint8Array(2 * NF);
+    this.#neg = w ? w.neg : new Uint8Array(2 * NF);
+  }
+
+  /** Whether the WebAssembly fast path is on. */
+  get wasm(): boolean { return this.#w !== undefined; }
+
+  /**
+   * An input region of the fast path's memory for a reader's chunks (-1: none free, or no fast path): a chunk copied
+   * there with loadInput() is scanned in place. Release it when the reader is done.
+   */
+  acquireInput(): number { return this.#w ? this.#w.acquireInput() : -1; }
+  releaseInput(r: number): void { this.#w?.releaseInput(r); }
+  /** The chunk copied into input region r (from acquireInput), as a Buffer over the fast path's memory. */
+  loadInput(r: number, chunk: Uint8Array): Buffer { return this.#w!.loadInput(r, chunk); }
+
+  /**
    * Parse the message in buf[start, end) (the line after its receive time, without the newline) into `out`;
    * returns an MSG_ kind exactly as parseJsonMessage would on the same text.
    */
   parse(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    const w = this.#w;
+    if (w !== undefined && end - start <= MAX_LINE) {
+      // The fast path: if it takes the line, the slots and levels are the twin's; classify them as the twin does.
+      const gen = this.#nextLine();
+      let r: number;
+      // In the module's memory (a reader's input region): the last such buffer is remembered, since `.buffer` is
+      // a call per line where an identity test is not.
+      if (buf === this.#inModule || (buf.buffer === w.buffer && this.#remember(buf))) {
+        r = this.#scanLine!(this.#inModuleAt, start, end, gen, this.#outAt, LEVEL_CAP, this.#quotesAt);
+        this.#buf = buf;
+        this.#end = end;
+      } else {
+        r = w.scanCopy(buf, start, end, gen);
+        this.#buf = w.lineBytes;
+        this.#end = end - start;
+      }
+      if (r === 0) return this.#accepted(w, buf, start, end, out);
+    }
+    return this.#twin(buf, start, end, out);
+  }
+
+  /**
+   * A whole capture line buf[start, end) (`<receive ns> <json>`): its receive time into `time` (seconds, nanoseconds
+   * and the i64's 32-bit halves), then the message into `out` as parse() would. Returns the MSG_ kind, or TIME_BAD or
+   * TIME_BLANK as scanReceiveTime would. A line in the fast path's memory has both read there in one call.
+   */
+  parseLine(buf: Uint8Array, start: number, end: number, out: ParsedMessage, time: ReceiveTime): number {
+    const w = this.#w;
+    if (w !== undefined && end - start <= MAX_LINE && (buf === this.#inModule || (buf.buffer === w.buffer && this.#remember(buf)))) {
+      const gen = this.#nextLine();
+      const r = this.#scanTimed!(this.#inModuleAt, start, end, gen, this.#outAt, LEVEL_CAP, this.#quotesAt);
+      if (r !== TIME_PASS) {
+        const t = w.time, h = w.timeHalves;
+        time.sec = t[0];
+        time.nsec = t[1];
+        time.lo = h[0];
+        time.hi = h[1];
+        time.halves = true;
+        if (r >= 0) {
+          this.#buf = buf;
+          this.#end = end;
+          return this.#accepted(w, buf, r + 1, end, out);
+        }
+        return this.#twin(buf, -r, end, out); // the time was read; the JSON, from -1 - r + 1, is the twin's
+      }
+    }
+    const space = scanReceiveTime(buf, start, end, time);
+    time.halves = false;
+    if (space < 0) return space;
+    return this.parse(buf, space + 1, end, out);
+  }
+
+  /** The fast path took buf[start, end): its slots and levels are the twin's; classify them as the twin does. */
+  #accepted(w: BinanceWasm, buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    this.wasmLines++;
+    this.#out = out;
+    const st = w.state;
+    this.#bidsSlot = st[0];
+    this.#asksSlot = st[1];
+    if (this.#bidsSlot !== -1) {
+      const l = out.bids;
+      if (l.pxMant !== w.bidsPxMant) { l.pxMant = w.bidsPxMant; l.pxDec = w.bidsPxDec; l.qtyMant = w.bidsQtyMant; l.qtyDec = w.bidsQtyDec; }
+      l.n = st[2];
+    }
+    if (this.#asksSlot !== -1) {
+      const l = out.asks;
+      if (l.pxMant !== w.asksPxMant) { l.pxMant = w.asksPxMant; l.pxDec = w.asksPxDec; l.qtyMant = w.asksQtyMant; l.qtyDec = w.asksQtyDec; }
+      l.n = st[3];
+    }
+    // What the module found for the classifier (lineFacts): used for this line only.
+    const f = w.facts;
+    this.#factTypeFrom = f[0];
+    this.#factType = f[1];
+    this.#prevSymbol = f[2] === 1 ? this.#lineSymbol : undefined;
+    this.#lineSymbol = undefined;
+    this.#facts = true;
+    const kind = this.#classify(out);
+    this.#facts = false;
+    this.#prevSymbol = undefined;
+    this.fellBack = kind === FAIL;
+    if (kind !== FAIL) return kind;
+    this.fallbacks++;
+    return parseJsonMessage(textDecoder.decode(buf.subarray(start, end)), 0, out);
+  }
+
+  /** The TypeScript scanner on buf[start, end), and JSON.parse after it where it must. */
+  #twin(buf: Uint8Array, start: number, end: number, out: ParsedMessage): number {
+    // No facts for this line, and none of it for the next.
+    this.#prevSymbol = undefined;
+    this.#lineSymbol = undefined;
     const kind = this.#scan(buf, start, end, out);
     this.fellBack = kind === FAIL;
     if (kind !== FAIL) return kind;
@@ -168,9 +316,7 @@ export class BinanceScanner {
     this.#buf = buf;
     this.#end = end;
     this.#out = out;
-    // A new generation marks every field of the previous line as absent without clearing anything.
-    this.#line = (this.#line + 1) | 0;
-    if (this.#line === 0) { this.#gen.fill(0); this.#line = 1; }
+    this.#nextLine();
     this.#bidsSlot = -1;
     this.#asksSlot = -1;
     let pos = this.#ws(start);
@@ -179,6 +325,19 @@ export class BinanceScanner {
     if (pos === FAIL) return FAIL;
     if (this.#ws(pos) !== end) return FAIL;
     return this.#classify(out);
+  }
+
+  #remember(buf: Uint8Array): boolean {
+    this.#inModule = buf;
+    this.#inModuleAt = buf.byteOffset;
+    return true;
+  }
+
+  /** A new generation marks every field of the previous line as absent without clearing anything. */
+  #nextLine(): number {
+    this.#line = (this.#line + 1) | 0;
+    if (this.#line === 0) { this.#gen.fill(0); this.#line = 1; }
+    return this.#line;
   }
 
   #has(slot: number): boolean { return this.#gen[slot] === this.#line; }
@@ -191,11 +350,17 @@ export class BinanceScanner {
     const buf = this.#buf;
     if (this.#has(TOP + F_STREAM)) {
       if (this.#kindOf(TOP + F_STREAM) !== V_STRING || this.#kindOf(TOP + F_DATA) !== V_OBJECT) return FAIL;
-      typeFrom = this.#from[TOP + F_STREAM];
       typeTo = this.#to[TOP + F_STREAM];
-      for (let i = typeFrom; i < typeTo; i++) if (buf[i] === AT) { typeFrom = i + 1; break; }
       frame = DATA;
-      type = this.#typeOf(typeFrom, typeTo);
+      if (this.#facts) {
+        // The fast path found the '@' and compared the type with "trade" and "bookTicker".
+        typeFrom = this.#factTypeFrom;
+        type = this.#factType !== 0 ? this.#factType : this.#typeOf(typeFrom, typeTo);
+      } else {
+        typeFrom = this.#from[TOP + F_STREAM];
+        for (let i = typeFrom; i < typeTo; i++) if (buf[i] === AT) { typeFrom = i + 1; break; }
+        type = this.#typeOf(typeFrom, typeTo);
+      }
     } else if (this.#has(TOP + F_LAST_ID)) {
       return this.#snapshot(out);
     } else if (this.#kindOf(TOP + F_E) === V_STRING) {
@@ -236,7 +401,11 @@ export class BinanceScanner {
   #symbol(frame: number): string {
     const slot = frame + F_S;
     if (this.#kindOf(slot) !== V_STRING || this.#to[slot] === this.#from[slot]) return '';
-    return this.#interner.get(this.#buf, this.#from[slot], this.#to[slot]);
+    // The same bytes as the previous accepted line's symbol (the fast path compared them): the same interned string.
+    const s = this.#prevSymbol ?? this.#interner.get(this.#buf, this.#from[slot], this.#to[slot]);
+    // Remembered for the next line only from a line the fast path took: its bytes are the ones the module keeps.
+    if (this.#facts) this.#lineSymbol = s;
+    return s;
   }
 
   /** Whether a slot holds a plain decimal string (its value is then #mant / 10^#dec, negated when #neg). */
@@ -635,7 +804,7 @@ let shared: BinanceScanner | undefined;
 
 /** The process's scanner, shared by every reader (see BinanceScanner). */
 export function sharedScanner(): BinanceScanner {
-  return (shared ??= new BinanceScanner());
+  return (shared ??= new BinanceScanner({ wasm: sharedBinanceWasm() ?? false }));
 }
 
 // ---- The receive time -------------------------------------------------------------------------------------------
@@ -650,6 +819,10 @@ export const TIME_BLANK = -2;
 export class ReceiveTime {
   sec = 0;
   nsec = 0;
+  /** The i64 nanoseconds' low and high 32 bits, when `halves` (BinanceScanner.parseLine's fast path sets them). */
+  lo = 0.5;
+  hi = 0;
+  halves = false;
 }
 
 /**

@@ -46,6 +46,7 @@ import {
 import { ReceiveTime, scanReceiveTime, sharedScanner, TIME_BAD, TIME_BLANK } from './binance-scan.js';
 import { DIFF_APPLIED, DIFF_GAP, GAPS_KEPT, OrderBook, type BookOptions, type BookStats, type StalePeriod } from './book.js';
 import { ByteChunks, LineSplitter } from './chunks.js';
+import { INPUT_BYTES } from '../wasm/binance.js';
 
 export {
   isMarkPriceType, Levels, MALFORMED_REASONS, MSG_DEPTH, MSG_MALFORMED, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE,
@@ -232,7 +233,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     this.#parser = opts.parser;
     this.#reuse = opts.reuseBatch ?? true;
     this.#bookOptions = opts.book === false ? undefined : opts.book === true || opts.book === undefined ? {} : opts.book;
-    if (this.#bookOptions) new OrderBook('', this.#bookOptions); // check the options now, not at the first diff
+    if (this.#bookOptions) new OrderBook('', { ...this.#bookOptions, wasm: false }); // check the options now, not at the first diff
     this.stats = {
       lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 },
       quotes: { fromTicker: 0, fromBook: 0, withDepth: 0, superseded: 0 }, skipped: {}, malformed: {}, outOfOrder: {}, bookGaps: 0,
@@ -305,18 +306,29 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     const input = new ByteChunks(this.path);
     const split = new LineSplitter();
     const size = this.#batchSize;
-    for await (const chunk of input) {
-      stats.gzip = input.gzip;
-      split.push(chunk);
-      while (split.next()) {
-        this.#line(split.bytes, split.start, split.end);
-        if (this.#batch.length === size) {
-          this.#syncStats(input);
-          yield this.#batch;
-          this.#batch = this.#startBatch(this.#reuse ? this.#batch : new EventBatch(size));
+    // A region of the scanner's WebAssembly memory for this reader's chunks, so that its lines are scanned in place
+    // (one copy a chunk instead of one a line); none when the scanner is not used or has no region free.
+    const scanner = this.#scanner;
+    const region = this.#parser ? -1 : scanner.acquireInput();
+    try {
+      for await (const chunk of input) {
+        stats.gzip = input.gzip;
+        split.push(region >= 0 && chunk.length <= INPUT_BYTES ? scanner.loadInput(region, chunk) : chunk);
+        while (split.next()) {
+          this.#line(split.bytes, split.start, split.end);
+          if (this.#batch.length === size) {
+            this.#syncStats(input);
+            yield this.#batch;
+            this.#batch = this.#startBatch(this.#reuse ? this.#batch : new EventBatch(size));
+          }
         }
+        this.#syncStats(input);
       }
-      this.#syncStats(input);
+    } finally {
+      scanner.releaseInput(region);
+      // The books' blocks go back to the WebAssembly module for the next file's books; these carry on in TypeScript.
+      for (const inst of this.#instruments.values()) inst.book?.release();
+      this.#pendingBook?.release();
     }
     if (input.damage) {
       this.#count(stats.malformed, input.damage, this.#lineNo + 1, `gzip input ends early (${input.damageMessage}); the cut-off line is dropped`);
@@ -342,20 +354,22 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
   #line(bytes: Buffer, start: number, end: number): void {
     const lineNo = ++this.#lineNo;
     const time = this.#time;
-    const space = scanReceiveTime(bytes, start, end, time);
-    if (space === TIME_BLANK) return;
     const msg = this.#msg;
-    if (space === TIME_BAD) {
+    let kind: number;
+    if (this.#parser) {
+      const space = scanReceiveTime(bytes, start, end, time);
+      time.halves = false;
+      kind = space < 0 ? space : this.#parser(bytes.toString('utf8', start, end), space - start + 1, msg);
+    } else {
+      // The receive time and the message in one call (one WebAssembly call for a line in the scanner's memory).
+      kind = this.#scanner.parseLine(bytes, start, end, msg, time);
+      if (kind >= 0 && this.#scanner.fellBack) this.#fallbacks++;
+    }
+    if (kind === TIME_BLANK) return;
+    if (kind === TIME_BAD) {
       const text = bytes.toString('utf8', start, Math.min(end, start + 160)).slice(0, 40);
       this.#count(this.stats.malformed, 'badTimestamp', lineNo, `expected "<receive ns> <json>", got ${JSON.stringify(text)}`);
       return;
-    }
-    let kind: number;
-    if (this.#parser) {
-      kind = this.#parser(bytes.toString('utf8', start, end), space - start + 1, msg);
-    } else {
-      kind = this.#scanner.parse(bytes, space + 1, end, msg);
-      if (this.#scanner.fellBack) this.#fallbacks++;
     }
     if (kind === MSG_SKIP) {
       this.stats.skipped[msg.what] = (this.stats.skipped[msg.what] ?? 0) + 1;
@@ -376,7 +390,8 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
 
   /** Keep receive times monotonic (counting lines that go back), and set the i64 halves of the line's time. */
   #order(): void {
-    let sec = this.#time.sec, nsec = this.#time.nsec;
+    const time = this.#time;
+    let sec = time.sec, nsec = time.nsec;
     this.#t[T_SEC] = sec;
     this.#t[T_NSEC] = nsec;
     if (sec < this.#t[T_MAX_SEC] || (sec === this.#t[T_MAX_SEC] && nsec < this.#t[T_MAX_NSEC])) {
@@ -386,6 +401,12 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     } else {
       this.#t[T_MAX_SEC] = sec;
       this.#t[T_MAX_NSEC] = nsec;
+      if (time.halves) {
+        // The scanner read the i64's halves with the time.
+        this.#t[T_LO] = time.lo;
+        this.#t[T_HI] = time.hi;
+        return;
+      }
     }
     // ns = sec * 1e9 + nsec exceeds 2^53: assemble it in 32-bit halves with exact double arithmetic.
     // sec = hi16 * 2^16 + lo16, so ns = (hi16 * 1e9) * 2^16 + (lo16 * 1e9 + nsec), each product below 2^53.

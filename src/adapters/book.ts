@@ -27,7 +27,8 @@
 // cost the book nothing.
 import type { Levels } from './binance-message.js';
 import { POW10 } from './binance-message.js';
-import { Ladder } from './ladder.js';
+import { BookSide, DEFAULT_WINDOW_SLOTS } from './book-side.js';
+import { D_ASK_BAND_TAIL, D_ASK_BEST_TAIL, D_BID_BAND_TAIL, D_BID_BEST_TAIL, D_CROSSED, D_EMPTY, sharedBinanceWasm, type BinanceWasm } from '../wasm/binance.js';
 
 export interface BookOptions {
   /** Levels a side summed into the depth "within N levels" (default 10). */
@@ -45,6 +46,11 @@ export interface BookOptions {
   quoteDepth?: 'bps' | 'levels';
   /** Diffs held while waiting for a snapshot (default 4096); beyond it the oldest go. */
   maxBufferedDiffs?: number;
+  /**
+   * false: both sides in TypeScript alone (the twin of the book's WebAssembly kernels, which are on by default when
+   * build/binance.wasm exists and lends blocks).
+   */
+  wasm?: boolean;
 }
 
 export const DEFAULT_DEPTH_LEVELS = 10;
@@ -216,8 +222,12 @@ type LevelSource = Pick<Levels, 'pxMant' | 'pxDec' | 'qtyMant' | 'qtyDec'>;
 
 export class OrderBook {
   symbol: string;
-  readonly bids = new Ladder();
-  readonly asks = new Ladder();
+  readonly bids: BookSide;
+  readonly asks: BookSide;
+  /** The module whose memory lends both sides' blocks (its kernels then set levels and derive), or undefined. */
+  #w: BinanceWasm | undefined;
+  /** Its book_derive, held here (a property of the exports object is a generic load per call). */
+  #bookDerive: BinanceWasm['x']['book_derive'] | undefined;
   /** Last update id applied: the snapshot's lastUpdateId, then each diff's u. NaN before a snapshot. */
   updateId = NaN;
   /** True once a diff carried pu (futures): its chain is checked by pu. */
@@ -259,9 +269,6 @@ export class OrderBook {
   #qtyDec = -1;
   #pxScale = NaN;
   #qtyScale = NaN;
-  /** A message's levels of one side in ticks and lots, for Ladder.setMany. */
-  #keysScratch = new Float64Array(256);
-  #lotsScratch = new Float64Array(256);
 
   constructor(symbol: string, opts: BookOptions = {}) {
     const levels = opts.depthLevels ?? DEFAULT_DEPTH_LEVELS;
@@ -276,6 +283,24 @@ export class OrderBook {
     }
     if (!Number.isInteger(maxBuffered) || maxBuffered < 1) throw new RangeError(`book maxBufferedDiffs must be a positive integer, got ${maxBuffered}`);
     this.symbol = symbol;
+    // Both sides in blocks lent by the process's WebAssembly module when it has two free, else in blocks of their own.
+    const w = opts.wasm === false ? undefined : sharedBinanceWasm();
+    const bidBlock = w ? w.acquireSide() : -1;
+    const askBlock = bidBlock >= 0 ? w!.acquireSide() : -1;
+    if (askBlock >= 0) {
+      this.bids = new BookSide({ negative: true, block: { buffer: w!.buffer, offset: bidBlock, slots: DEFAULT_WINDOW_SLOTS }, kernel: w });
+      this.asks = new BookSide({ block: { buffer: w!.buffer, offset: askBlock, slots: DEFAULT_WINDOW_SLOTS }, kernel: w });
+      this.#w = w;
+      this.#bookDerive = w!.x.book_derive;
+      LENT.register(this.bids, { w: w!, offset: bidBlock }, this.bids);
+      LENT.register(this.asks, { w: w!, offset: askBlock }, this.asks);
+    } else {
+      if (bidBlock >= 0) w!.releaseSide(bidBlock);
+      this.bids = new BookSide({ negative: true });
+      this.asks = new BookSide();
+      this.#w = undefined;
+      this.#bookDerive = undefined;
+    }
     this.depthLevels = levels;
     this.depthBps = bps;
     this.#bandBelow = BAND_DENOMINATOR - Math.round(bps * 100);
@@ -307,6 +332,26 @@ export class OrderBook {
     st.stale.length = 0;
     st.firstLiveLine = undefined;
   }
+
+  /**
+   * Give the WebAssembly module back the sides' blocks (the book carries on in TypeScript, unchanged): a reader does
+   * at its end, so that the next file's books find blocks free. Idempotent.
+   */
+  release(): void {
+    const w = this.#w;
+    if (w === undefined) return;
+    this.#w = undefined;
+    this.#bookDerive = undefined;
+    for (const side of [this.bids, this.asks]) {
+      const offset = side.blockOffset;
+      side.detach();
+      LENT.unregister(side);
+      w.releaseSide(offset);
+    }
+  }
+
+  /** Whether the sides live in the WebAssembly module's memory (its kernels then do the common work). */
+  get wasm(): boolean { return this.#w !== undefined; }
 
   get state(): BookState { return BOOK_STATES[this.#state]; }
   get live(): boolean { return this.#state === LIVE; }
@@ -454,46 +499,24 @@ export class OrderBook {
   }
 
   /** Set levels [from, from + n) of `src` into a side; false when a price or size cannot be held exactly. */
-  #apply(side: Ladder, src: LevelSource, from: number, n: number, negate: boolean): boolean {
+  #apply(side: BookSide, src: LevelSource, from: number, n: number, negate: boolean): boolean {
     const pm = src.pxMant, pd = src.pxDec, qm = src.qtyMant, qd = src.qtyDec;
     const sign = negate ? -1 : 1;
-    if (n > this.#keysScratch.length) this.#growScratch(n);
-    // Converted to ticks and lots first, then set in one call (Ladder.setMany): a call per level cost more than
-    // the level. A level whose decimals are not the book's takes the slow path, which may rescale the book: the
-    // levels converted before it are set first, so that every level is set in the units of its moment, as one by one.
-    const keys = this.#keysScratch, lotsOut = this.#lotsScratch;
-    const pxDec = this.#pxDec, qtyDec = this.#qtyDec;
-    let k = 0;
+    // The side converts and sets the levels itself while their decimals are the book's (a call per level cost more
+    // than the level). A level with other decimals takes the slow path here, which may rescale the book; every level
+    // is set in the units of its moment, as one by one.
     for (let i = from, end = from + n; i < end; i++) {
+      i = side.applyDecimal(pm, pd, qm, qd, i, end, sign, this.#pxDec, this.#qtyDec);
+      if (i === end) break;
       const q = qm[i];
-      if ((q === 0 || qd[i] === qtyDec) && pd[i] === pxDec) {
-        keys[k] = sign * pm[i];
-        lotsOut[k] = q;
-        k++;
-        continue;
-      }
-      side.setMany(keys, lotsOut, k);
-      k = 0;
       const lots = q === 0 || qd[i] === this.#qtyDec ? q : this.#lots(q, qd[i]);
       const key = pd[i] === this.#pxDec ? pm[i] : this.#ticks(pm[i], pd[i]);
       if (key !== key || lots !== lots) return false;
       side.set(sign * key, lots);
-      if (this.#pxDec !== pxDec || this.#qtyDec !== qtyDec) {
-        // The book's decimals changed: convert the rest of the message against the new ones.
-        return this.#apply(side, src, i + 1, end - i - 1, negate);
-      }
     }
-    side.setMany(keys, lotsOut, k);
     this.stats.bidLevels = this.bids.length;
     this.stats.askLevels = this.asks.length;
     return true;
-  }
-
-  #growScratch(n: number): void {
-    let cap = this.#keysScratch.length;
-    while (cap < n) cap *= 2;
-    this.#keysScratch = new Float64Array(cap);
-    this.#lotsScratch = new Float64Array(cap);
   }
 
   /** A price m / 10^k in the book's ticks; rescales the book to k decimals when m has a finer tick; NaN if inexact. */
@@ -548,6 +571,8 @@ export class OrderBook {
 
   /** Everything a quote reads, once per change. */
   #derive(): void {
+    const w = this.#w;
+    if (w !== undefined) { this.#deriveWasm(w); return; }
     const bids = this.bids, asks = this.asks;
     if (bids.length === 0 || asks.length === 0) { this.#clearDerived(); return; }
     const px = this.#pxScale, qty = this.#qtyScale;
@@ -569,7 +594,34 @@ export class OrderBook {
     if (this.#depthByBps) { this.bidDepth = this.bidDepthBps; this.askDepth = this.askDepthBps; }
     else { this.bidDepth = this.bidDepthLevels; this.askDepth = this.askDepthLevels; }
   }
+
+  /**
+   * #derive by the module's kernel (assembly/book-window.ts book_derive: the same operations on the same blocks); a sum
+   * that may reach a side's B+tree tail is redone here by the side itself (its window part the same, the prefix sum
+   * already moved).
+   */
+  #deriveWasm(w: BinanceWasm): void {
+    const qty = this.#qtyScale;
+    const flags = this.#bookDerive!(this.bids.blockOffset, this.asks.blockOffset, this.depthLevels, this.#bandBelow, this.#bandAbove, this.#pxScale, qty, w.derive);
+    if (flags & D_EMPTY) { this.#clearDerived(); return; }
+    const d = w.derived;
+    this.bestBid = d[0];
+    this.bestBidSize = d[1];
+    this.bestAsk = d[2];
+    this.bestAskSize = d[3];
+    this.crossed = (flags & D_CROSSED) !== 0;
+    if (this.crossed) this.stats.crossed++;
+    this.bidDepthLevels = flags & D_BID_BEST_TAIL ? this.bids.sumBest(this.depthLevels) / qty : d[4];
+    this.askDepthLevels = flags & D_ASK_BEST_TAIL ? this.asks.sumBest(this.depthLevels) / qty : d[5];
+    this.bidDepthBps = flags & D_BID_BAND_TAIL ? this.bids.sumUpTo(d[8]) / qty : d[6];
+    this.askDepthBps = flags & D_ASK_BAND_TAIL ? this.asks.sumUpTo(d[9]) / qty : d[7];
+    if (this.#depthByBps) { this.bidDepth = this.bidDepthBps; this.askDepth = this.askDepthBps; }
+    else { this.bidDepth = this.bidDepthLevels; this.askDepth = this.askDepthLevels; }
+  }
 }
+
+/** A side's lent block goes back to the module when the side is collected without release(). */
+const LENT = new FinalizationRegistry<{ w: BinanceWasm; offset: number }>(({ w, offset }) => w.releaseSide(offset));
 
 const BAND_DENOMINATOR = 1_000_000;
 const BAND_D = 2 * BAND_DENOMINATOR;
@@ -605,4 +657,4 @@ function imbalance(b: number, a: number): number {
 
 
 /** One book for the module's lifetime, so that the class's hidden class outlives every reader (see ladder.ts). */
-export const KEEP_ALIVE: readonly OrderBook[] = [new OrderBook('')];
+export const KEEP_ALIVE: readonly OrderBook[] = [new OrderBook('', { wasm: false })];

@@ -1,5 +1,6 @@
 // One side of an order book: price levels sorted by an integer key, each with an integer size, in a B+tree
-// whose nodes live in typed arrays. O(log n) to set a level (insert, change or remove), O(1) to read the best,
+// whose nodes live in typed arrays. A book's side is now a BookSide (book-side.ts), which keeps its best levels in a
+// dense window and the levels past it here; a Ladder alone is its reference in test/book-side.test.ts. O(log n) to set a level (insert, change or remove), O(1) to read the best,
 // O(log n) for the summed size of every level up to a key, and no allocation once the pools have grown to the
 // book's largest size.
 //
