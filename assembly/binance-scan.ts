@@ -571,7 +571,8 @@ export function scan_line(p: usize, start: i32, end: i32, gen: i32, out: usize, 
 
 /** The line's receive time: f64 seconds, f64 nanoseconds, the i64 nanoseconds as u32 low and high halves. */
 export const O_TIME: i32 = 1320;
-/** Not a receive time this path reads (no digits, more than 19, no space after them, past the i64 range). */
+/** Not a receive time this path reads (no digits, more than 19, no space after them, past the i64 range, or a
+ *  length that is s, ms or us: 10, 13, 16 digits). */
 const TIME_PASS: i32 = -2147483648;
 const MAX_SEC: i64 = 9223372036, MAX_SEC_NS: i64 = 854775807;
 
@@ -585,6 +586,8 @@ export function scan_timed(p: usize, start: i32, end: i32, gen: i32, out: usize,
   const n = digitRun(p, start);
   const space = start + n;
   if (n < 1 || n > 19 || space >= end || at(p, space) != 32) return TIME_PASS;
+  // 10, 13 and 16 digits are s, ms and us (fractionDigits in binance-scan.ts): the twin reads those lines.
+  if (n == 10 || n == 13 || n == 16) return TIME_PASS;
   // Seconds are the digits before the last nine, nanoseconds the last nine.
   const split = space - 9 > start ? space - 9 : start;
   const sec = accumulate(p, start, split - start, 0);

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 import { resolveConfig } from './config.js';
 import { EventBatch } from './events.js';
-import { detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
+import { BinanceSession, detectFileFormat, INPUT_FORMATS, openInput, type InputFormat } from './adapters/index.js';
 import { InstrumentCatalog } from './instruments.js';
 import { Registry } from './registry.js';
 import { ProducerClient } from './client/producer.js';
@@ -229,9 +229,10 @@ export async function sendFiles(o: SendOptions, onProgress?: (events: number) =>
     out.clear();
     onProgress?.(events);
   };
+  const binanceSession = new BinanceSession(); // books continue from file to file, as in atc replay
   try {
     for (const path of o.files) {
-      const reader = await openInput(path, o.format, { registry, catalog, batchSize: frame });
+      const reader = await openInput(path, o.format, { registry, catalog, batchSize: frame, binanceSession });
       for await (const batch of reader) {
         // Register the names this batch introduces.
         const fresh: number[] = [];

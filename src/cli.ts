@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
 import { totalEvents, type ReaderStats } from './adapters/common.js';
 import type { DeribitStats } from './adapters/deribit.js';
-import { detectFileFormat, INPUT_FORMATS, openInput, type BinanceStats, type InputFormat } from './adapters/index.js';
+import { BinanceSession, detectFileFormat, INPUT_FORMATS, openInput, type BinanceStats, type InputFormat } from './adapters/index.js';
 import { ConfigError, type Config } from './config.js';
 import { Engine } from './engine.js';
 import { InstrumentCatalog } from './instruments.js';
@@ -70,12 +70,13 @@ Options:
   --format FMT   the input format of every file (default: auto)
                    auto     decide per file from its first non-empty lines
                    binance  Binance WebSocket capture, lines of "<receive time ns> <message JSON>":
-                            trade -> trades, bookTicker -> quotes (time = the receive time); depth diffs
+                            trade (or aggTrade) -> trades, bookTicker -> quotes (time = the receive time:
+                            ns since the epoch, or s/ms/us with 10/13/16 digits); depth diffs
                             and the REST snapshot build an order book per instrument (sequence numbers
                             checked, gaps reported by line, a stale book gives quotes without depth) whose
-                            depth within 10 bps rides on the quotes; futures markPrice -> marks; other
-                            streams (aggTrade, partial books depth5/10/20, kline, ticker, ...) are counted
-                            and skipped. Receive times must be ns since the epoch
+                            depth within 10 bps rides on the quotes, the books carried from file to file;
+                            futures markPrice -> marks; other streams (partial books depth5/10/20, kline,
+                            ticker, ...) are counted and skipped
                    deribit  Deribit capture, lines of "<receive time>: <JSON-RPC message>" or "<receive time>
                             <JSON-RPC message>" (receive time in seconds with a fraction, or integer
                             s/ms/us/ns): trades.* -> trades;
@@ -114,8 +115,8 @@ reported and the others are replayed. The summary on stderr at the end gives the
 line went (messages by type + skipped whole + malformed + blank), order-book gaps, skipped messages by type,
 malformed lines, lines out of order, each Binance order book (live from which line, or why it never gave
 depth), events the engine rejected (by reason), alerts by feature and detector, events per second, and notes
-on data that cannot be right or is silently absent (times before 2000, files out of time order, aggTrade or
-partial-book streams, options without listed terms).
+on data that cannot be right or is silently absent (times before 2000, files out of time order, aggTrade beside
+trade streams, partial-book streams, options without listed terms).
 
 Exit status: 0 done (malformed lines do not fail a replay), 1 runtime failure, 2 usage or configuration error.
 `;
@@ -341,6 +342,8 @@ async function replay(argv: string[], io: Io): Promise<number> {
   };
 
   const catalog = new InstrumentCatalog(registry);
+  // One Binance session for the replay: a capture split into files continues its books from file to file.
+  const binanceSession = new BinanceSession();
   /** Instruments that had events (a listing registers hundreds that never trade in the capture). */
   const active = new Set<number>();
   const alertCounts = new Map<string, number>();
@@ -353,7 +356,7 @@ async function replay(argv: string[], io: Io): Promise<number> {
     files: for (let k = 0; k < runs.length; k++) {
       const run = runs[k];
       if (run.empty) continue;
-      const reader = await openInput(run.path, run.format, { registry, catalog });
+      const reader = await openInput(run.path, run.format, { registry, catalog, binanceSession });
       run.stats = reader.stats;
       run.binance = reader.binance;
       const backwardsBefore = engine.counters().rejected.timeBackwards;
@@ -543,7 +546,7 @@ function lineAccount(runs: (FileRun & { stats: ReaderStats })[]): string {
     let byType: Record<string, number>;
     if (r.binance) {
       const m = r.binance.messages;
-      byType = { trade: m.trade, bookTicker: m.bookTicker, 'depth diff': m.depth, snapshot: m.snapshot, markPrice: m.markPrice };
+      byType = { trade: m.trade, aggTrade: m.aggTrade, bookTicker: m.bookTicker, 'depth diff': m.depth, snapshot: m.snapshot, markPrice: m.markPrice };
       skippedLines += messageTotal(st.skipped);
     } else if (r.format === 'deribit') {
       const d = st as DeribitStats;
@@ -625,9 +628,9 @@ function replayNotes(all: FileRun[], runs: (FileRun & { stats: ReaderStats })[])
     }
     if (r.binance) {
       const sk = st.skipped;
-      if ((sk.aggTrade ?? 0) > 0) {
-        notes.push(`${r.path}: ${int(sk.aggTrade)} aggTrade messages skipped: atc reads trades from the "trade" stream only, ` +
-          `so ${st.events.trade === 0 ? 'this file gives no trade (return, rvol, intensity, volume and flow see nothing)' : 'its aggregated trades are not counted'}`);
+      if (r.binance.aggTradesBesideTrades > 0) {
+        notes.push(`${r.path}: ${int(r.binance.aggTradesBesideTrades)} aggTrade messages skipped: their instruments have the trade stream, ` +
+          'whose fills they sum (trades come from one stream per instrument: trade when there is one, else aggTrade)');
       }
       const partial = Object.keys(sk).filter((t) => /^depth\d+(@\d+ms)?$/.test(t));
       if (partial.length > 0) {
@@ -637,10 +640,10 @@ function replayNotes(all: FileRun[], runs: (FileRun & { stats: ReaderStats })[])
         notes.push(`${r.path}: ${int(r.binance.messages.snapshot)} depth snapshots: a raw (not combined) partial-book stream (depth5, depth10, ` +
           'depth20) has the shape of a REST snapshot and is read as one; record partial books as combined streams, or leave them out');
       }
-      // Binance receive times are ns since the epoch; 13- or 16-digit times (ms, us) read as ns land in 1970.
+      // Binance receive times are ns since the epoch, or s, ms, us with 10, 13, 16 digits: another length lands in 1970.
       if (st.firstTsNs !== undefined && st.firstTsNs < 946_684_800_000_000_000n) {
-        notes.push(`${r.path}: receive times start at ${isoNs(st.firstTsNs)}, before 2000: the capture's times are probably ms or us, ` +
-          'but Binance lines are read as ns since the epoch; time-based features (intensity, volume, rvol) are wrong');
+        notes.push(`${r.path}: receive times start at ${isoNs(st.firstTsNs)}, before 2000: Binance lines are read as ns since the epoch ` +
+          '(s, ms or us when they have 10, 13 or 16 digits); these have another length, and the time features (intensity, volume, rvol) are wrong');
       }
     }
     if (r.format === 'deribit' && !r.listing) {

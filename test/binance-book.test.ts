@@ -465,7 +465,7 @@ describe('BinanceReader with books', () => {
     expect(book.gapList).toEqual([{ line: 7, kind: 'pu', expected: 106, got: 107 }]);
     expect(book.stale).toEqual([{ fromLine: 7, fromNs: T0 + 7n, toLine: undefined, toNs: undefined }]);
     expect(book.firstLiveLine).toBe(4);
-    expect(stats.messages).toEqual({ trade: 0, bookTicker: 3, depth: 5, snapshot: 1, markPrice: 0 });
+    expect(stats.messages).toEqual({ trade: 0, aggTrade: 0, bookTicker: 3, depth: 5, snapshot: 1, markPrice: 0 });
     expect(stats.quotes).toEqual({ fromTicker: 3, fromBook: 2, withDepth: 3, superseded: 0 });
     // Depth within 10 bps of the mid (default): mid 100.05 -> bids >= 99.94995, asks <= 100.15005.
     expect(events.length).toBe(5);

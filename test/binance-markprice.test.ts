@@ -48,7 +48,7 @@ describe('BinanceReader: markPrice streams', () => {
     // The trades and quotes around them are unchanged: the same instrument as the marks.
     expect(rows.filter((r) => r[1] !== Kind.mark).map((r) => [r[1], r[2]])).toEqual([[Kind.quote, 'BTCUSDT'], [Kind.trade, 'BTCUSDT'], [Kind.quote, 'BTCUSDT']]);
     expect(stats.events).toEqual({ trade: 1, quote: 2, mark: 5 });
-    expect(stats.messages).toEqual({ trade: 1, bookTicker: 2, depth: 0, snapshot: 0, markPrice: 5 });
+    expect(stats.messages).toEqual({ trade: 1, aggTrade: 0, bookTicker: 2, depth: 0, snapshot: 0, markPrice: 5 });
     expect(stats.skipped).toEqual({});
     expect(stats.malformed.badNumber).toEqual({ count: 1, lines: [8], example: 'line 8: markPriceUpdate field "p" is not a number: "abc"' });
     // Line 9 has no symbol; line 11 is the all-market stream, whose data is a list (not read: see docs/binance.md).

@@ -177,16 +177,19 @@ describe('receive time from bytes', () => {
   afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
   it('writes the exact i64 into the batch through its two 32-bit halves', async () => {
-    const times = [0n, 1n, 999_999_999n, 1_000_000_000n, 4_294_967_295n, 4_294_967_296n, 9_007_199_254_740_993n,
-      1_723_161_255_030_314_667n, 4_611_686_018_427_387_904n, 9_223_372_036_854_775_807n];
+    // In increasing order of the ns they stand for: 10-digit times are s, 16-digit us (fractionDigits).
+    const times = [0n, 1n, 999_999_999n, 1_000_000_000n, 1_723_161_255_030_314_667n, 4_294_967_295n, 4_294_967_296n,
+      4_611_686_018_427_387_904n, 9_007_199_254_740_993n, 9_223_372_036_854_775_807n];
     const path = join(dir, 'times.txt');
     writeFileSync(path, times.map((t, i) => `${t} {"e":"trade","s":"X","t":${i},"p":"1","q":"1","m":false}`).join('\n'));
     const got: bigint[] = [];
     const reader = new BinanceReader(path, { batchSize: 4 });
     for await (const b of reader) got.push(...b.tsNs.subarray(0, b.length));
-    expect(got).toEqual(times);
-    expect(reader.stats.firstTsNs).toBe(times[0]);
-    expect(reader.stats.lastTsNs).toBe(times[times.length - 1]);
+    // 10- and 16-digit times are s and us (fractionDigits): the batch holds their ns.
+    expect(got).toEqual(times.map((t) => receiveNs(`${t} `, `${t}`.length)));
+    expect(got[3]).toBe(1_000_000_000n * 1_000_000_000n);
+    expect(reader.stats.firstTsNs).toBe(got[0]);
+    expect(reader.stats.lastTsNs).toBe(got[got.length - 1]);
     expect(reader.stats.outOfOrder).toEqual({});
   });
 

@@ -117,16 +117,19 @@ describe('files a new user brings', () => {
     await expect(checkInput(empty, 'auto')).rejects.toThrow(/is empty/);
   });
 
-  it('detects a Binance capture whose first line is a bare REST snapshot (no receive time)', async () => {
+  it('detects a Binance capture whose first line is a bare REST snapshot (no receive time), and loads its book', async () => {
     const snap = lines.findIndex((l) => l.includes('"lastUpdateId"'));
     const bare = [lines[snap].slice(lines[snap].indexOf(' ') + 1), ...lines.slice(0, snap), ...lines.slice(snap + 1)];
     const path = file('bare-snapshot-first.gz', bare, true);
     expect((await detectFileFormat(path)).format).toBe('binance');
     const r = await cli(path);
     expect(r.stderr).toContain(`(binance, gzip,`);
-    expect(rowOf(r.stderr, 'events')).toBe(
-      `${int(count(lines, 'trade') + count(lines, 'bookTicker'))}: trade ${int(count(lines, 'trade'))}, quote ${int(count(lines, 'bookTicker'))}, mark 0, option 0, value 0`);
-    expect(r.stderr).toMatch(/badTimestamp 1: lines 1\n/);
+    // The same events as the same lines with the snapshot's receive time kept: book quotes included.
+    const timed = await cli(file('timed-snapshot-first.gz', [lines[snap], ...lines.slice(0, snap), ...lines.slice(snap + 1)], true));
+    expect(rowOf(r.stderr, 'events')).toBe(rowOf(timed.stderr, 'events'));
+    expect(rowOf(r.stderr, 'events')).toMatch(/quote 16,/);
+    expect(r.stderr).not.toContain('badTimestamp');
+    expect(r.stderr).toMatch(/BTCUSDT: live from line \d/);
   });
 
   it('says that files given out of time order had their events rejected', async () => {
@@ -143,19 +146,26 @@ describe('files a new user brings', () => {
     expect(reversed.stderr).toContain(`${rejected} of its events were rejected as going back in time`);
   });
 
-  it('says that aggTrade streams give no trades', async () => {
-    const agg = lines.map((l) => l.replace(/"stream":"btcusdt@trade","data":\{"e":"trade",(.*)"t":(\d+),/, '"stream":"btcusdt@aggTrade","data":{"e":"aggTrade",$1"a":$2,"f":$2,"l":$2,'));
+  it('reads aggTrade streams as trades, and takes them from the trade stream when a capture has both', async () => {
+    const toAgg = (l: string) => l.replace(/"stream":"btcusdt@trade","data":\{"e":"trade",(.*)"t":(\d+),/, '"stream":"btcusdt@aggTrade","data":{"e":"aggTrade",$1"a":$2,"f":$2,"l":$2,');
     const n = count(lines, 'trade');
-    expect(count(agg, 'aggTrade')).toBe(n);
-    const r = await cli(file('aggtrade.gz', agg, true));
+    const aggOnly = await cli(file('aggtrade.gz', lines.map(toAgg), true));
+    expect(rowOf(aggOnly.stderr, 'events')).toBe(rowOf((await cli(DEPTH)).stderr, 'events'));
+    expect(rowOf(aggOnly.stderr, 'skipped')).toBe('0 by type: none');
+    expect(rowOf(aggOnly.stderr, 'lines')).toContain(`aggTrade ${int(n)}`);
+    // Both streams (each trade line followed by its aggTrade copy): the trades once, from `trade`.
+    const both = lines.flatMap((l) => (l.includes('@trade"') ? [l, toAgg(l)] : [l]));
+    const r = await cli(file('trade-and-aggtrade.gz', both, true));
+    expect(rowOf(r.stderr, 'events')).toBe(rowOf((await cli(DEPTH)).stderr, 'events'));
     expect(rowOf(r.stderr, 'skipped')).toBe(`${int(n)} by type: aggTrade ${int(n)}`);
-    expect(r.stderr).toContain(`${int(n)} aggTrade messages skipped: atc reads trades from the "trade" stream only, so this file gives no trade`);
+    expect(r.stderr).toContain(`${int(n)} aggTrade messages skipped: their instruments have the trade stream`);
   });
 
-  it('says that receive times in ms cannot be right', async () => {
-    const ms = lines.map((l) => l.slice(0, l.indexOf(' ') - 6) + l.slice(l.indexOf(' ')));
-    const r = await cli(file('ms.gz', ms, true));
-    expect(r.stderr).toMatch(/receive times start at 1970-01-01T00:28:43\.\d+Z, before 2000: the capture's times are probably ms or us/);
+  it('says that receive times of another length than ns, us, ms or s cannot be right', async () => {
+    // 17 digits: not a unit, read as ns: mid-1970.
+    const odd = lines.map((l) => l.slice(0, l.indexOf(' ') - 2) + l.slice(l.indexOf(' ')));
+    const r = await cli(file('odd.gz', odd, true));
+    expect(r.stderr).toMatch(/receive times start at 1970-\S+Z, before 2000: Binance lines are read as ns since the epoch/);
     const ns = await cli(DEPTH);
     expect(ns.stderr).not.toContain('before 2000');
   });

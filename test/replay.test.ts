@@ -69,7 +69,7 @@ describe('BinanceReader on the committed sample', () => {
     // The REST snapshot (line 49) loads BTCUSDT's book, which no depth diff ever continues in this sample: it
     // stays syncing, and quotes carry no depth.
     expect(stats.skipped).toEqual({});
-    expect(stats.messages).toEqual({ trade: trades, bookTicker: quotes, depth: 0, snapshot: 1, markPrice: 0 });
+    expect(stats.messages).toEqual({ trade: trades, aggTrade: 0, bookTicker: quotes, depth: 0, snapshot: 1, markPrice: 0 });
     expect(stats.books.BTCUSDT?.state).toBe('syncing');
     expect(stats.quotes).toEqual({ fromTicker: quotes, fromBook: 0, withDepth: 0, superseded: 0 });
     expect(stats.malformed).toEqual({});
@@ -139,13 +139,14 @@ describe('BinanceReader on damaged input', () => {
     // The valid lines around the bad ones, in order: 1, 3, 12, 15.
     expect([...events.tsNs.subarray(0, events.length)]).toEqual([1000000000000000001n, 1000000000000000003n, 1000000000000000012n, 1000000000000000015n]);
     expect([...events.f[2].subarray(0, events.length)]).toEqual([1, 100.6, -1, 1]);
-    // Line 8, a depth diff without symbol or sequence numbers, is malformed; line 10, a snapshot, loads a book.
-    expect(stats.skipped).toEqual({ aggTrade: 1 });
-    expect(stats.messages).toEqual({ trade: 3, bookTicker: 1, depth: 0, snapshot: 1, markPrice: 0 });
+    // Line 8, a depth diff without symbol or sequence numbers, is malformed, and line 9, an aggTrade without size
+    // and side; line 10, a snapshot, loads a book.
+    expect(stats.skipped).toEqual({});
+    expect(stats.messages).toEqual({ trade: 3, aggTrade: 0, bookTicker: 1, depth: 0, snapshot: 1, markPrice: 0 });
     const m = stats.malformed;
     expect(Object.keys(m).sort()).toEqual(['badField', 'badJson', 'badNumber', 'badTimestamp', 'missingField']);
     expect(m.badJson?.lines).toEqual([2, 13]);
-    expect(m.missingField?.lines).toEqual([4, 8]);
+    expect(m.missingField?.lines).toEqual([4, 8, 9]);
     expect(m.missingField?.example).toContain('"p"');
     expect(m.badNumber?.lines).toEqual([5, 11]);
     expect(m.badNumber?.example).toContain('"p"');

@@ -82,11 +82,16 @@ export class Levels {
 export interface ParsedMessage {
   /** Trade, quote, depth: the symbol. Snapshot: its "symbol" field, '' when it has none (spot, USD-M). */
   symbol: string;
-  /** Trade: price, size, side (+1 buyer-initiated, -1 seller-initiated), trade id (NaN when absent). */
+  /**
+   * Trade: price, size, side (+1 buyer-initiated, -1 seller-initiated), trade id (NaN when absent), and whether it
+   * came from the `aggTrade` stream (1: the id is the aggregate id "a", the size the fills' sum at one price) or
+   * `trade` (0).
+   */
   price: number;
   size: number;
   side: number;
   tradeId: number;
+  aggregate: number;
   /** Quote: best bid, its size, best ask, its size. */
   bid: number;
   bidSize: number;
@@ -127,6 +132,7 @@ class Message implements ParsedMessage {
   size = NaN;
   side = 0;
   tradeId = NaN;
+  aggregate = 0;
   bid = NaN;
   bidSize = NaN;
   ask = NaN;
@@ -213,23 +219,26 @@ function symbolOf(d: Json, type: string, out: ParsedMessage): boolean {
   return false;
 }
 
-function parseTrade(d: Json, out: ParsedMessage): number {
-  if (!symbolOf(d, 'trade', out)) return MSG_MALFORMED;
-  const price = field(d, 'p', 'trade', out);
+function parseTrade(d: Json, out: ParsedMessage, type = 'trade'): number {
+  if (!symbolOf(d, type, out)) return MSG_MALFORMED;
+  const price = field(d, 'p', type, out);
   if (price !== price) return MSG_MALFORMED;
-  const size = field(d, 'q', 'trade', out);
+  const size = field(d, 'q', type, out);
   if (size !== size) return MSG_MALFORMED;
   const m = d.m;
   if (typeof m !== 'boolean') {
     return m === undefined || m === null
-      ? malformed(out, 'missingField', 'trade field "m" is missing')
-      : malformed(out, 'badField', `trade field "m" is not true or false: ${show(m)}`);
+      ? malformed(out, 'missingField', `${type} field "m" is missing`)
+      : malformed(out, 'badField', `${type} field "m" is not true or false: ${show(m)}`);
   }
   out.price = price;
   out.size = size;
   // m: "is the buyer the market maker?" Then the seller crossed the spread: a seller-initiated trade.
   out.side = m ? -1 : 1;
-  out.tradeId = optionalId(d.t);
+  // An aggTrade's id is its aggregate id "a" (its fills are "f".."l").
+  const agg = type === 'aggTrade';
+  out.tradeId = optionalId(agg ? d.a : d.t);
+  out.aggregate = agg ? 1 : 0;
   return MSG_TRADE;
 }
 
@@ -399,7 +408,7 @@ export const parseJsonMessage: MessageParser = (line, start, out) => {
   } else {
     return malformed(out, 'missingField', 'neither "stream" nor "e": not a known Binance message');
   }
-  if (type === 'trade') return parseTrade(d, out);
+  if (type === 'trade' || type === 'aggTrade') return parseTrade(d, out, type);
   if (type === 'bookTicker') return parseBookTicker(d, out);
   if (isDiffDepthType(type)) return parseDepth(d, type, out);
   if (isMarkPriceType(type)) return parseMarkPrice(d, out);

@@ -34,7 +34,7 @@ const FAIL = -1;
 const Q = 34, BACKSLASH = 92, COMMA = 44, COLON = 58, LBRACE = 123, RBRACE = 125, LBRACKET = 91, RBRACKET = 93;
 const DOT = 46, MINUS = 45, PLUS = 43, ZERO = 48, NINE = 57, AT = 64;
 
-const TYPE_TRADE = 1, TYPE_TICKER = 2, TYPE_DEPTH = 3, TYPE_OTHER = 4, TYPE_MARK = 5;
+const TYPE_TRADE = 1, TYPE_TICKER = 2, TYPE_DEPTH = 3, TYPE_OTHER = 4, TYPE_MARK = 5, TYPE_AGG_TRADE = 6;
 
 /** NaN as a float64 load (see #trade). */
 const NAN = new Float64Array([NaN]);
@@ -374,7 +374,8 @@ export class BinanceScanner {
     } else {
       return FAIL;
     }
-    if (type === TYPE_TRADE) return this.#trade(frame, out);
+    if (type === TYPE_TRADE) return this.#trade(frame, out, F_T, 0);
+    if (type === TYPE_AGG_TRADE) return this.#trade(frame, out, F_A, 1);
     if (type === TYPE_TICKER) return this.#ticker(frame, out);
     if (type === TYPE_DEPTH) return this.#depth(frame, typeFrom, typeTo, out);
     if (type === TYPE_MARK) return this.#mark(frame, out);
@@ -387,6 +388,7 @@ export class BinanceScanner {
     const buf = this.#buf, n = to - from;
     if (n === 5 && buf[from] === 116 /* t */ && buf[from + 1] === 114 && buf[from + 2] === 97 && buf[from + 3] === 100 && buf[from + 4] === 101) return TYPE_TRADE;
     if (n === 10 && buf[from] === 98 /* b */ && buf[from + 4] === 84 /* T */ && equalsAscii(buf, from, 'bookTicker')) return TYPE_TICKER;
+    if (n === 8 && buf[from] === 97 /* a */ && equalsAscii(buf, from, 'aggTrade')) return TYPE_AGG_TRADE;
     if (n >= 5 && buf[from] === 100 /* d */) {
       // The type of the last 'd' stream and whether it is a diff-depth type: a capture repeats one.
       const text = this.#interner.get(buf, from, to);
@@ -425,10 +427,11 @@ export class BinanceScanner {
   // and four boxes per bookTicker were most of the garbage a replay made. NaN comes from NAN[0] for the same reason:
   // `cond ? float64Array[i] : NaN` boxed its result on every store (the constant made the choice a tagged value).
 
-  #trade(frame: number, out: ParsedMessage): number {
+  /** A trade (id field F_T, aggregate 0) or an aggTrade (id field F_A, the aggregate id; aggregate 1). */
+  #trade(frame: number, out: ParsedMessage, idField: number, aggregate: number): number {
     const symbol = this.#symbol(frame);
     if (symbol === '') return FAIL;
-    const p = frame + F_P, q = frame + F_Q, t = frame + F_T;
+    const p = frame + F_P, q = frame + F_Q, t = frame + idField;
     const m = this.#kindOf(frame + F_M);
     if (!this.#isDecimal(p) || !this.#isDecimal(q) || (m !== V_TRUE && m !== V_FALSE) || !this.#idOk(t)) return FAIL;
     const mant = this.#mant, dec = this.#dec, neg = this.#neg;
@@ -437,6 +440,7 @@ export class BinanceScanner {
     out.size = (neg[q] === 1 ? -1 : 1) * (mant[q] / POW10[dec[q]]);
     out.side = m === V_TRUE ? -1 : 1;
     out.tradeId = this.#kindOf(t) === V_INT ? this.#int[t] : NAN[0];
+    out.aggregate = aggregate;
     return MSG_TRADE;
   }
 
@@ -826,10 +830,19 @@ export class ReceiveTime {
 }
 
 /**
- * The receive-time prefix of a capture line bytes[start, end): 1 to 19 digits, then a space. Leaves the time in
- * `out` and returns the space's position; TIME_BAD when there is no such prefix or it exceeds an i64; TIME_BLANK
- * for an empty line or one of only tabs and carriage returns (a line with a space in it is never blank, as for
- * the string reader before).
+ * Digits of a receive time after the whole seconds, by its length: recorders write ns since the epoch (19 digits
+ * today), but some write us (16), ms (13) or s (10); a time of that length read as ns would be in 1970. Any other
+ * length is ns (as every length was before), so that small test times keep their meaning.
+ */
+export function fractionDigits(digits: number): number {
+  return digits === 13 ? 3 : digits === 16 ? 6 : digits === 10 ? 0 : 9;
+}
+
+/**
+ * The receive-time prefix of a capture line bytes[start, end): 1 to 19 digits, then a space, ns since the epoch, or
+ * s, ms or us when it has 10, 13 or 16 digits (fractionDigits). Leaves the time in `out` and returns the space's
+ * position; TIME_BAD when there is no such prefix or it exceeds an i64 of ns; TIME_BLANK for an empty line or one of
+ * only tabs and carriage returns (a line with a space in it is never blank, as for the string reader before).
  */
 export function scanReceiveTime(bytes: Uint8Array, start: number, end: number, out: ReceiveTime): number {
   let i = start;
@@ -839,11 +852,13 @@ export function scanReceiveTime(bytes: Uint8Array, start: number, end: number, o
   }
   const digits = i - start;
   if (i < end && bytes[i] === 32 && digits >= 1 && digits <= 19) {
-    // Seconds are the digits before the last nine, nanoseconds the last nine.
-    const split = Math.max(start, i - 9);
+    // Seconds are the digits before the fraction's, the fraction scaled to nanoseconds.
+    const frac = fractionDigits(digits);
+    const split = Math.max(start, i - frac);
     let sec = 0, nsec = 0;
     for (let j = start; j < split; j++) sec = sec * 10 + (bytes[j] - ZERO);
     for (let j = split; j < i; j++) nsec = nsec * 10 + (bytes[j] - ZERO);
+    nsec *= POW10[9 - frac];
     if (sec > MAX_SEC || (sec === MAX_SEC && nsec > MAX_SEC_NS)) return TIME_BAD;
     out.sec = sec;
     out.nsec = nsec;

@@ -43,7 +43,7 @@ import {
   MSG_DEPTH, MSG_MARK, MSG_QUOTE, MSG_SKIP, MSG_SNAPSHOT, MSG_TRADE, newParsedMessage,
   type MalformedReason, type MessageParser, type ParsedMessage,
 } from './binance-message.js';
-import { ReceiveTime, scanReceiveTime, sharedScanner, TIME_BAD, TIME_BLANK } from './binance-scan.js';
+import { fractionDigits, ReceiveTime, scanReceiveTime, sharedScanner, TIME_BAD, TIME_BLANK } from './binance-scan.js';
 import { DIFF_APPLIED, DIFF_GAP, GAPS_KEPT, OrderBook, type BookOptions, type BookStats, type StalePeriod } from './book.js';
 import { ByteChunks, LineSplitter } from './chunks.js';
 import { INPUT_BYTES } from '../wasm/binance.js';
@@ -81,7 +81,11 @@ export interface BinanceStats {
   /** Events produced: `quote` counts bookTicker quotes and book quotes (see `quotes`), `mark` markPrice messages. */
   events: { trade: number; quote: number; mark: number };
   /** Messages recognised, by shape. */
-  messages: { trade: number; bookTicker: number; depth: number; snapshot: number; markPrice: number };
+  messages: { trade: number; aggTrade: number; bookTicker: number; depth: number; snapshot: number; markPrice: number };
+  /** aggTrade messages skipped because their instrument has `trade` messages (counted in `skipped.aggTrade` too). */
+  aggTradesBesideTrades: number;
+  /** REST snapshot lines without a receive time, read as snapshots at the previous line's time. */
+  bareSnapshots: number;
   quotes: {
     /** One per bookTicker line. */
     fromTicker: number;
@@ -134,6 +138,8 @@ export interface BinanceOptions {
    * levels also computed). false skips depth diffs and snapshots (counted by type) and quotes carry no depth.
    */
   book?: boolean | BookOptions;
+  /** State carried from the reader of the file before (BinanceSession): none by default, each file on its own. */
+  session?: BinanceSession;
 }
 
 // Slots of the reader's times: the line's receive time (seconds, nanoseconds, and the low and high 32 bits of its
@@ -148,7 +154,9 @@ const TWO_16 = 65_536;
 const TWO_32 = 4_294_967_296;
 
 /**
- * Receive time of a capture line: the decimal digits before the first space, or -1n when they are not digits.
+ * Receive time of a capture line in ns: the decimal digits before the first space (s, ms or us when there are 10, 13
+ * or 16 of them: fractionDigits), or -1n when they are not digits or exceed an i64 of ns. The BigInt reference of
+ * scanReceiveTime.
  */
 export function receiveNs(line: string, space: number): bigint {
   if (space < 1 || space > 19) return -1n;
@@ -156,14 +164,27 @@ export function receiveNs(line: string, space: number): bigint {
     const c = line.charCodeAt(i);
     if (c < 48 || c > 57) return -1n;
   }
-  const ns = BigInt(line.slice(0, space));
+  const ns = BigInt(line.slice(0, space)) * 10n ** BigInt(9 - fractionDigits(space));
   return ns > MAX_NS ? -1n : ns;
+}
+
+const LAST_UPDATE_ID = Buffer.from('{"lastUpdateId"');
+
+/** Whether a line starts (after blanks) with `{"lastUpdateId"`: a REST depth snapshot without a receive time. */
+function isBareSnapshot(bytes: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && (bytes[i] === 32 || bytes[i] === 9)) i++;
+  if (end - i < LAST_UPDATE_ID.length) return false;
+  for (let k = 0; k < LAST_UPDATE_ID.length; k++) if (bytes[i + k] !== LAST_UPDATE_ID[k]) return false;
+  return true;
 }
 
 /** Per-instrument state of the reader: its book, the last ids seen, and the top of book quotes carry. */
 class Instrument {
   book: OrderBook | undefined = undefined;
   lastTradeId = NaN;
+  /** Where its trades come from: 0 none yet, 1 the `aggTrade` stream, 2 the `trade` stream (which wins). */
+  tradeStream = 0;
   lastTickerId = NaN;
   /** The top of book: from the newer of the last bookTicker and the book (by update id). */
   hasTop = false;
@@ -176,6 +197,18 @@ class Instrument {
   /** The stale period in progress, if any. */
   stale: StalePeriod | undefined = undefined;
   constructor(readonly id: number, readonly symbol: string) {}
+}
+
+/**
+ * What the readers of one replay carry from one file to the next: each symbol's state (its order book, the last
+ * trade and bookTicker ids, the top of book). A capture split into files (hourly, or at a restart of the recorder
+ * that kept its connection) then replays as the whole: the second file's diffs continue the book the first built,
+ * checked by their sequence numbers as within one file, instead of waiting for a snapshot of their own. Give every
+ * reader of the replay the same session (and the same registry and market); read the files in time order.
+ */
+export class BinanceSession {
+  /** symbol -> its state. */
+  readonly instruments = new Map<string, Instrument>();
 }
 
 /**
@@ -195,7 +228,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
   readonly #bookOptions: BookOptions | undefined;
   readonly #msg: ParsedMessage = newParsedMessage();
   /** symbol -> instrument, so that naming costs one map lookup per message (none for a run of one symbol). */
-  readonly #instruments = new Map<string, Instrument>();
+  readonly #instruments: Map<string, Instrument>;
   #lastSymbol = '';
   #lastInstrument: Instrument | undefined;
   /** A snapshot seen before any instrument had a book, waiting for the first depth diff to claim it. */
@@ -235,12 +268,15 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     this.#bookOptions = opts.book === false ? undefined : opts.book === true || opts.book === undefined ? {} : opts.book;
     if (this.#bookOptions) new OrderBook('', { ...this.#bookOptions, wasm: false }); // check the options now, not at the first diff
     this.stats = {
-      lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 },
+      lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, aggTrade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 }, aggTradesBesideTrades: 0, bareSnapshots: 0,
       quotes: { fromTicker: 0, fromBook: 0, withDepth: 0, superseded: 0 }, skipped: {}, malformed: {}, outOfOrder: {}, bookGaps: 0,
       books: {}, unattributedSnapshots: undefined, parserFallbacks: 0,
       firstTsNs: undefined, lastTsNs: undefined, gzip: false, bytesRead: 0,
     };
     this.#batch = this.#startBatch(new EventBatch(batchSize));
+    this.#instruments = opts.session?.instruments ?? new Map<string, Instrument>();
+    // Books carried from an earlier file of the session: their statistics go on counting here (lines are this file's).
+    for (const inst of this.#instruments.values()) if (inst.book) this.stats.books[inst.symbol] = inst.book.stats;
   }
 
   /** The instrument id of a symbol, registering its name on first sight. */
@@ -366,6 +402,17 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
       if (kind >= 0 && this.#scanner.fellBack) this.#fallbacks++;
     }
     if (kind === TIME_BLANK) return;
+    if (kind === TIME_BAD && isBareSnapshot(bytes, start, end)) {
+      // A REST snapshot written without a receive time (recorders that fetch it before opening the stream do):
+      // read as a snapshot, at the time of the line before it (it makes no event of its own).
+      if (this.#parser) kind = this.#parser(bytes.toString('utf8', start, end), 0, msg);
+      else {
+        kind = this.#scanner.parse(bytes, start, end, msg);
+        if (this.#scanner.fellBack) this.#fallbacks++;
+      }
+      if (kind === MSG_SNAPSHOT) this.stats.bareSnapshots++;
+      time.halves = false;
+    }
     if (kind === TIME_BAD) {
       const text = bytes.toString('utf8', start, Math.min(end, start + 160)).slice(0, 40);
       this.#count(this.stats.malformed, 'badTimestamp', lineNo, `expected "<receive ns> <json>", got ${JSON.stringify(text)}`);
@@ -434,11 +481,24 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
 
   #trade(msg: ParsedMessage): void {
     const inst = this.#instrument(msg.symbol);
+    // One trade stream per instrument: `trade` when the capture has it (every fill), else `aggTrade` (the fills of one
+    // taker order at one price, summed). An aggTrade after the instrument's first trade is skipped (the same fills
+    // again); the first trade after aggTrades switches the instrument to trades, and its ids to theirs.
+    const stream = msg.aggregate === 1 ? 1 : 2;
+    if (stream !== inst.tradeStream) {
+      if (stream < inst.tradeStream) {
+        this.stats.skipped.aggTrade = (this.stats.skipped.aggTrade ?? 0) + 1;
+        this.stats.aggTradesBesideTrades++;
+        return;
+      }
+      inst.tradeStream = stream;
+      inst.lastTradeId = NaN;
+    }
     const t = msg.tradeId;
     if (t <= inst.lastTradeId) this.#count(this.stats.outOfOrder, 'tradeId', this.#lineNo, `trade id ${t} after ${inst.lastTradeId} (${inst.symbol})`);
     else if (t === t) inst.lastTradeId = t;
     this.#emit(Kind.trade, inst.id, msg.price, msg.size, msg.side, NaN, NaN, NaN);
-    this.stats.messages.trade++;
+    if (stream === 1) this.stats.messages.aggTrade++; else this.stats.messages.trade++;
     this.stats.events.trade++;
   }
 

@@ -4,7 +4,7 @@
 import type { EventBatch } from '../events.js';
 import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
-import { BinanceReader, type BinanceStats } from './binance.js';
+import { BinanceReader, BinanceSession, type BinanceStats } from './binance.js';
 import { emptyEventCounts, newReaderStats, type OnMalformed, type ReaderStats } from './common.js';
 import { CsvReader, isCsvHeader } from './csv.js';
 import { DeribitReader, type DeribitOptions, type DeribitStats } from './deribit.js';
@@ -97,6 +97,11 @@ export interface InputOptions {
   deribit?: Pick<DeribitOptions, 'time' | 'tickerQuotes' | 'depthLevels' | 'market'>;
   /** The instrument name of a CSV series (default: folder/file). */
   csvInstrument?: string;
+  /**
+   * Binance: the state carried from file to file (order books, last ids), BinanceSession. Give every reader of a
+   * replay the same one, so that a capture split into files replays as the whole; none by default.
+   */
+  binanceSession?: BinanceSession;
 }
 
 /** Binance's reader under the common statistics (its own say more: books, out-of-order messages, quote sources). */
@@ -108,7 +113,7 @@ class BinanceInput implements InputReader {
 
   constructor(path: string, opts: InputOptions, registry: Registry) {
     this.path = path;
-    this.#reader = new BinanceReader(path, { registry, batchSize: opts.batchSize, reuseBatch: opts.reuseBatch });
+    this.#reader = new BinanceReader(path, { registry, batchSize: opts.batchSize, reuseBatch: opts.reuseBatch, session: opts.binanceSession });
   }
 
   get binance(): BinanceStats { return this.#reader.stats; }
@@ -168,3 +173,4 @@ export async function openInput(path: string, format: InputFormat | 'auto' = 'au
 }
 
 export type { ReaderStats, DeribitStats, BinanceStats };
+export { BinanceSession };

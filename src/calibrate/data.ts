@@ -8,7 +8,7 @@
 // gets in the merged stream, and instruments can run on different workers.
 import { N_FIELDS } from '../abi.js';
 import type { ReaderStats } from '../adapters/common.js';
-import { openInput, type InputFormat } from '../adapters/index.js';
+import { BinanceSession, openInput, type InputFormat } from '../adapters/index.js';
 import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
 
@@ -79,9 +79,10 @@ export async function loadCalibrationData(
   const catalog = new InstrumentCatalog(registry);
   const g = new Growing();
   const read: CalibrationData['files'] = [];
+  const binanceSession = new BinanceSession(); // books continue from file to file, as in atc replay
   let bytesBefore = 0;
   for (const file of files) {
-    const reader = await openInput(file.path, file.format, { registry, catalog });
+    const reader = await openInput(file.path, file.format, { registry, catalog, binanceSession });
     for await (const batch of reader) {
       const m = batch.length;
       g.reserve(m);

@@ -4,7 +4,7 @@
 // score (src/eval/nab.ts), per series and in total. The labels are NAB's combined_windows.json layout.
 import { totalEvents, type ReaderStats } from '../adapters/common.js';
 import { csvInstrumentName } from '../adapters/csv.js';
-import { INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
+import { BinanceSession, INPUT_FORMATS, openInput, type InputFormat } from '../adapters/index.js';
 import { Engine } from '../engine.js';
 import { InstrumentCatalog } from '../instruments.js';
 import { Registry } from '../registry.js';
@@ -212,9 +212,10 @@ export async function runEval(args: Omit<EvalArgs, 'json'>): Promise<EvalReport>
   const series = new Map<number, SeriesRows>();
   const stats: ReaderStats[] = [];
   let rowOf = new Int32Array(4096);
+  const binanceSession = new BinanceSession(); // books continue from file to file, as in atc replay
 
   for (const run of runs) {
-    const reader = await openInput(run.path, run.format, { registry, catalog });
+    const reader = await openInput(run.path, run.format, { registry, catalog, binanceSession });
     stats.push(reader.stats);
     for await (const batch of reader) {
       const n = batch.length;

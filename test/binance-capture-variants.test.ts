@@ -1,8 +1,6 @@
-// KNOWN GAPS of the Binance reader on captures a new user brings (audit of `atc replay`, branch audit). Each test
-// states the behaviour a user expects and fails on the reader as it is, so it is marked it.fails: when a fix lands,
-// vitest reports the test as passing unexpectedly, and the marker must go. The fixes belong in files another helper
-// is rewriting (src/adapters/binance.ts, binance-scan.ts, binance-message.ts); what each needs is written above it.
-// Until then `atc replay` says so in its summary's notes (test/replay-variants.test.ts).
+// Captures a new user brings that the Binance reader once misread (the audit of `atc replay`; they were it.fails
+// until fixed): aggTrade streams, receive times in ms, a capture split into files, a REST snapshot line without a
+// receive time. Each variant is made from the committed depth sample and must give what the original gives.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,12 +41,10 @@ beforeAll(() => {
 });
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-describe('KNOWN GAPS of the Binance reader (fixes in files under rewrite)', () => {
-  // Fix: binance-scan.ts classifies the stream type `aggTrade` (raw "e":"aggTrade") as a trade, and
-  // binance-message.ts's parseJsonMessage likewise (`type === 'trade' || type === 'aggTrade'`): s, p, q, m as for
-  // `trade`; the trade id is "a" (the aggregate id, increasing), not "t" (absent). One aggTrade is one trade event
-  // (its size the summed q of the fills f..l at one price); docs/binance.md's table moves aggTrade out of "other".
-  it.fails('an aggTrade capture gives the same trades as the trade stream it aggregates', async () => {
+describe('Binance captures recorded differently read as the original', () => {
+  // An aggTrade is one trade event: s, p, q, m as for `trade`, its id the aggregate id "a" (its size is the summed q
+  // of the fills f..l at one price; here each aggregates one fill, so the trades are the same).
+  it('an aggTrade capture gives the same trades as the trade stream it aggregates', async () => {
     const agg = lines.map((l) => l.replace(/"stream":"btcusdt@trade","data":\{"e":"trade",(.*)"t":(\d+),/, '"stream":"btcusdt@aggTrade","data":{"e":"aggTrade",$1"a":$2,"f":$2,"l":$2,'));
     const want = await trades(DEPTH);
     const got = await trades(file('aggtrade.gz', agg));
@@ -56,10 +52,8 @@ describe('KNOWN GAPS of the Binance reader (fixes in files under rewrite)', () =
     expect(got.out).toEqual(want.out);
   });
 
-  // Fix: scanReceiveTime (binance-scan.ts) and receiveNs (binance.ts) read the receive time's unit from its number
-  // of digits, as Deribit's reader does (common.ts integerEpochToNs: 10 digits s, 13 ms, 16 us, 19 ns; other
-  // lengths badTimestamp), instead of taking 1 to 19 digits as ns: a 13-digit ms time now lands in 1970.
-  it.fails('receive times in ms are read as ms', async () => {
+  // The receive time's unit comes from its number of digits (fractionDigits: 10 s, 13 ms, 16 us; else ns).
+  it('receive times in ms are read as ms', async () => {
     const ms = lines.map((l) => l.slice(0, l.indexOf(' ') - 6) + l.slice(l.indexOf(' ')));
     const want = await trades(DEPTH);
     const got = await trades(file('ms.gz', ms));
@@ -67,12 +61,9 @@ describe('KNOWN GAPS of the Binance reader (fixes in files under rewrite)', () =
     expect(got.out.map((t) => t[0])).toEqual(want.out.map((t) => (t[0] / 1_000_000n) * 1_000_000n));
   });
 
-  // Fix: BinanceReader keeps its per-symbol state (Instrument: order book, last trade and bookTicker ids, top of
-  // book; the pending snapshot; the latest receive time) in an object a caller can pass to the next reader
-  // (e.g. `new BinanceReader(path, { registry, session })`), and openInput (index.ts) gives every Binance file of a
-  // replay the same session. Today each file starts with empty books: a capture split into hourly files, with its
-  // one snapshot in the first, has no depth from the second file on (the summary says "never live ... mid-book").
-  it.fails('a capture split into two files gives the events of the whole file', async () => {
+  // The readers of one replay share a BinanceSession (each symbol's book, last ids, top of book): the second file's
+  // diffs continue the book the first built, so a capture split into files gives the events of the whole.
+  it('a capture split into two files gives the events of the whole file', async () => {
     const half = 9000;
     const whole = await runCli(['replay', DEPTH], main);
     const split = await runCli(['replay', file('part1.gz', lines.slice(0, half)), file('part2.gz', lines.slice(half))], main);
@@ -80,11 +71,9 @@ describe('KNOWN GAPS of the Binance reader (fixes in files under rewrite)', () =
     expect(rowOf(split.stderr, 'events')).toBe(rowOf(whole.stderr, 'events'));
   });
 
-  // Fix: BinanceReader#line reads a line without a receive time that is a REST snapshot (`{"lastUpdateId"...}`, as
-  // recorders that fetch the snapshot before opening the stream write it) as a snapshot, timed like the line before
-  // it (it makes no event of its own at that point), instead of counting it badTimestamp. index.ts already detects
-  // such a file as Binance (test/replay-variants.test.ts).
-  it.fails('a bare REST snapshot line without a receive time loads the book', async () => {
+  // A line without a receive time that is a REST snapshot (`{"lastUpdateId"...}`, as recorders that fetch the
+  // snapshot before opening the stream write it) is read as a snapshot, timed like the line before it.
+  it('a bare REST snapshot line without a receive time loads the book', async () => {
     const snap = lines.findIndex((l) => l.includes('"lastUpdateId"'));
     const bare = [lines[snap].slice(lines[snap].indexOf(' ') + 1), ...lines.slice(0, snap), ...lines.slice(snap + 1)];
     const { stats } = await trades(file('bare-snapshot.gz', bare));
