@@ -219,28 +219,8 @@ export class BookSide {
    * through set().
    */
   setMany(keys: Float64Array, sizes: Float64Array, n: number): void {
-    const w = this.#slots, sz = this.#size, bits = this.#bits;
-    for (let m = 0; m < n; m++) {
-      const key = keys[m], size = sizes[m];
-      const d = (key - this.#f[F_BASE]) / this.#f[F_STRIDE];
-      const i = d | 0;
-      // NaN (no window yet), negative, past the window or not a whole slot: the general path.
-      if (!(i === d && d >= 0 && i < w)) { this.set(key, size); continue; }
-      const old = sz[i];
-      if (size > 0) {
-        sz[i] = size;
-        if (old === 0) {
-          bits[i >> 5] |= 1 << (i & 31);
-          this.#i[I_N]++;
-          if (i < this.#i[I_BEST] >>> 0) this.#i[I_BEST] = i;
-        }
-        const delta = size - old;
-        this.#f[F_WTOTAL] += delta;
-        if (i <= this.#i[I_CUR]) this.#f[F_CURSUM] += delta;
-      } else if (old !== 0) {
-        this.#removeAt(i, old);
-      }
-    }
+    // Not on the replay's path (the book calls applyDecimal, whose loop has the slot update inline): one call a level.
+    for (let m = 0; m < n; m++) this.#applyLevel(keys[m], sizes[m]);
   }
 
   /**
