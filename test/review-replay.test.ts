@@ -1,13 +1,14 @@
-// Review of the Binance replay rewrite (a88a240..2953d10): defects found, each as an expected failure (it.fails) that
-// passes once the defect is fixed. Made from the committed depth sample, as binance-capture-variants.test.ts does.
+// Review of the Binance replay rewrite (a88a240..2953d10): each test states behaviour the review found missing (they
+// were expected failures, it.fails, until fixed). Made from the committed depth sample, as
+// binance-capture-variants.test.ts does.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MSG_SNAPSHOT, newParsedMessage } from '../src/adapters/binance-message.js';
-import { BinanceScanner } from '../src/adapters/binance-scan.js';
+import { MSG_DEPTH, MSG_SNAPSHOT, newParsedMessage } from '../src/adapters/binance-message.js';
+import { BinanceScanner, sharedScanner } from '../src/adapters/binance-scan.js';
 import { BinanceReader, BinanceSession } from '../src/adapters/binance.js';
 import { Registry } from '../src/registry.js';
 import { sharedBinanceWasm } from '../src/wasm/binance.js';
@@ -42,7 +43,7 @@ describe('review: Binance replay rewrite', () => {
   // A bare REST snapshot as the first line of a file, read through a BinanceSession whose book waits with buffered
   // diffs that continue it: the book goes live and quotes at the reader's initial receive time, 0 (1970). `atc replay
   // part1 part2` then reports "market time 1970-01-01 .." and rejects the event as timeBackwards.
-  it.fails('a bare snapshot opening file 2 of a session emits no event at receive time 0', async () => {
+  it('a bare snapshot opening file 2 of a session emits no event at receive time 0', async () => {
     const session = new BinanceSession();
     const registry = new Registry();
     const t1 = await times(new BinanceReader(file('s1.gz', lines.slice(0, snap)), { registry, session }));
@@ -53,7 +54,7 @@ describe('review: Binance replay rewrite', () => {
 
   // The bare snapshot line takes the previous line's raw time: after a line that went back in time, it is counted
   // out of order again (it has no receive time of its own).
-  it.fails('a bare snapshot after an out-of-order line is not itself counted out of order', async () => {
+  it('a bare snapshot after an out-of-order line is not itself counted out of order', async () => {
     const body = lines.slice(0, 50).filter((_, i) => i !== snap);
     const t = body[19].slice(0, body[19].indexOf(' '));
     body[19] = (BigInt(t) - 1_000_000_000n).toString() + body[19].slice(t.length);
@@ -66,7 +67,7 @@ describe('review: Binance replay rewrite', () => {
 
   // Books carried by a session share one BookStats object among the readers: file 1's stats (and `atc replay`'s
   // per-file "books" rows) end up with file 2's counts, and its line numbers, labelled with file 1's path.
-  it.fails("file 1's book statistics are not changed by reading file 2 of the session", async () => {
+  it("file 1's book statistics are not changed by reading file 2 of the session", async () => {
     const session = new BinanceSession();
     const registry = new Registry();
     const r1 = new BinanceReader(file('p1.gz', lines.slice(0, 9000)), { registry, session });
@@ -79,7 +80,7 @@ describe('review: Binance replay rewrite', () => {
   // release() at the end of file 1 moves the books to TypeScript for good: every later file of a session (atc replay,
   // send, calibrate, eval always use one) runs the book without the WebAssembly kernels although blocks are free
   // (COIN-M reader alone, one core, median of 15: 43.5 ms lent vs 47.7 ms TypeScript books).
-  it.fails('a book carried into file 2 of a session uses the WebAssembly kernels again', async () => {
+  it('a book carried into file 2 of a session uses the WebAssembly kernels again', async () => {
     const session = new BinanceSession();
     const registry = new Registry();
     await times(new BinanceReader(file('q1.gz', lines.slice(0, 9000)), { registry, session }));
@@ -89,17 +90,19 @@ describe('review: Binance replay rewrite', () => {
     expect(lent).toBe(true);
   });
 
-  // BinanceScanner({ wasm: instance }) is documented as "an instance to use", but the line generation that marks
-  // slots as present lives in each scanner while the slots live in the instance: a second scanner over the same
-  // instance sees the first one's fields as its own (here a REST snapshot is read as the first one's depth stream).
-  it.fails('two scanners over one BinanceWasm read each line as its own', () => {
+  // BinanceScanner({ wasm: instance }): the per-field records live in the instance and the line generation in the
+  // scanner, so a second scanner over the same instance read the first one's fields as its own (a REST snapshot came
+  // back as the first one's depth stream). One scanner per instance now: the second is refused.
+  it('a second scanner over one BinanceWasm is refused, and the first reads each line as its own', () => {
     const w = sharedBinanceWasm()!;
-    const x = new BinanceScanner({ wasm: w }), y = new BinanceScanner({ wasm: w });
+    sharedScanner(); // the process's scanner holds the shared instance
+    expect(() => new BinanceScanner({ wasm: w })).toThrow(/already serves a scanner/);
+    const x = new BinanceScanner(); // an instance of its own
     const m = newParsedMessage();
     const depth = Buffer.from('{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":5,"u":9,"b":[["1.5","2"]],"a":[]}}');
     const snapshot = Buffer.from('{"lastUpdateId":7,"bids":[["3.5","1"]],"asks":[["4.5","1"]]}');
-    x.parse(depth, 0, depth.length, m);
-    expect(y.parse(snapshot, 0, snapshot.length, m)).toBe(MSG_SNAPSHOT);
+    expect(x.parse(depth, 0, depth.length, m)).toBe(MSG_DEPTH);
+    expect(sharedScanner().parse(snapshot, 0, snapshot.length, m)).toBe(MSG_SNAPSHOT);
     expect(m.updateId).toBe(7);
   });
 });

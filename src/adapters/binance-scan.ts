@@ -47,6 +47,9 @@ const NAN = new Float64Array([NaN]);
 const WS = new Uint8Array(256);
 WS[32] = WS[9] = WS[10] = WS[13] = 1;
 
+/** BinanceWasm instances that serve a scanner. */
+const SCANNED = new WeakSet<BinanceWasm>();
+
 /** Strings of symbols and stream types by their bytes, so that a line costs no string allocation once they are known. */
 class Interner {
   #table: ({ bytes: Uint8Array; text: string } | undefined)[] = new Array(64).fill(undefined);
@@ -179,6 +182,12 @@ export class BinanceScanner {
    */
   constructor(opts: { wasm?: boolean | BinanceWasm } = {}) {
     const w = (this.#w = opts.wasm === false ? undefined : opts.wasm instanceof BinanceWasm ? opts.wasm : BinanceWasm.create());
+    // The per-field records live in the instance and the line generation that marks them in the scanner: a second
+    // scanner over the same instance would read the first one's fields as its own.
+    if (w !== undefined) {
+      if (SCANNED.has(w)) throw new Error('BinanceScanner: this BinanceWasm instance already serves a scanner (one scanner per instance; sharedScanner() shares one)');
+      SCANNED.add(w);
+    }
     this.#scanLine = w?.x.scan_line;
     this.#scanTimed = w?.x.scan_timed;
     this.#outAt = w ? w.out : 0;

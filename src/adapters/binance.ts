@@ -209,6 +209,11 @@ class Instrument {
 export class BinanceSession {
   /** symbol -> its state. */
   readonly instruments = new Map<string, Instrument>();
+  /**
+   * The last line's receive time in the file before (T_SEC, T_NSEC, T_LO, T_HI; T_SEC -1 before any): a line
+   * without a time of its own at the start of the next file (a bare snapshot) is timed by it, not by 0.
+   */
+  readonly time = Float64Array.of(-1, 0, 0, 0);
 }
 
 /**
@@ -229,6 +234,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
   readonly #msg: ParsedMessage = newParsedMessage();
   /** symbol -> instrument, so that naming costs one map lookup per message (none for a run of one symbol). */
   readonly #instruments: Map<string, Instrument>;
+  readonly #session: BinanceSession | undefined;
   #lastSymbol = '';
   #lastInstrument: Instrument | undefined;
   /** A snapshot seen before any instrument had a book, waiting for the first depth diff to claim it. */
@@ -274,9 +280,23 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
       firstTsNs: undefined, lastTsNs: undefined, gzip: false, bytesRead: 0,
     };
     this.#batch = this.#startBatch(new EventBatch(batchSize));
+    this.#session = opts.session;
     this.#instruments = opts.session?.instruments ?? new Map<string, Instrument>();
-    // Books carried from an earlier file of the session: their statistics go on counting here (lines are this file's).
-    for (const inst of this.#instruments.values()) if (inst.book) this.stats.books[inst.symbol] = inst.book.stats;
+    // Books carried from an earlier file of the session: they take blocks of the WebAssembly module again (released
+    // at the end of that file), and their statistics go on counting here, cumulative (the line numbers in them are
+    // those of the file they happened in); each reader keeps a copy as they were at its end.
+    for (const inst of this.#instruments.values()) {
+      if (!inst.book) continue;
+      inst.book.adopt();
+      this.stats.books[inst.symbol] = inst.book.stats;
+    }
+    const st = opts.session?.time;
+    if (st !== undefined && st[0] >= 0) {
+      this.#t[T_SEC] = this.#time.sec = st[0];
+      this.#t[T_NSEC] = this.#time.nsec = st[1];
+      this.#t[T_LO] = st[2];
+      this.#t[T_HI] = st[3];
+    }
   }
 
   /** The instrument id of a symbol, registering its name on first sight. */
@@ -373,6 +393,12 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     }
     if (this.#pendingBook) this.#unattributed(this.#pendingLine, 'no depth diff ever claimed it');
     this.#syncStats(input);
+    const session = this.#session;
+    if (session !== undefined) {
+      // What the next file of the session starts from: the last line's time, and the books as this file left them.
+      if (this.#lineNo > 0) session.time.set([this.#t[T_SEC], this.#t[T_NSEC], this.#t[T_LO], this.#t[T_HI]]);
+      for (const inst of this.#instruments.values()) if (inst.book) this.stats.books[inst.symbol] = structuredClone(inst.book.stats);
+    }
     if (this.#batch.length > 0) yield this.#batch;
   }
 
@@ -402,6 +428,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
       if (kind >= 0 && this.#scanner.fellBack) this.#fallbacks++;
     }
     if (kind === TIME_BLANK) return;
+    let bare = false;
     if (kind === TIME_BAD && isBareSnapshot(bytes, start, end)) {
       // A REST snapshot written without a receive time (recorders that fetch it before opening the stream do):
       // read as a snapshot, at the time of the line before it (it makes no event of its own).
@@ -410,8 +437,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
         kind = this.#scanner.parse(bytes, start, end, msg);
         if (this.#scanner.fellBack) this.#fallbacks++;
       }
-      if (kind === MSG_SNAPSHOT) this.stats.bareSnapshots++;
-      time.halves = false;
+      if (kind === MSG_SNAPSHOT) { this.stats.bareSnapshots++; bare = true; }
     }
     if (kind === TIME_BAD) {
       const text = bytes.toString('utf8', start, Math.min(end, start + 160)).slice(0, 40);
@@ -426,7 +452,8 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
       this.#count(this.stats.malformed, msg.what, lineNo, msg.detail);
       return;
     }
-    this.#order();
+    // A bare snapshot has no receive time: it keeps the line before's (the time the #t halves still hold).
+    if (!bare) this.#order();
     if (kind === MSG_QUOTE) this.#ticker(msg);
     else if (kind === MSG_TRADE) this.#trade(msg);
     else if (kind === MSG_MARK) this.#mark(msg);

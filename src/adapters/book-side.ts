@@ -172,6 +172,35 @@ export class BookSide {
     lentI.fill(0);
   }
 
+  /**
+   * The reverse of detach(): move the side's state into a block a WebAssembly memory lends (zeroed, as the lender
+   * hands it out), whose kernel then sets the levels again. O(W / 32 + levels in the window).
+   */
+  adopt(block: SideBlock, kernel: SideKernel): void {
+    if (this.#kernel !== undefined) return;
+    if (block.slots !== this.#slots) throw new RangeError(`adopt: a block of ${block.slots} slots for a side of ${this.#slots}`);
+    const ownF = this.#f, ownI = this.#i, ownBits = this.#bits, ownSize = this.#size;
+    this.#blockBuffer = block.buffer;
+    this.#blockOffset = block.offset;
+    this.#kernel = kernel;
+    this.#sideApply = kernel.x.side_apply;
+    this.#inKernel = undefined;
+    this.#bind();
+    this.#f.set(ownF);
+    this.#i.set(ownI);
+    this.#bits.set(ownBits);
+    const words = this.#slots >> 5;
+    for (let w = 0; w < words; w++) {
+      let word = ownBits[w];
+      while (word !== 0) {
+        const b = word & -word;
+        const i = (w << 5) + 31 - Math.clz32(b);
+        this.#size[i] = ownSize[i];
+        word ^= b;
+      }
+    }
+  }
+
   #bind(): void {
     const buf = this.#blockBuffer, o = this.#blockOffset, w = this.#slots;
     this.#f = new Float64Array(buf, o, 5);

@@ -224,6 +224,8 @@ export class OrderBook {
   symbol: string;
   readonly bids: BookSide;
   readonly asks: BookSide;
+  /** Whether the book may borrow blocks of the WebAssembly module (not made with `wasm: false`). */
+  readonly #wasmAllowed: boolean;
   /** The module whose memory lends both sides' blocks (its kernels then set levels and derive), or undefined. */
   #w: BinanceWasm | undefined;
   /** Its book_derive, held here (a property of the exports object is a generic load per call). */
@@ -284,6 +286,7 @@ export class OrderBook {
     if (!Number.isInteger(maxBuffered) || maxBuffered < 1) throw new RangeError(`book maxBufferedDiffs must be a positive integer, got ${maxBuffered}`);
     this.symbol = symbol;
     // Both sides in blocks lent by the process's WebAssembly module when it has two free, else in blocks of their own.
+    this.#wasmAllowed = opts.wasm !== false;
     const w = opts.wasm === false ? undefined : sharedBinanceWasm();
     const bidBlock = w ? w.acquireSide() : -1;
     const askBlock = bidBlock >= 0 ? w!.acquireSide() : -1;
@@ -348,6 +351,27 @@ export class OrderBook {
       LENT.unregister(side);
       w.releaseSide(offset);
     }
+  }
+
+  /**
+   * Take two blocks from the WebAssembly module again after release(), when it has them free and the book was not made
+   * with `wasm: false`: its kernels then do the common work again (a reader does for the books a BinanceSession
+   * carries into its file). The levels are moved, unchanged. Idempotent.
+   */
+  adopt(): void {
+    if (this.#w !== undefined || !this.#wasmAllowed) return;
+    const w = sharedBinanceWasm();
+    if (w === undefined) return;
+    const bidBlock = w.acquireSide();
+    if (bidBlock < 0) return;
+    const askBlock = w.acquireSide();
+    if (askBlock < 0) { w.releaseSide(bidBlock); return; }
+    this.bids.adopt({ buffer: w.buffer, offset: bidBlock, slots: DEFAULT_WINDOW_SLOTS }, w);
+    this.asks.adopt({ buffer: w.buffer, offset: askBlock, slots: DEFAULT_WINDOW_SLOTS }, w);
+    this.#w = w;
+    this.#bookDerive = w.x.book_derive;
+    LENT.register(this.bids, { w, offset: bidBlock }, this.bids);
+    LENT.register(this.asks, { w, offset: askBlock }, this.asks);
   }
 
   /** Whether the sides live in the WebAssembly module's memory (its kernels then do the common work). */
