@@ -156,17 +156,7 @@ export class BookSide {
     this.#f.set(lentF);
     this.#i.set(lentI);
     this.#bits.set(lentBits);
-    const words = this.#slots >> 5;
-    for (let w = 0; w < words; w++) {
-      let word = lentBits[w];
-      while (word !== 0) {
-        const b = word & -word;
-        const i = (w << 5) + 31 - Math.clz32(b);
-        this.#size[i] = lentSize[i];
-        lentSize[i] = 0;
-        word ^= b;
-      }
-    }
+    copySizes(lentBits, lentSize, this.#size, this.#slots >> 5, true);
     lentBits.fill(0);
     lentF.fill(0);
     lentI.fill(0);
@@ -189,16 +179,7 @@ export class BookSide {
     this.#f.set(ownF);
     this.#i.set(ownI);
     this.#bits.set(ownBits);
-    const words = this.#slots >> 5;
-    for (let w = 0; w < words; w++) {
-      let word = ownBits[w];
-      while (word !== 0) {
-        const b = word & -word;
-        const i = (w << 5) + 31 - Math.clz32(b);
-        this.#size[i] = ownSize[i];
-        word ^= b;
-      }
-    }
+    copySizes(ownBits, ownSize, this.#size, this.#slots >> 5, false);
   }
 
   #bind(): void {
@@ -598,3 +579,20 @@ function isPow10(x: number): boolean {
 
 /** One instance for the module's lifetime, so that the class's hidden class outlives every book (see ladder.ts). */
 export const KEEP_ALIVE: readonly BookSide[] = [new BookSide({ slots: 64 })];
+
+/**
+ * Copy the sizes of the slots whose bit is set in `bits` (the first `words` words) from `from` to `to`, zeroing them in
+ * `from` when `clear`: sizes are 0 wherever the bitmap is, so O(words + levels).
+ */
+function copySizes(bits: Int32Array, from: Float64Array, to: Float64Array, words: number, clear: boolean): void {
+  for (let w = 0; w < words; w++) {
+    let word = bits[w];
+    while (word !== 0) {
+      const b = word & -word;
+      const i = (w << 5) + 31 - Math.clz32(b);
+      to[i] = from[i];
+      if (clear) from[i] = 0;
+      word ^= b;
+    }
+  }
+}
