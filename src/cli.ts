@@ -628,8 +628,9 @@ function replayNotes(all: FileRun[], runs: (FileRun & { stats: ReaderStats })[])
     }
     if (r.binance) {
       const sk = st.skipped;
-      if (r.binance.aggTradesBesideTrades > 0) {
-        notes.push(`${r.path}: ${int(r.binance.aggTradesBesideTrades)} aggTrade messages skipped: their instruments have the trade stream, ` +
+      // An aggTrade is skipped only beside its instrument's trade stream (the others are read as trades).
+      if ((sk.aggTrade ?? 0) > 0) {
+        notes.push(`${r.path}: ${int(sk.aggTrade)} aggTrade messages skipped: their instruments have the trade stream, ` +
           'whose fills they sum (trades come from one stream per instrument: trade when there is one, else aggTrade)');
       }
       const partial = Object.keys(sk).filter((t) => /^depth\d+(@\d+ms)?$/.test(t));

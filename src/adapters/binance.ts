@@ -82,8 +82,6 @@ export interface BinanceStats {
   events: { trade: number; quote: number; mark: number };
   /** Messages recognised, by shape. */
   messages: { trade: number; aggTrade: number; bookTicker: number; depth: number; snapshot: number; markPrice: number };
-  /** aggTrade messages skipped because their instrument has `trade` messages (counted in `skipped.aggTrade` too). */
-  aggTradesBesideTrades: number;
   /** REST snapshot lines without a receive time, read as snapshots at the previous line's time. */
   bareSnapshots: number;
   quotes: {
@@ -274,7 +272,7 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     this.#bookOptions = opts.book === false ? undefined : opts.book === true || opts.book === undefined ? {} : opts.book;
     if (this.#bookOptions) new OrderBook('', { ...this.#bookOptions, wasm: false }); // check the options now, not at the first diff
     this.stats = {
-      lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, aggTrade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 }, aggTradesBesideTrades: 0, bareSnapshots: 0,
+      lines: 0, events: { trade: 0, quote: 0, mark: 0 }, messages: { trade: 0, aggTrade: 0, bookTicker: 0, depth: 0, snapshot: 0, markPrice: 0 }, bareSnapshots: 0,
       quotes: { fromTicker: 0, fromBook: 0, withDepth: 0, superseded: 0 }, skipped: {}, malformed: {}, outOfOrder: {}, bookGaps: 0,
       books: {}, unattributedSnapshots: undefined, parserFallbacks: 0,
       firstTsNs: undefined, lastTsNs: undefined, gzip: false, bytesRead: 0,
@@ -514,8 +512,8 @@ export class BinanceReader implements AsyncIterable<EventBatch> {
     const stream = msg.aggregate === 1 ? 1 : 2;
     if (stream !== inst.tradeStream) {
       if (stream < inst.tradeStream) {
+        // Counted in skipped.aggTrade: the only aggTrades skipped (the others are trades).
         this.stats.skipped.aggTrade = (this.stats.skipped.aggTrade ?? 0) + 1;
-        this.stats.aggTradesBesideTrades++;
         return;
       }
       inst.tradeStream = stream;

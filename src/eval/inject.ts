@@ -605,25 +605,21 @@ function setSeconds(src: EventBatch, id: number, at: bigint, seconds: number, ta
     const j = copyEvent(src, i, out);
     if (ts < at || ts >= end || src.instrument[i] !== id) return;
     const k = bucketOf(ts);
+    // r copies of the edited event j, spread over the gap before the next event (within the anomaly's second k).
+    const repeat = (r: number) => {
+      if (r <= 0) return;
+      const next = i + 1 < src.length ? src.tsNs[i + 1] : ts + 1_000_000n;
+      const limit = at + BigInt(k + 1) * SECOND_NS - 1n;
+      const span = (next < limit ? next : limit) - ts;
+      for (let n = 1; n <= r; n++) copyEvent(out, j, out, ts + span * BigInt(n) / BigInt(r + 1));
+    };
     if (isTrade(src, i, id)) {
       if (tradeSize.has(i)) out.f[1][j] = tradeSize.get(i)!;
       if (tradeSide.has(i)) out.f[2][j] = tradeSide.get(i)!;
-      const r = tradeRepeats.get(i) ?? 0;
-      if (r > 0) {
-        const next = i + 1 < src.length ? src.tsNs[i + 1] : ts + 1_000_000n;
-        const limit = at + BigInt(k + 1) * SECOND_NS - 1n;
-        const span = (next < limit ? next : limit) - ts;
-        for (let n = 1; n <= r; n++) copyEvent(out, j, out, ts + span * BigInt(n) / BigInt(r + 1));
-      }
+      repeat(tradeRepeats.get(i) ?? 0);
     } else if (isQuote(src, i, id)) {
       editQuote(out, j, k);
-      const r = repeats.get(i) ?? 0;
-      if (r > 0) {
-        const next = i + 1 < src.length ? src.tsNs[i + 1] : ts + 1_000_000n;
-        const limit = at + BigInt(k + 1) * SECOND_NS - 1n;
-        const span = (next < limit ? next : limit) - ts;
-        for (let n = 1; n <= r; n++) copyEvent(out, j, out, ts + span * BigInt(n) / BigInt(r + 1));
-      }
+      repeat(repeats.get(i) ?? 0);
     }
   }, {});
 }
